@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// The `tollgate` command. Plain JavaScript so it can refuse an old Node before loading anything.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  process.stderr.write(`tollgate: needs Node.js 22.12 or newer (this is ${process.version}); run it as "npx tollgate", which uses the Node 24 this project installs, or install Node 24.\n`);
+  process.exit(1);
+}
+try {
+  await import('../dist/src/cli/main.js');
+} catch (error) {
+  if (error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/src/cli/main.js')) {
+    process.stderr.write('tollgate: the command is not built yet: run "npm run build" (npm install does it) in the Tollgate folder\n');
+    process.exit(1);
+  }
+  throw error;
+}

@@ -1,0 +1,12 @@
+import type { Knex } from 'knex';
+import * as initial from './001_initial.js';
+
+export interface Migration {
+  name: string;
+  up(db: Knex): Promise<void>;
+}
+
+/** Forward-only and in order: append new migrations, never edit or reorder applied ones. */
+export const migrations: Migration[] = [
+  { name: '001_initial', up: initial.up },
+];

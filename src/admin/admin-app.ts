@@ -1,0 +1,95 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import { apiToJson } from '../apis/api.js';
+import type { ApiService } from '../apis/api-service.js';
+import { clientToJson } from '../clients/client.js';
+import type { ClientService } from '../clients/client-service.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import { AppError } from '../lib/errors.js';
+import type { Logger } from '../log.js';
+import { requestLog } from '../http/request-log.js';
+import { adminTokenMatches } from './admin-token.js';
+import { readJsonBody } from './json-body.js';
+
+export interface AdminDependencies {
+  adminToken: string;
+  apis: ApiService;
+  clients: ClientService;
+  keyRing: KeyRing;
+  logger: Logger;
+}
+
+/** Turns thrown AppErrors into JSON; the request log turns anything else into a bare 500. */
+const jsonErrors: Koa.Middleware = async (ctx, next) => {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body == null) {
+      ctx.status = 404;
+      ctx.body = { error: 'not_found', error_description: `no admin route ${ctx.method} ${ctx.path}` };
+    } else if (ctx.status === 405 && ctx.body == null) {
+      ctx.status = 405;
+      ctx.body = { error: 'method_not_allowed', error_description: `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow')})` };
+    }
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    ctx.status = error.status;
+    ctx.body = { error: error.code, error_description: error.message };
+  }
+};
+
+function bearerAuth(adminToken: string): Koa.Middleware {
+  return async (ctx, next) => {
+    const match = /^Bearer ([^\s]+)$/i.exec(ctx.get('authorization'));
+    if (!match?.[1] || !adminTokenMatches(match[1], adminToken)) {
+      ctx.set('WWW-Authenticate', 'Bearer realm="tollgate-admin"');
+      throw new AppError(401, 'unauthorized', 'the admin API needs the admin token as a bearer token (ADMIN_TOKEN, or $DATA_DIR/admin-token)');
+    }
+    await next();
+  };
+}
+
+function routes(deps: AdminDependencies): Router {
+  const router = new Router();
+  const { apis, clients, keyRing } = deps;
+
+  router.get('/apis', async (ctx) => { ctx.body = (await apis.list()).map(apiToJson); });
+  router.post('/apis', async (ctx) => {
+    ctx.status = 201;
+    ctx.body = apiToJson(await apis.create(await readJsonBody(ctx)));
+  });
+  router.get('/apis/:id', async (ctx) => { ctx.body = apiToJson(await apis.show(ctx.params.id!)); });
+  router.patch('/apis/:id', async (ctx) => { ctx.body = apiToJson(await apis.update(ctx.params.id!, await readJsonBody(ctx))); });
+  router.delete('/apis/:id', async (ctx) => { ctx.body = apiToJson(await apis.delete(ctx.params.id!)); });
+
+  router.get('/clients', async (ctx) => { ctx.body = (await clients.list()).map(clientToJson); });
+  router.post('/clients', async (ctx) => {
+    const { client, secret } = await clients.create(await readJsonBody(ctx));
+    ctx.status = 201;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { ...clientToJson(client), ...(secret ? { client_secret: secret } : {}) };
+  });
+  router.get('/clients/:id', async (ctx) => { ctx.body = clientToJson(await clients.show(ctx.params.id!)); });
+  router.patch('/clients/:id', async (ctx) => { ctx.body = clientToJson(await clients.update(ctx.params.id!, await readJsonBody(ctx))); });
+  router.delete('/clients/:id', async (ctx) => { ctx.body = clientToJson(await clients.delete(ctx.params.id!)); });
+  router.post('/clients/:id/rotate-secret', async (ctx) => {
+    const { client, secret } = await clients.rotateSecret(ctx.params.id!);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { ...clientToJson(client), client_secret: secret };
+  });
+
+  router.get('/keys', (ctx) => { ctx.body = keyRing.list(); });
+  return router;
+}
+
+/** The admin listener: request log → JSON errors → bearer token → routes. */
+export function createAdminApp(deps: AdminDependencies): Koa {
+  const app = new Koa();
+  app.silent = true;
+  const router = routes(deps);
+  app.use(requestLog(deps.logger));
+  app.use(jsonErrors);
+  app.use(bearerAuth(deps.adminToken));
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
+  return app;
+}

@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+export class CliError extends Error {
+  override name = 'CliError';
+}
+
+/** Where the admin API is and how to authenticate, from the contract's variables. */
+export function adminConnection(env: NodeJS.ProcessEnv = process.env): { url: string; token: string } {
+  const url = (env.TOLLGATE_ADMIN_URL || 'http://127.0.0.1:3001').replace(/\/$/, '');
+  if (env.TOLLGATE_ADMIN_TOKEN) return { url, token: env.TOLLGATE_ADMIN_TOKEN };
+  const file = path.resolve(env.DATA_DIR || './data', 'admin-token');
+  try {
+    return { url, token: fs.readFileSync(file, 'utf8').trim() };
+  } catch {
+    throw new CliError(`no admin token: set TOLLGATE_ADMIN_TOKEN, or run this where ${file} exists (DATA_DIR)`);
+  }
+}
+
+/** One call to the admin API; errors come back as one readable line. */
+export async function callAdmin(method: string, route: string, body?: unknown, env?: NodeJS.ProcessEnv): Promise<unknown> {
+  const { url, token } = adminConnection(env);
+  let response: Response;
+  try {
+    response = await fetch(url + route, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    throw new CliError(`cannot reach the admin API at ${url} (${reason}): is Tollgate running? (TOLLGATE_ADMIN_URL)`);
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new CliError(`the admin API answered ${response.status} with something that is not JSON`);
+  }
+  if (!response.ok) {
+    const error = parsed as { error?: string; error_description?: string } | undefined;
+    throw new CliError(error?.error_description ?? error?.error ?? `the admin API answered ${response.status}`);
+  }
+  return parsed;
+}

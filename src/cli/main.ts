@@ -1,0 +1,38 @@
+import { CliError } from './admin-client.js';
+import { apisCommand } from './commands/apis.js';
+import { clientsCommand } from './commands/clients.js';
+import { keysCommand } from './commands/keys.js';
+
+const HELP = `tollgate — manage a Tollgate authorization server through its admin API
+
+  tollgate apis create|list|show|update|delete …
+  tollgate clients create|list|show|update|delete|rotate-secret …
+  tollgate keys list
+
+Every command takes --json for one JSON document on stdout.
+Admin API: TOLLGATE_ADMIN_URL (default http://127.0.0.1:3001); token: TOLLGATE_ADMIN_TOKEN,
+else $DATA_DIR/admin-token (DATA_DIR default ./data).
+Run "tollgate <group>" for the options of each command.`;
+
+const GROUPS: Record<string, (action: string | undefined, args: string[]) => Promise<void>> = {
+  apis: apisCommand,
+  clients: clientsCommand,
+  keys: keysCommand,
+};
+
+async function main(argv: string[]): Promise<void> {
+  const [group, action, ...args] = argv;
+  if (!group || group === 'help' || group === '--help' || group === '-h') {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const command = GROUPS[group];
+  if (!command) throw new CliError(`unknown command "${group}"\n\n${HELP}`);
+  await command(action, args);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const message = error instanceof CliError ? error.message : `unexpected error: ${(error as Error).message}`;
+  process.stderr.write(`tollgate: ${message}\n`);
+  process.exitCode = error instanceof CliError ? 2 : 1;
+});

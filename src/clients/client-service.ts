@@ -1,0 +1,145 @@
+import type { Knex } from 'knex';
+import { apiStore } from '../apis/api-store.js';
+import { isReservedScope } from '../apis/scope-names.js';
+import { NotFoundError, ValidationError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { asBody, optionalBoolean, optionalList, optionalString, rejectUnknownFields, requiredString } from '../lib/validate.js';
+import { oidcPayloadStore } from '../oidc/payload-store.js';
+import type { Client } from './client.js';
+import type { ClientDirectory } from './client-directory.js';
+import { generateClientSecret, hashClientSecret } from './client-secret.js';
+import { clientStore } from './client-store.js';
+import { validateRedirectUri } from './redirect-uris.js';
+
+/** The grant types a client may be registered for. */
+export const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
+
+const CREATE_FIELDS = ['name', 'grant_types', 'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'public', 'first_party'] as const;
+const UPDATE_FIELDS = ['name', 'grant_types', 'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'first_party', 'disabled'] as const;
+
+type ClientShape = Pick<Client, 'isPublic' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes'>;
+
+function grantTypes(body: Record<string, unknown>): string[] | undefined {
+  const list = optionalList(body, 'grant_types', 10);
+  if (!list) return undefined;
+  if (!list.length) throw new ValidationError('grant_types must name at least one grant type');
+  for (const grantType of list) {
+    if (!(GRANT_TYPES as readonly string[]).includes(grantType)) {
+      throw new ValidationError(`grant type "${grantType}" is not supported; choose from ${GRANT_TYPES.join(', ')}`);
+    }
+  }
+  return list;
+}
+
+export interface CreatedClient {
+  client: Client;
+  /** Shown once, never stored: only its hash is kept. Undefined for public clients. */
+  secret: string | undefined;
+}
+
+/** The rules for registering clients; SQL stays in clientStore. */
+export class ClientService {
+  constructor(
+    private readonly db: Knex,
+    private readonly directory: ClientDirectory,
+  ) {}
+
+  list(): Promise<Client[]> {
+    return clientStore.all(this.db);
+  }
+
+  async show(id: string): Promise<Client> {
+    const client = await clientStore.byId(this.db, id);
+    if (!client) throw new NotFoundError(`no client with id "${id}"`);
+    return client;
+  }
+
+  async create(input: unknown): Promise<CreatedClient> {
+    const body = asBody(input);
+    rejectUnknownFields(body, CREATE_FIELDS);
+    const isPublic = optionalBoolean(body, 'public') ?? false;
+    const shape: ClientShape = {
+      isPublic,
+      grantTypes: grantTypes(body) ?? (() => { throw new ValidationError('grant_types is required, e.g. client_credentials'); })(),
+      redirectUris: optionalList(body, 'redirect_uris') ?? [],
+      postLogoutRedirectUris: optionalList(body, 'post_logout_redirect_uris') ?? [],
+      scopes: optionalList(body, 'scopes', 200) ?? [],
+    };
+    await this.#validate(shape);
+    const secret = isPublic ? undefined : generateClientSecret();
+    const client = {
+      id: newId('client'),
+      name: requiredString(body, 'name'),
+      secretHash: secret ? hashClientSecret(secret) : null,
+      firstParty: optionalBoolean(body, 'first_party') ?? false,
+      ...shape,
+    };
+    await clientStore.insert(this.db, client);
+    return { client: await this.show(client.id), secret };
+  }
+
+  async update(id: string, input: unknown): Promise<Client> {
+    const body = asBody(input);
+    rejectUnknownFields(body, UPDATE_FIELDS);
+    const existing = await this.show(id);
+    const changes = {
+      name: optionalString(body, 'name'),
+      grantTypes: grantTypes(body),
+      redirectUris: optionalList(body, 'redirect_uris'),
+      postLogoutRedirectUris: optionalList(body, 'post_logout_redirect_uris'),
+      scopes: optionalList(body, 'scopes', 200),
+      firstParty: optionalBoolean(body, 'first_party'),
+      disabled: optionalBoolean(body, 'disabled'),
+    };
+    const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    if (!Object.keys(defined).length) throw new ValidationError(`nothing to update: give one of ${UPDATE_FIELDS.join(', ')}`);
+    await this.#validate({ ...existing, ...defined });
+    await clientStore.update(this.db, id, defined);
+    this.directory.invalidate(id);
+    return this.show(id);
+  }
+
+  async rotateSecret(id: string): Promise<CreatedClient> {
+    const existing = await this.show(id);
+    if (existing.isPublic) throw new ValidationError('a public client has no secret to rotate');
+    const secret = generateClientSecret();
+    await clientStore.update(this.db, id, { secretHash: hashClientSecret(secret) });
+    this.directory.invalidate(id);
+    return { client: await this.show(id), secret };
+  }
+
+  /** Deleting a client revokes everything issued to it: grants, codes and refresh tokens. */
+  async delete(id: string): Promise<Client> {
+    const client = await this.show(id);
+    await this.db.transaction(async (trx) => {
+      await oidcPayloadStore.deleteByClient(trx, id);
+      await clientStore.delete(trx, id);
+    });
+    this.directory.invalidate(id);
+    return client;
+  }
+
+  async #validate(client: ClientShape): Promise<void> {
+    const has = (grantType: string) => client.grantTypes.includes(grantType);
+    if (client.isPublic && has('client_credentials')) {
+      throw new ValidationError('a public client cannot use client_credentials: it has no secret to authenticate with');
+    }
+    if (has('refresh_token') && !has('authorization_code')) {
+      throw new ValidationError('refresh_token needs a grant that signs a user in (authorization_code)');
+    }
+    if (has('authorization_code') && !client.redirectUris.length) {
+      throw new ValidationError('authorization_code clients need at least one redirect URI (--redirect-uris)');
+    }
+    if (!has('authorization_code') && client.redirectUris.length) {
+      throw new ValidationError('redirect URIs only apply to authorization_code clients');
+    }
+    client.redirectUris.forEach((uri) => validateRedirectUri(uri, 'redirect_uris', client.isPublic));
+    client.postLogoutRedirectUris.forEach((uri) => validateRedirectUri(uri, 'post_logout_redirect_uris', client.isPublic));
+    const apiScopes = client.scopes.filter((scope) => !isReservedScope(scope));
+    const owned = new Set((await apiStore.scopeOwners(this.db, apiScopes)).map((owner) => owner.scope));
+    const unknown = apiScopes.filter((scope) => !owned.has(scope));
+    if (unknown.length) {
+      throw new ValidationError(`unknown scope${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')}: register ${unknown.length > 1 ? 'them' : 'it'} on an API first (tollgate apis create|update --scopes …)`);
+    }
+  }
+}

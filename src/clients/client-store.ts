@@ -1,0 +1,79 @@
+import type { Knex } from 'knex';
+import type { Client } from './client.js';
+
+interface ClientRow {
+  id: string;
+  name: string;
+  secret_hash: string | null;
+  is_public: boolean;
+  first_party: boolean;
+  grant_types: string[];
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  scopes: string[];
+  disabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function fromRow(row: ClientRow): Client {
+  return {
+    id: row.id,
+    name: row.name,
+    secretHash: row.secret_hash,
+    isPublic: row.is_public,
+    firstParty: row.first_party,
+    grantTypes: row.grant_types,
+    redirectUris: row.redirect_uris,
+    postLogoutRedirectUris: row.post_logout_redirect_uris,
+    scopes: row.scopes,
+    disabled: row.disabled,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+export type ClientChanges = Partial<Pick<Client, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes' | 'disabled' | 'firstParty' | 'secretHash'>>;
+
+/** SQL for clients. */
+export const clientStore = {
+  async all(db: Knex): Promise<Client[]> {
+    return (await db('clients').select().orderBy('created_at')).map(fromRow);
+  },
+
+  async byId(db: Knex, id: string): Promise<Client | undefined> {
+    const row = await db('clients').where({ id }).first();
+    return row ? fromRow(row) : undefined;
+  },
+
+  async insert(db: Knex, client: Omit<Client, 'createdAt' | 'updatedAt' | 'disabled'>): Promise<void> {
+    await db('clients').insert({
+      id: client.id,
+      name: client.name,
+      secret_hash: client.secretHash,
+      is_public: client.isPublic,
+      first_party: client.firstParty,
+      grant_types: client.grantTypes,
+      redirect_uris: client.redirectUris,
+      post_logout_redirect_uris: client.postLogoutRedirectUris,
+      scopes: client.scopes,
+    });
+  },
+
+  async update(db: Knex, id: string, changes: ClientChanges): Promise<void> {
+    const columns: Record<string, unknown> = { updated_at: db.fn.now() };
+    if (changes.name !== undefined) columns.name = changes.name;
+    if (changes.grantTypes !== undefined) columns.grant_types = changes.grantTypes;
+    if (changes.redirectUris !== undefined) columns.redirect_uris = changes.redirectUris;
+    if (changes.postLogoutRedirectUris !== undefined) columns.post_logout_redirect_uris = changes.postLogoutRedirectUris;
+    if (changes.scopes !== undefined) columns.scopes = changes.scopes;
+    if (changes.disabled !== undefined) columns.disabled = changes.disabled;
+    if (changes.firstParty !== undefined) columns.first_party = changes.firstParty;
+    if (changes.secretHash !== undefined) columns.secret_hash = changes.secretHash;
+    await db('clients').where({ id }).update(columns);
+  },
+
+  async delete(db: Knex, id: string): Promise<boolean> {
+    return (await db('clients').where({ id }).delete()) > 0;
+  },
+};

@@ -1,0 +1,113 @@
+import path from 'node:path';
+
+/** Everything Tollgate reads from its environment, validated once. Every default lives here. */
+export interface Config {
+  port: number;
+  host: string;
+  issuer: string;
+  trustProxy: boolean;
+  adminPort: number;
+  adminHost: string;
+  /** Bearer token for the admin API; undefined means "generate into $DATA_DIR/admin-token". */
+  adminToken: string | undefined;
+  /** External PostgreSQL; undefined selects the embedded PGlite database in dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** Where the embedded default keeps its generated key-encryption key. */
+  keysDir: string;
+  keyEncryptionKey: Buffer | undefined;
+  keyEncryptionKeyPrevious: Buffer | undefined;
+  keyRotationDays: number;
+  jwksMaxAge: number;
+  logLevel: string;
+  /** How often expired OAuth artefacts are swept from the database. */
+  sweepIntervalSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false;
+  if (raw === '1' || raw === 'true' || raw === 'yes') return true;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+/** A 32-byte key given as base64url (padding and standard base64 tolerated). */
+export function parseKey(name: string, raw: string | undefined): Buffer | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const key = Buffer.from(raw.trim(), 'base64url');
+  if (key.length !== 32) {
+    throw new ConfigError(`${name} must be 32 random bytes in base64url (43 characters), e.g. the output of: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
+  }
+  return key;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(raw: string | undefined): string {
+  const value = raw && raw !== '' ? raw : 'info';
+  if (!LOG_LEVELS.includes(value)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  return value;
+}
+
+function issuerFrom(raw: string | undefined, port: number): string {
+  const value = raw && raw !== '' ? raw : `http://localhost:${port}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`ISSUER must be an absolute URL, got "${value}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('ISSUER must be an http(s) URL');
+  if (url.search || url.hash) throw new ConfigError('ISSUER must not have a query or fragment');
+  // The issuer identifier is compared as a string by clients: no trailing slash.
+  return url.href.replace(/\/$/, '');
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const databaseUrl = env.DATABASE_URL && env.DATABASE_URL !== '' ? env.DATABASE_URL : undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// URL');
+  }
+  const keyEncryptionKey = parseKey('KEY_ENCRYPTION_KEY', env.KEY_ENCRYPTION_KEY);
+  if (databaseUrl && !keyEncryptionKey) {
+    throw new ConfigError('KEY_ENCRYPTION_KEY is required with DATABASE_URL (32 random bytes, base64url); generate one with: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"');
+  }
+  const adminToken = env.ADMIN_TOKEN && env.ADMIN_TOKEN !== '' ? env.ADMIN_TOKEN : undefined;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
+  }
+  return {
+    port,
+    host: env.HOST || '127.0.0.1',
+    issuer: issuerFrom(env.ISSUER, port),
+    trustProxy: flag(env, 'TRUST_PROXY'),
+    adminPort: integer(env, 'ADMIN_PORT', 3001, 0, 65535),
+    adminHost: env.ADMIN_HOST || '127.0.0.1',
+    adminToken,
+    databaseUrl,
+    dataDir: path.resolve(env.DATA_DIR || './data'),
+    keysDir: path.resolve('./keys'),
+    keyEncryptionKey,
+    keyEncryptionKeyPrevious: parseKey('KEY_ENCRYPTION_KEY_PREVIOUS', env.KEY_ENCRYPTION_KEY_PREVIOUS),
+    keyRotationDays: integer(env, 'KEY_ROTATION_DAYS', 30, 1, 3650),
+    jwksMaxAge: integer(env, 'JWKS_MAX_AGE', 300, 0, 86400),
+    logLevel: logLevel(env.LOG_LEVEL),
+    sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', 60, 1, 86400),
+  };
+}

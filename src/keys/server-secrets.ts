@@ -1,0 +1,23 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { open, seal } from './sealed-box.js';
+
+/** Arbitrary but fixed: the advisory lock under which a server secret is first generated. */
+const SERVER_SECRETS_LOCK = 7_411_003;
+
+/**
+ * A secret every instance must share (the cookie-signing keys), generated once and kept sealed
+ * in the database, so a session started on one instance is honoured by the others.
+ */
+export async function serverSecret(db: Knex, keks: Buffer[], name: string): Promise<string> {
+  const kek = keks[0];
+  if (!kek) throw new Error('no key-encryption key');
+  return db.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(?)', [SERVER_SECRETS_LOCK]);
+    const row: { sealed: string } | undefined = await trx('server_secrets').select('sealed').where({ name }).first();
+    if (row) return open(keks, row.sealed, name);
+    const value = crypto.randomBytes(32).toString('base64url');
+    await trx('server_secrets').insert({ name, sealed: seal(kek, value, name) });
+    return value;
+  });
+}

@@ -1,0 +1,65 @@
+import type { Knex } from 'knex';
+import type { JWK } from 'jose';
+import type { SigningAlgorithm } from './algorithms.js';
+
+export type KeyState = 'next' | 'current' | 'previous';
+
+export interface SigningKeyRow {
+  kid: string;
+  alg: SigningAlgorithm;
+  state: KeyState;
+  publicJwk: JWK;
+  privateJwkSealed: string;
+  createdAt: Date;
+  publishedAt: Date;
+  activatedAt: Date | null;
+  retiredAt: Date | null;
+  removeAfter: Date | null;
+}
+
+interface DbRow {
+  kid: string;
+  alg: SigningAlgorithm;
+  state: KeyState;
+  public_jwk: JWK;
+  private_jwk_sealed: string;
+  created_at: Date;
+  published_at: Date;
+  activated_at: Date | null;
+  retired_at: Date | null;
+  remove_after: Date | null;
+}
+
+function fromDb(row: DbRow): SigningKeyRow {
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    state: row.state,
+    publicJwk: row.public_jwk,
+    privateJwkSealed: row.private_jwk_sealed,
+    createdAt: new Date(row.created_at),
+    publishedAt: new Date(row.published_at),
+    activatedAt: row.activated_at && new Date(row.activated_at),
+    retiredAt: row.retired_at && new Date(row.retired_at),
+    removeAfter: row.remove_after && new Date(row.remove_after),
+  };
+}
+
+/** SQL for the signing-key ring; the rules about states live in KeyRing. */
+export const signingKeyStore = {
+  async all(db: Knex): Promise<SigningKeyRow[]> {
+    const rows: DbRow[] = await db('signing_keys').select().orderBy([{ column: 'alg' }, { column: 'created_at' }]);
+    return rows.map(fromDb);
+  },
+
+  async insert(db: Knex, key: { kid: string; alg: SigningAlgorithm; state: KeyState; publicJwk: JWK; privateJwkSealed: string; activatedAt?: Date }): Promise<void> {
+    await db('signing_keys').insert({
+      kid: key.kid,
+      alg: key.alg,
+      state: key.state,
+      public_jwk: JSON.stringify(key.publicJwk),
+      private_jwk_sealed: key.privateJwkSealed,
+      activated_at: key.activatedAt ?? null,
+    });
+  },
+};

@@ -1,0 +1,93 @@
+import type { Knex } from 'knex';
+
+export type Payload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  consumed?: number;
+};
+
+interface PayloadRow {
+  payload: Payload;
+  consumed_at: Date | null;
+}
+
+function withConsumed(row: PayloadRow | undefined): Payload | undefined {
+  if (!row) return undefined;
+  const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) as Payload : row.payload;
+  if (row.consumed_at) payload.consumed = Math.floor(new Date(row.consumed_at).getTime() / 1000);
+  return payload;
+}
+
+/** Expired rows are kept this long after expiry, so late polls still get `expired_token`. */
+export const SWEEP_GRACE_SECONDS = 3600;
+
+/** SQL for everything oidc-provider persists; one row per artefact, keyed by (kind, id). */
+export const oidcPayloadStore = {
+  async upsert(db: Knex, kind: string, id: string, payload: Payload, expiresIn: number | undefined): Promise<void> {
+    await db('oidc_payloads')
+      .insert({
+        kind,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: payload.grantId ?? null,
+        user_code: payload.userCode ?? null,
+        uid: payload.uid ?? null,
+        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      })
+      .onConflict(['kind', 'id'])
+      // consumed_at is deliberately not overwritten: once consumed, always consumed.
+      .merge(['payload', 'grant_id', 'user_code', 'uid', 'expires_at']);
+  },
+
+  async find(db: Knex, kind: string, id: string): Promise<Payload | undefined> {
+    return withConsumed(await db('oidc_payloads').select('payload', 'consumed_at').where({ kind, id }).first());
+  },
+
+  async findBy(db: Knex, kind: string, column: 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
+    return withConsumed(await db('oidc_payloads').select('payload', 'consumed_at').where({ kind, [column]: value }).first());
+  },
+
+  /**
+   * Marks an artefact consumed if, and only if, nobody else has: the conditional UPDATE is the
+   * single point where concurrent presentations of one code are decided. Returns false to the loser.
+   */
+  async consume(db: Knex, kind: string, id: string): Promise<boolean> {
+    const won = await db('oidc_payloads').where({ kind, id }).whereNull('consumed_at').update({ consumed_at: db.fn.now() }).returning('id');
+    return won.length === 1;
+  },
+
+  async grantIdOf(db: Knex, kind: string, id: string): Promise<string | undefined> {
+    const row = await db('oidc_payloads').select('grant_id').where({ kind, id }).first();
+    return row?.grant_id ?? undefined;
+  },
+
+  async destroy(db: Knex, kind: string, id: string): Promise<void> {
+    await db('oidc_payloads').where({ kind, id }).delete();
+  },
+
+  async revokeByGrantId(db: Knex, kind: string, grantId: string): Promise<void> {
+    await db('oidc_payloads').where({ kind, grant_id: grantId }).delete();
+  },
+
+  /** The whole grant: the Grant itself and every artefact issued under it. */
+  async revokeGrant(db: Knex, grantId: string): Promise<void> {
+    await db('oidc_payloads').where({ grant_id: grantId }).orWhere({ kind: 'Grant', id: grantId }).delete();
+  },
+
+  /** Everything issued to a client, for when the client is deleted. */
+  async deleteByClient(db: Knex, clientId: string): Promise<void> {
+    await db('oidc_payloads').whereRaw("payload->>'clientId' = ?", [clientId]).delete();
+  },
+
+  /** Deletes up to `batch` rows expired more than the grace period ago; returns how many. */
+  async sweepExpired(db: Knex, batch: number): Promise<number> {
+    const result = await db.raw(
+      `DELETE FROM oidc_payloads WHERE (kind, id) IN (
+         SELECT kind, id FROM oidc_payloads
+         WHERE expires_at < now() - make_interval(secs => ?) LIMIT ?)`,
+      [SWEEP_GRACE_SECONDS, batch],
+    );
+    return (result as { rowCount?: number; affectedRows?: number }).rowCount ?? (result as { affectedRows?: number }).affectedRows ?? 0;
+  },
+};

@@ -1,0 +1,106 @@
+import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import type { Api } from '../apis/api.js';
+import type { ApiCatalog, ApiSnapshot } from '../apis/api-catalog.js';
+import type { ClientDirectory } from '../clients/client-directory.js';
+import { isReservedScope } from '../apis/scope-names.js';
+import type { KeyRing } from '../keys/key-ring.js';
+
+/**
+ * Audience and scope rules for every token (the contract's "APIs and scopes" and "Audience"):
+ * - the `resource` parameter (RFC 8707) names the API; without it, the API owning the requested
+ *   scopes is the audience, and for client_credentials with no scope, the one API the client may call;
+ * - an unknown resource is `invalid_target`;
+ * - a scope the client or the API does not allow is `invalid_scope`, never silently dropped
+ *   (oidc-provider on its own would filter it out of the token and answer 200).
+ */
+
+interface ClientLike {
+  clientId: string;
+}
+
+function requestedScopes(ctx: KoaContextWithOIDC): string[] {
+  const scope = ctx.oidc.params?.scope;
+  return typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
+}
+
+function isClientCredentials(ctx: KoaContextWithOIDC): boolean {
+  return ctx.oidc.params?.grant_type === 'client_credentials';
+}
+
+async function allowedScopes(directory: ClientDirectory, client: ClientLike): Promise<Set<string>> {
+  return new Set((await directory.find(client.clientId))?.scopes);
+}
+
+function ownerOf(snapshot: ApiSnapshot, scope: string): Api {
+  const api = snapshot.byScope.get(scope);
+  if (!api) throw new errors.InvalidScope(`scope "${scope}" is not a scope of any registered API`, scope);
+  return api;
+}
+
+/** The API a request means when it names none. */
+export async function defaultResource(catalog: ApiCatalog, directory: ClientDirectory, ctx: KoaContextWithOIDC, client: ClientLike): Promise<string | undefined> {
+  const snapshot = await catalog.snapshot();
+  const apiScopes = requestedScopes(ctx).filter((scope) => !isReservedScope(scope));
+  const owners = new Set(apiScopes.map((scope) => ownerOf(snapshot, scope).identifier));
+  if (owners.size > 1) {
+    throw new errors.InvalidTarget(`the requested scopes belong to more than one API (${[...owners].join(', ')}): a token is for one API, so request them separately, naming each with the resource parameter`);
+  }
+  const [owner] = owners;
+  if (owner) return owner;
+  if (!isClientCredentials(ctx)) return undefined;
+
+  const callable = new Set([...await allowedScopes(directory, client)].filter((scope) => snapshot.byScope.has(scope)).map((scope) => snapshot.byScope.get(scope)!.identifier));
+  if (callable.size === 1) return [...callable][0];
+  throw new errors.InvalidTarget(callable.size
+    ? 'this client may call several APIs: name one with the resource parameter or request its scopes'
+    : 'this client is not allowed any API scope, so there is no API to issue a token for');
+}
+
+/** Checks the requested scopes against the API and the client, filling the client_credentials default. */
+function enforceScopes(ctx: KoaContextWithOIDC, snapshot: ApiSnapshot, api: Api, allowed: Set<string>): void {
+  const requested = requestedScopes(ctx);
+  const clientCredentials = isClientCredentials(ctx);
+
+  if (clientCredentials && !requested.length) {
+    // RFC 6749 §3.3: with no scope requested, the client's allowed scopes of this API.
+    const defaults = api.scopes.filter((scope) => allowed.has(scope));
+    if (!defaults.length) throw new errors.InvalidScope(`this client is not allowed any scope of ${api.identifier}`, api.scopes.join(" "));
+    ctx.oidc.params!.scope = defaults.join(' ');
+    return;
+  }
+  for (const scope of requested) {
+    if (isReservedScope(scope)) {
+      if (clientCredentials) throw new errors.InvalidScope(`"${scope}" is for tokens issued to users; client_credentials issues none`, scope);
+      continue;
+    }
+    if (!api.scopes.includes(scope)) {
+      const owner = snapshot.byScope.get(scope);
+      throw new errors.InvalidScope(owner
+        ? `scope "${scope}" belongs to ${owner.identifier}, not to ${api.identifier}`
+        : `scope "${scope}" is not a scope of ${api.identifier}`, scope);
+    }
+    if (!allowed.has(scope)) throw new errors.InvalidScope(`this client is not allowed scope "${scope}"`, scope);
+  }
+}
+
+/** What oidc-provider needs to mint an RFC 9068 JWT for an API. */
+export async function resourceServerInfo(
+  catalog: ApiCatalog,
+  directory: ClientDirectory,
+  keyRing: KeyRing,
+  ctx: KoaContextWithOIDC,
+  resource: string,
+  client: ClientLike,
+): Promise<ResourceServer> {
+  const snapshot = await catalog.snapshot();
+  const api = snapshot.byIdentifier.get(resource);
+  if (!api) throw new errors.InvalidTarget(`unknown resource "${resource}": no API is registered with that identifier`);
+  if (ctx.oidc.params) enforceScopes(ctx, snapshot, api, await allowedScopes(directory, client));
+  return {
+    scope: api.scopes.join(' '),
+    audience: api.identifier,
+    accessTokenTTL: api.tokenTtl,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: api.alg, kid: keyRing.currentKid(api.alg) } },
+  };
+}

@@ -1,0 +1,33 @@
+import type { Knex } from 'knex';
+import type { Logger } from '../log.js';
+import { oidcPayloadStore } from './payload-store.js';
+
+const BATCH = 500;
+/** At most this many batches a run, so a backlog never holds the database for long. */
+const MAX_BATCHES_PER_RUN = 20;
+
+/** Periodically deletes expired OAuth artefacts in bounded batches. */
+export function startSweeper(db: Knex, intervalSeconds: number, logger: Logger): { stop(): void; runOnce(): Promise<number> } {
+  let running: Promise<number> | undefined;
+  async function runOnce(): Promise<number> {
+    let total = 0;
+    for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch += 1) {
+      const deleted = await oidcPayloadStore.sweepExpired(db, BATCH);
+      total += deleted;
+      if (deleted < BATCH) break;
+    }
+    if (total) logger.debug({ deleted: total }, 'swept expired artefacts');
+    return total;
+  }
+  const timer = setInterval(() => {
+    if (running) return;
+    running = runOnce()
+      .catch((error: Error) => { logger.warn({ err: { message: error.message } }, 'sweeping expired artefacts failed'); return 0; })
+      .finally(() => { running = undefined; });
+  }, intervalSeconds * 1000);
+  timer.unref();
+  return {
+    stop: () => clearInterval(timer),
+    runOnce,
+  };
+}

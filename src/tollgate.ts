@@ -1,0 +1,76 @@
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import { resolveAdminToken } from './admin/admin-token.js';
+import { createAdminApp } from './admin/admin-app.js';
+import { ApiCatalog } from './apis/api-catalog.js';
+import { ApiService } from './apis/api-service.js';
+import { ClientDirectory } from './clients/client-directory.js';
+import { ClientService } from './clients/client-service.js';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { createPublicApp } from './http/public-app.js';
+import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
+import { KeyRing } from './keys/key-ring.js';
+import { serverSecret } from './keys/server-secrets.js';
+import type { Logger } from './log.js';
+import { buildProvider } from './oidc/provider.js';
+import { startSweeper } from './oidc/sweeper.js';
+
+export interface Tollgate {
+  config: Config;
+  database: Database;
+  provider: Provider;
+  keyRing: KeyRing;
+  publicApp: Koa;
+  adminApp: Koa;
+  adminToken: string;
+  sweepExpired(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Wires one Tollgate instance: database → migrations → key ring → provider → both apps. */
+export async function createTollgate(config: Config, logger: Logger): Promise<Tollgate> {
+  const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const db = database.knex;
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+
+    const kek = resolveKeyEncryptionKey({ configured: config.keyEncryptionKey, keysDir: config.keysDir });
+    const keks = config.keyEncryptionKeyPrevious ? [kek, config.keyEncryptionKeyPrevious] : [kek];
+    const keyRing = new KeyRing(db, keks);
+    await keyRing.initialise();
+    const cookieKeys = [await serverSecret(db, keks, 'cookie-signing-key')];
+
+    const catalog = new ApiCatalog(db);
+    const directory = new ClientDirectory(db);
+    const provider = buildProvider({ config, db, catalog, directory, keyRing, cookieKeys, logger });
+    const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
+    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger);
+
+    return {
+      config,
+      database,
+      provider,
+      keyRing,
+      adminToken,
+      publicApp: createPublicApp({ config, provider, db, keyRing, logger }),
+      adminApp: createAdminApp({
+        adminToken,
+        apis: new ApiService(db, catalog),
+        clients: new ClientService(db, directory),
+        keyRing,
+        logger,
+      }),
+      sweepExpired: sweeper.runOnce,
+      async close() {
+        sweeper.stop();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
