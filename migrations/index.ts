@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from './001_initial.js';
+import * as users from './002_users.js';
 
 export interface Migration {
   name: string;
@@ -9,4 +10,5 @@ export interface Migration {
 /** Forward-only and in order: append new migrations, never edit or reorder applied ones. */
 export const migrations: Migration[] = [
   { name: '001_initial', up: initial.up },
+  { name: '002_users', up: users.up },
 ];

@@ -22,6 +22,18 @@ export interface Config {
   logLevel: string;
   /** How often expired OAuth artefacts are swept from the database. */
   sweepIntervalSeconds: number;
+  lifetimes: Lifetimes;
+}
+
+/** Token and session lifetimes in seconds (access tokens are set per API). */
+export interface Lifetimes {
+  idToken: number;
+  /** A refresh token unused for this long expires. */
+  refreshTokenIdle: number;
+  /** No refresh token of a family outlives its first issue by more than this. */
+  refreshTokenAbsolute: number;
+  /** A sign-in session at Tollgate (the cookie). */
+  session: number;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +90,21 @@ function issuerFrom(raw: string | undefined, port: number): string {
   return url.href.replace(/\/$/, '');
 }
 
+const DAY = 86_400;
+
+function lifetimes(env: Env): Lifetimes {
+  const result = {
+    idToken: integer(env, 'ID_TOKEN_TTL', 3600, 60, DAY),
+    refreshTokenIdle: integer(env, 'REFRESH_TOKEN_IDLE_TTL', 14 * DAY, 60, 365 * DAY),
+    refreshTokenAbsolute: integer(env, 'REFRESH_TOKEN_ABSOLUTE_TTL', 90 * DAY, 60, 5 * 365 * DAY),
+    session: integer(env, 'SESSION_TTL', 14 * DAY, 60, 365 * DAY),
+  };
+  if (result.refreshTokenIdle > result.refreshTokenAbsolute) {
+    throw new ConfigError('REFRESH_TOKEN_IDLE_TTL must not exceed REFRESH_TOKEN_ABSOLUTE_TTL');
+  }
+  return result;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 3000, 0, 65535);
   const databaseUrl = env.DATABASE_URL && env.DATABASE_URL !== '' ? env.DATABASE_URL : undefined;
@@ -109,5 +136,6 @@ export function loadConfig(env: Env = process.env): Config {
     jwksMaxAge: integer(env, 'JWKS_MAX_AGE', 300, 0, 86400),
     logLevel: logLevel(env.LOG_LEVEL),
     sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', 60, 1, 86400),
+    lifetimes: lifetimes(env),
   };
 }

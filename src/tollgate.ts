@@ -14,6 +14,7 @@ import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { KeyRing } from './keys/key-ring.js';
 import { serverSecret } from './keys/server-secrets.js';
 import type { Logger } from './log.js';
+import { UserService } from './users/user-service.js';
 import { buildProvider } from './oidc/provider.js';
 import { startSweeper } from './oidc/sweeper.js';
 
@@ -60,6 +61,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
         adminToken,
         apis: new ApiService(db, catalog),
         clients: new ClientService(db, directory),
+        users: new UserService(db),
         keyRing,
         logger,
       }),

@@ -5,6 +5,8 @@ import type { ApiService } from '../apis/api-service.js';
 import { clientToJson } from '../clients/client.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { KeyRing } from '../keys/key-ring.js';
+import { userToJson } from '../users/user.js';
+import type { UserService } from '../users/user-service.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { requestLog } from '../http/request-log.js';
@@ -15,6 +17,7 @@ export interface AdminDependencies {
   adminToken: string;
   apis: ApiService;
   clients: ClientService;
+  users: UserService;
   keyRing: KeyRing;
   logger: Logger;
 }
@@ -50,7 +53,7 @@ function bearerAuth(adminToken: string): Koa.Middleware {
 
 function routes(deps: AdminDependencies): Router {
   const router = new Router();
-  const { apis, clients, keyRing } = deps;
+  const { apis, clients, users, keyRing } = deps;
 
   router.get('/apis', async (ctx) => { ctx.body = (await apis.list()).map(apiToJson); });
   router.post('/apis', async (ctx) => {
@@ -76,6 +79,16 @@ function routes(deps: AdminDependencies): Router {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...clientToJson(client), client_secret: secret };
   });
+
+  router.get('/users', async (ctx) => { ctx.body = (await users.list()).map(userToJson); });
+  router.post('/users', async (ctx) => {
+    ctx.status = 201;
+    ctx.body = userToJson(await users.create(await readJsonBody(ctx)));
+  });
+  router.get('/users/:id', async (ctx) => { ctx.body = userToJson(await users.show(ctx.params.id!)); });
+  router.patch('/users/:id', async (ctx) => { ctx.body = userToJson(await users.update(ctx.params.id!, await readJsonBody(ctx))); });
+  router.put('/users/:id/password', async (ctx) => { ctx.body = userToJson(await users.setPassword(ctx.params.id!, await readJsonBody(ctx))); });
+  router.delete('/users/:id', async (ctx) => { ctx.body = userToJson(await users.delete(ctx.params.id!)); });
 
   router.get('/keys', (ctx) => { ctx.body = keyRing.list(); });
   return router;

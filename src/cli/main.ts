@@ -2,11 +2,13 @@ import { CliError } from './admin-client.js';
 import { apisCommand } from './commands/apis.js';
 import { clientsCommand } from './commands/clients.js';
 import { keysCommand } from './commands/keys.js';
+import { usersCommand } from './commands/users.js';
 
 const HELP = `tollgate — manage a Tollgate authorization server through its admin API
 
   tollgate apis create|list|show|update|delete …
   tollgate clients create|list|show|update|delete|rotate-secret …
+  tollgate users create|list|show|update|set-password|delete …
   tollgate keys list
 
 Every command takes --json for one JSON document on stdout.
@@ -17,6 +19,7 @@ Run "tollgate <group>" for the options of each command.`;
 const GROUPS: Record<string, (action: string | undefined, args: string[]) => Promise<void>> = {
   apis: apisCommand,
   clients: clientsCommand,
+  users: usersCommand,
   keys: keysCommand,
 };
 

@@ -75,6 +75,11 @@ export const oidcPayloadStore = {
     await db('oidc_payloads').where({ grant_id: grantId }).orWhere({ kind: 'Grant', id: grantId }).delete();
   },
 
+  /** Every grant, token and session of a user, for a password change or deletion. */
+  async deleteByAccount(db: Knex, accountId: string): Promise<void> {
+    await db('oidc_payloads').whereRaw("payload->>'accountId' = ?", [accountId]).delete();
+  },
+
   /** Everything issued to a client, for when the client is deleted. */
   async deleteByClient(db: Knex, clientId: string): Promise<void> {
     await db('oidc_payloads').whereRaw("payload->>'clientId' = ?", [clientId]).delete();

@@ -3,10 +3,12 @@ import type { Knex } from 'knex';
 import type { ApiCatalog } from '../apis/api-catalog.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Config } from '../config.js';
+import { DEFAULT_TOKEN_TTL } from '../apis/api.js';
 import { SIGNING_ALGORITHMS, DEFAULT_SIGNING_ALGORITHM } from '../keys/algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Logger } from '../log.js';
 import { escapeHtml } from '../http/html.js';
+import { findAccount } from './accounts.js';
 import { adapterFactory } from './adapter.js';
 import { installClientSecretHook } from './client-secret-hook.js';
 import { defaultResource, resourceServerInfo } from './resource-policy.js';
@@ -22,6 +24,30 @@ export interface ProviderDependencies {
 }
 
 const ASYMMETRIC = [...SIGNING_ALGORITHMS];
+const AUTHORIZATION_CODE_TTL = 60;
+const INTERACTION_TTL = 3600;
+
+type TokenLike = { resourceServer?: { accessTokenTTL?: number }; iiat?: number };
+
+/** Every artefact's lifetime; access tokens take their API's, refresh tokens idle and absolute limits. */
+function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
+  const accessToken = (_ctx: unknown, token: TokenLike) => token.resourceServer?.accessTokenTTL ?? DEFAULT_TOKEN_TTL;
+  return {
+    AccessToken: accessToken,
+    ClientCredentials: accessToken,
+    AuthorizationCode: AUTHORIZATION_CODE_TTL,
+    IdToken: limits.idToken,
+    Interaction: INTERACTION_TTL,
+    Session: limits.session,
+    // A grant lives as long as the longest refresh-token family it can hold.
+    Grant: limits.refreshTokenAbsolute,
+    RefreshToken(_ctx: unknown, token: TokenLike) {
+      const now = Math.floor(Date.now() / 1000);
+      const familyStart = token.iiat ?? now;
+      return Math.max(1, Math.min(limits.refreshTokenIdle, familyStart + limits.refreshTokenAbsolute - now));
+    },
+  } as Configuration['ttl'];
+}
 
 /** Builds the oidc-provider instance: every protocol decision Tollgate makes is in this file. */
 export function buildProvider(deps: ProviderDependencies): Provider {
@@ -48,9 +74,11 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     responseTypes: ['code'],
+    rotateRefreshToken: true,
+    ttl: lifetimes(config.lifetimes),
     pkce: { required: () => true },
     scopes: ['openid', 'offline_access', 'profile', 'email'],
-    claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email', 'email_verified'] },
+    claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email'] },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -62,8 +90,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
         getResourceServerInfo: (ctx, resource, client) => resourceServerInfo(catalog, deps.directory, keyRing, ctx as KoaContextWithOIDC, resource, client),
       },
     },
-    // No users exist until the sign-in capability lands; an unknown account is always "none".
-    findAccount: async () => undefined,
+    findAccount: findAccount(deps.db),
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Something went wrong</title></head><body><h1>Something went wrong</h1><p>${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p></body></html>`;

@@ -1,0 +1,19 @@
+# Tollgate on Node 24 LTS.
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY packages ./packages
+COPY src ./src
+COPY migrations ./migrations
+COPY bin ./bin
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+
+FROM node:24-slim
+ENV NODE_ENV=production HOST=0.0.0.0 ADMIN_HOST=0.0.0.0
+WORKDIR /app
+COPY --from=build /app /app
+COPY views ./views
+USER node
+EXPOSE 3000 3001
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:3000/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/src/main.js"]
