@@ -42,6 +42,7 @@ export async function issueAuthorizationCode(server: TestServer, options: {
     codeChallenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
     codeChallengeMethod: 'S256',
     authTime: Math.floor(Date.now() / 1000),
+    gty: 'authorization_code',
   });
   return { code: await code.save(), verifier, grantId };
 }

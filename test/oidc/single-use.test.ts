@@ -72,7 +72,7 @@ describe('authorization codes are single-use', () => {
 
     const replay = await exchange(code, verifier);
     expect(replay.status).toBe(400);
-    expect((await replay.json()).error).toBe('invalid_grant');
+    expect(((await replay.json()) as { error: string }).error).toBe('invalid_grant');
 
     const afterReplay = await refresh(tokens.refresh_token!);
     expect(afterReplay.status).toBe(400);
@@ -83,7 +83,7 @@ describe('authorization codes are single-use', () => {
     const { code } = await codeFor();
     const response = await exchange(code, 'x'.repeat(43));
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toBe('invalid_grant');
+    expect(((await response.json()) as { error: string }).error).toBe('invalid_grant');
   });
 
   // PGlite has one connection and serialises every query, so a race there proves nothing.
