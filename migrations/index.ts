@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from './001_initial.js';
 import * as users from './002_users.js';
+import * as signIn from './003_sign_in.js';
 
 export interface Migration {
   name: string;
@@ -11,4 +12,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { name: '001_initial', up: initial.up },
   { name: '002_users', up: users.up },
+  { name: '003_sign_in', up: signIn.up },
 ];

@@ -9,7 +9,11 @@ import { ClientService } from './clients/client-service.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { issuerPath } from './http/issuer-routing.js';
 import { createPublicApp } from './http/public-app.js';
+import { CsrfTokens } from './interactions/csrf.js';
+import { interactionRoutes } from './interactions/interaction-routes.js';
+import { SignInThrottle } from './interactions/sign-in-throttle.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { KeyRing } from './keys/key-ring.js';
 import { serverSecret } from './keys/server-secrets.js';
@@ -48,7 +52,18 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     const directory = new ClientDirectory(db);
     const provider = buildProvider({ config, db, catalog, directory, keyRing, cookieKeys, logger });
     const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
-    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger);
+    const throttle = new SignInThrottle(db);
+    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep()]);
+    const interactions = interactionRoutes({
+      provider,
+      db,
+      catalog,
+      throttle,
+      csrf: new CsrfTokens(await serverSecret(db, keks, 'csrf-key')),
+      logger,
+      prefix: issuerPath(config.issuer),
+      assets: `${issuerPath(config.issuer)}/assets`,
+    });
 
     return {
       config,
@@ -56,7 +71,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       provider,
       keyRing,
       adminToken,
-      publicApp: createPublicApp({ config, provider, db, keyRing, logger }),
+      publicApp: createPublicApp({ config, provider, db, keyRing, logger, interactions }),
       adminApp: createAdminApp({
         adminToken,
         apis: new ApiService(db, catalog),

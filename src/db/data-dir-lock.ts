@@ -15,6 +15,9 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/** Lock files this process holds: its own pid in a lock file is not proof the lock is stale. */
+const held = new Set<string>();
+
 /**
  * PGlite is one database in one process: a second process opening the same files would corrupt
  * them. The lock is a pid file created exclusively; a file left by a process that no longer runs
@@ -23,13 +26,18 @@ function isRunning(pid: number): boolean {
 export function lockDataDir(dataDir: string): () => void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lockFile = path.join(dataDir, 'tollgate.lock');
+  if (held.has(lockFile)) {
+    throw new DataDirLockedError(`${dataDir} is already open in this process: the embedded database serves one connection at a time`);
+  }
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
       fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      held.add(lockFile);
       let released = false;
       return () => {
         if (released) return;
         released = true;
+        held.delete(lockFile);
         fs.rmSync(lockFile, { force: true });
       };
     } catch (error) {

@@ -2,6 +2,8 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
 import type { Knex } from 'knex';
+import type Router from '@koa/router';
+import { impliedConsentForOfflineAccess } from '../oidc/offline-access.js';
 import type { Config } from '../config.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Logger } from '../log.js';
@@ -9,6 +11,7 @@ import { health } from './health.js';
 import { issuerPath, issuerRouting } from './issuer-routing.js';
 import { requestLog } from './request-log.js';
 import { securityHeaders } from './security-headers.js';
+import { stylesheet } from './views.js';
 
 /** JWKS responses may be cached by verifiers for JWKS_MAX_AGE; the key ring plans around it. */
 function jwksCaching(maxAge: number): Koa.Middleware {
@@ -19,16 +22,46 @@ function jwksCaching(maxAge: number): Koa.Middleware {
   };
 }
 
-/** The public listener: security headers → request log → health → oidc-provider. */
-export function createPublicApp(deps: { config: Config; provider: Provider; db: Knex; keyRing: KeyRing; logger: Logger }): Koa {
+/** The one stylesheet every page uses, cached by browsers for an hour. */
+function stylesheetRoute(path: string): Koa.Middleware {
+  const css = stylesheet();
+  return async (ctx, next) => {
+    if (ctx.path !== path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = css;
+    return undefined;
+  };
+}
+
+export interface PublicAppDependencies {
+  config: Config;
+  provider: Provider;
+  db: Knex;
+  keyRing: KeyRing;
+  logger: Logger;
+  interactions: Router;
+}
+
+/**
+ * The public listener: security headers → request log → health → issuer routing → pages
+ * (stylesheet, login/consent) → oidc-provider.
+ */
+export function createPublicApp(deps: PublicAppDependencies): Koa {
+  const prefix = issuerPath(deps.config.issuer);
   const app = new Koa();
   app.proxy = deps.config.trustProxy;
   app.silent = true;
+  // Mounted, oidc-provider runs on this app's context: its signed cookies need its keys here.
+  app.keys = (deps.provider as unknown as Koa).keys ?? [];
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));
   app.use(health(deps.db, deps.keyRing));
   app.use(issuerRouting(deps.config.issuer));
   app.use(jwksCaching(deps.config.jwksMaxAge));
-  app.use(mount(issuerPath(deps.config.issuer) || '/', deps.provider as unknown as Koa));
+  app.use(stylesheetRoute(`${prefix}/assets/style.css`));
+  app.use(deps.interactions.routes());
+  app.use(impliedConsentForOfflineAccess(`${prefix}/auth`));
+  app.use(mount(prefix || '/', deps.provider as unknown as Koa));
   return app;
 }

@@ -7,10 +7,13 @@ import { DEFAULT_TOKEN_TTL } from '../apis/api.js';
 import { SIGNING_ALGORITHMS, DEFAULT_SIGNING_ALGORITHM } from '../keys/algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Logger } from '../log.js';
-import { escapeHtml } from '../http/html.js';
+import { issuerPath } from '../http/issuer-routing.js';
+import { loadExistingGrant } from '../interactions/existing-grant.js';
+import { providerPages } from '../interactions/provider-pages.js';
 import { findAccount } from './accounts.js';
 import { adapterFactory } from './adapter.js';
 import { installClientSecretHook } from './client-secret-hook.js';
+import { IMPLIED_CONSENT_PARAM, interactionPolicyWithImpliedConsent } from './offline-access.js';
 import { defaultResource, resourceServerInfo } from './resource-policy.js';
 
 export interface ProviderDependencies {
@@ -52,6 +55,8 @@ function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
 /** Builds the oidc-provider instance: every protocol decision Tollgate makes is in this file. */
 export function buildProvider(deps: ProviderDependencies): Provider {
   const { config, catalog, keyRing } = deps;
+  const prefix = issuerPath(config.issuer);
+  const pages = providerPages(`${prefix}/assets`);
 
   const configuration: Configuration = {
     adapter: adapterFactory(deps.db, deps.directory) as unknown as Configuration['adapter'],
@@ -82,7 +87,14 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      rpInitiatedLogout: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: pages.logoutSource as never,
+        postLogoutSuccessSource: pages.postLogoutSuccessSource as never,
+      },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      userinfo: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: (ctx, client) => defaultResource(catalog, deps.directory, ctx as KoaContextWithOIDC, client),
@@ -91,10 +103,13 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       },
     },
     findAccount: findAccount(deps.db),
-    async renderError(ctx, out) {
-      ctx.type = 'html';
-      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Something went wrong</title></head><body><h1>Something went wrong</h1><p>${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p></body></html>`;
+    renderError: pages.renderError as Configuration['renderError'],
+    interactions: {
+      url: (_ctx, interaction) => `${prefix}/interaction/${interaction.uid}`,
+      policy: interactionPolicyWithImpliedConsent(),
     },
+    loadExistingGrant: loadExistingGrant(deps.db, deps.directory) as Configuration['loadExistingGrant'],
+    extraParams: [IMPLIED_CONSENT_PARAM],
   };
 
   const provider = new Provider(config.issuer, configuration);

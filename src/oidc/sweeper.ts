@@ -6,8 +6,11 @@ const BATCH = 500;
 /** At most this many batches a run, so a backlog never holds the database for long. */
 const MAX_BATCHES_PER_RUN = 20;
 
-/** Periodically deletes expired OAuth artefacts in bounded batches. */
-export function startSweeper(db: Knex, intervalSeconds: number, logger: Logger): { stop(): void; runOnce(): Promise<number> } {
+/**
+ * Periodically deletes expired OAuth artefacts in bounded batches, and runs the other
+ * clean-up `tasks` (each returns how many rows it removed).
+ */
+export function startSweeper(db: Knex, intervalSeconds: number, logger: Logger, tasks: (() => Promise<number>)[] = []): { stop(): void; runOnce(): Promise<number> } {
   let running: Promise<number> | undefined;
   async function runOnce(): Promise<number> {
     let total = 0;
@@ -16,6 +19,7 @@ export function startSweeper(db: Knex, intervalSeconds: number, logger: Logger):
       total += deleted;
       if (deleted < BATCH) break;
     }
+    for (const task of tasks) total += await task();
     if (total) logger.debug({ deleted: total }, 'swept expired artefacts');
     return total;
   }

@@ -1,0 +1,179 @@
+import type { Context } from 'koa';
+import Router from '@koa/router';
+import type Provider from 'oidc-provider';
+import { errors, type InteractionResults } from 'oidc-provider';
+import type { Knex } from 'knex';
+import type { ApiCatalog } from '../apis/api-catalog.js';
+import type { Logger } from '../log.js';
+import { userStore } from '../users/user-store.js';
+import { decoyHash, verifyPassword } from '../users/password.js';
+import { consentStore } from './consent-store.js';
+import type { CsrfTokens } from './csrf.js';
+import { readForm } from './form-body.js';
+import { SafeHtml, errorMessage, sendPage } from './page.js';
+import { describeApiScope, describeOidcScope, type ScopeLine } from './scope-words.js';
+import type { SignInThrottle } from './sign-in-throttle.js';
+
+export interface InteractionDependencies {
+  provider: Provider;
+  db: Knex;
+  catalog: ApiCatalog;
+  throttle: SignInThrottle;
+  csrf: CsrfTokens;
+  logger: Logger;
+  /** Where pages find the stylesheet (under the issuer's path). */
+  assets: string;
+  /** The issuer's path, under which the interaction routes are mounted. */
+  prefix: string;
+}
+
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+interface ClientView {
+  name: string;
+  redirectUris: string[];
+}
+
+function scopeList(lines: ScopeLine[]): SafeHtml {
+  const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return new SafeHtml(lines.map((line) => `      <li>${escape(line.text)}${line.detail ? `<span class="detail"><code>${escape(line.detail)}</code></span>` : ''}</li>`).join('\n'));
+}
+
+/** The login and consent pages oidc-provider sends a person to (its "interactions"). */
+export function interactionRoutes(deps: InteractionDependencies): Router {
+  const { provider, csrf } = deps;
+  const router = new Router({ prefix: `${deps.prefix}/interaction` });
+
+  async function clientOf(interaction: Interaction): Promise<ClientView> {
+    const client = await provider.Client.find(String(interaction.params.client_id));
+    return { name: client?.clientName ?? String(interaction.params.client_id), redirectUris: [...(client?.redirectUris ?? [])] };
+  }
+
+  function finish(ctx: Context, result: InteractionResults, merge: boolean): Promise<void> {
+    return provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }).then((returnTo) => {
+      ctx.status = 303;
+      ctx.redirect(returnTo);
+    });
+  }
+
+  function loginPage(ctx: Context, interaction: Interaction, client: ClientView, extra: { username?: string; error?: string; status?: number } = {}) {
+    sendPage(ctx, deps.assets, {
+      view: 'login',
+      title: 'Sign in',
+      status: extra.status ?? 200,
+      redirectUris: client.redirectUris,
+      values: {
+        client: client.name,
+        action: `${deps.prefix}/interaction/${interaction.uid}/login`,
+        csrf: csrf.for(interaction.uid),
+        username: extra.username ?? '',
+        error: extra.error ? errorMessage(extra.error) : new SafeHtml(''),
+      },
+    });
+  }
+
+  async function consentPage(ctx: Context, interaction: Interaction, client: ClientView) {
+    const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const snapshot = await deps.catalog.snapshot();
+    const lines = [
+      ...(details.missingOIDCScope ?? []).map(describeOidcScope),
+      ...Object.entries(details.missingResourceScopes ?? {}).flatMap(([resource, scopes]) =>
+        scopes.map((scope) => describeApiScope(scope, snapshot.byIdentifier.get(resource)))),
+    ];
+    const user = interaction.session?.accountId ? await userStore.byId(deps.db, interaction.session.accountId) : undefined;
+    sendPage(ctx, deps.assets, {
+      view: 'consent',
+      title: 'Allow access',
+      redirectUris: client.redirectUris,
+      values: {
+        client: client.name,
+        scopes: scopeList(lines),
+        username: user?.username ?? '',
+        action: `${deps.prefix}/interaction/${interaction.uid}/confirm`,
+        csrf: csrf.for(interaction.uid),
+      },
+    });
+  }
+
+  /** An expired, finished or foreign interaction is a page, not a stack trace. */
+  router.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      if (!(error instanceof errors.SessionNotFound)) throw error;
+      sendPage(ctx, deps.assets, {
+        view: 'error',
+        title: 'Sign-in expired',
+        status: 400,
+        values: {
+          heading: 'This sign-in has expired',
+          message: 'It was already completed, or took too long. Go back to the app and start again.',
+          detail: new SafeHtml(''),
+        },
+      });
+    }
+  });
+
+  router.get('/:uid', async (ctx) => {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    const client = await clientOf(interaction);
+    if (interaction.prompt.name === 'login') return loginPage(ctx, interaction, client);
+    if (interaction.prompt.name === 'consent') return consentPage(ctx, interaction, client);
+    throw new errors.SessionNotFound(`unexpected prompt ${interaction.prompt.name}`);
+  });
+
+  router.post('/:uid/login', async (ctx) => {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    const client = await clientOf(interaction);
+    const form = await readForm(ctx);
+    if (interaction.prompt.name !== 'login') return ctx.redirect(`${deps.prefix}/interaction/${interaction.uid}`);
+    if (!form || !csrf.verify(interaction.uid, form.get('csrf'))) {
+      return loginPage(ctx, interaction, client, { status: 403, error: 'This form has expired. Please sign in again.' });
+    }
+    const username = (form.get('username') ?? '').trim().slice(0, 256);
+    const password = form.get('password') ?? '';
+    if (!username || !password) {
+      return loginPage(ctx, interaction, client, { status: 400, username, error: 'Enter your username and password.' });
+    }
+    const wait = await deps.throttle.waitSeconds(username, ctx.ip);
+    if (wait > 0) {
+      ctx.set('Retry-After', String(wait));
+      return loginPage(ctx, interaction, client, { status: 429, username, error: `Too many attempts. Try again in ${wait} second${wait === 1 ? '' : 's'}.` });
+    }
+    // A missing user costs a full password check too, so timing tells nothing.
+    const user = await userStore.byUsername(deps.db, username);
+    const valid = await verifyPassword(password, user?.passwordHash ?? await decoyHash());
+    if (!user || !valid) {
+      await deps.throttle.recordFailure(username, ctx.ip);
+      return loginPage(ctx, interaction, client, { status: 401, username, error: 'Incorrect username or password.' });
+    }
+    await deps.throttle.recordSuccess(username, ctx.ip);
+    return finish(ctx, { login: { accountId: user.id, amr: ['pwd'] } }, false);
+  });
+
+  router.post('/:uid/confirm', async (ctx) => {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    const client = await clientOf(interaction);
+    const form = await readForm(ctx);
+    if (interaction.prompt.name !== 'consent') return ctx.redirect(`${deps.prefix}/interaction/${interaction.uid}`);
+    if (!form || !csrf.verify(interaction.uid, form.get('csrf'))) return consentPage(ctx, interaction, client);
+    if (form.get('decision') !== 'allow') {
+      return finish(ctx, { error: 'access_denied', error_description: 'the user denied the request' }, false);
+    }
+    const accountId = interaction.session!.accountId;
+    const clientId = String(interaction.params.client_id);
+    const grant = (interaction.grantId && await provider.Grant.find(interaction.grantId)) || new provider.Grant({ accountId, clientId });
+    const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (details.missingOIDCScope?.length) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);
+    for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+    const grantId = await grant.save();
+    await consentStore.remember(deps.db, accountId, clientId, {
+      oidcScopes: details.missingOIDCScope ?? [],
+      resourceScopes: details.missingResourceScopes ?? {},
+    });
+    return finish(ctx, { consent: { grantId } }, true);
+  });
+
+  return router;
+}

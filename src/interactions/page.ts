@@ -1,0 +1,50 @@
+import type { Context } from 'koa';
+import { SafeHtml, renderPage } from '../http/views.js';
+
+/** Origins (or private-use schemes) a form on the page may end up at after redirects. */
+export function formTargets(redirectUris: readonly string[]): string[] {
+  const targets = new Set<string>();
+  for (const uri of redirectUris) {
+    const url = URL.parse(uri);
+    if (!url) continue;
+    targets.add(url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol);
+  }
+  return [...targets];
+}
+
+/**
+ * Pages run no script and load only our stylesheet. form-action must also allow where the
+ * form's redirects end (the client's redirect URI): browsers apply it to the whole redirect chain.
+ */
+function pageCsp(targets: string[]): string {
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `form-action 'self' ${targets.join(' ')}`.trim(),
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+export interface Page {
+  view: string;
+  title: string;
+  values: Record<string, string | SafeHtml>;
+  status?: number;
+  redirectUris?: readonly string[];
+}
+
+export function sendPage(ctx: Context, assets: string, page: Page): void {
+  ctx.status = page.status ?? 200;
+  ctx.type = 'html';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('Content-Security-Policy', pageCsp(formTargets(page.redirectUris ?? [])));
+  ctx.body = renderPage(page.view, page.title, assets, page.values);
+}
+
+export function errorMessage(text: string): SafeHtml {
+  return new SafeHtml(`    <p class="error" role="alert">${text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)}</p>`);
+}
+
+export { SafeHtml };
