@@ -217,9 +217,12 @@ describe('the authorization endpoint', () => {
     expect(interaction.origin).toBe(new URL(server.issuer).origin);
     expect(interaction.searchParams.get('error')).toBeNull();
 
+    // The agent sends back the interaction cookies the redirect set, as a browser would.
     const page = await agent.get(`${interaction.pathname}${interaction.search}`);
     expect(page.text).not.toContain('Enter any login');
     expect(page.text).not.toMatch(/name="login"/);
+    // Had the request not reached an interaction page at all, the checks above would prove nothing.
+    expect(page.text).not.toContain('interaction session id cookie not found');
     expect(page.status).toBeLessThan(500);
   });
 

@@ -89,7 +89,7 @@ afterAll(() => server?.close());
 
 describe('the request log', () => {
   it('is JSON, one line per request, admin and public alike', () => {
-    // 3 admin requests (API, client… and the /keys call openid-client does not make) — count them by route.
+    // The admin listener logs through the same logger: its two requests, then the public ones, each once.
     const adminLines = flowLines.filter((line) => line.route === '/apis' || line.route === '/clients');
     expect(adminLines.map((line) => [line.method, line.route, line.status])).toEqual([
       ['POST', '/apis', 201],

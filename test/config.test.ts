@@ -1,0 +1,172 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const KEY = Buffer.alloc(32, 7).toString('base64url');
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`expected loadConfig(${JSON.stringify(env)}) to throw`);
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      issuer: 'http://localhost:3000',
+      trustProxy: false,
+      adminPort: 3001,
+      adminHost: '127.0.0.1',
+      adminToken: undefined,
+      databaseUrl: undefined,
+      keyEncryptionKey: undefined,
+      keyEncryptionKeyPrevious: undefined,
+      jwksMaxAge: 300,
+      keyRotationDays: 30,
+      logLevel: 'info',
+    });
+    expect(config.dataDir).toBe(path.resolve('./data'));
+  });
+
+  it('derives the default issuer from PORT', () => {
+    expect(loadConfig({ PORT: '8080' }).issuer).toBe('http://localhost:8080');
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ PORT: '', ISSUER: '', LOG_LEVEL: '', DATABASE_URL: '', KEY_ENCRYPTION_KEY: '', ADMIN_TOKEN: '' });
+    expect(config).toMatchObject({ port: 3000, issuer: 'http://localhost:3000', logLevel: 'info', databaseUrl: undefined, adminToken: undefined });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '4000',
+      HOST: '0.0.0.0',
+      ISSUER: 'https://auth.example.com',
+      TRUST_PROXY: 'true',
+      ADMIN_PORT: '4001',
+      ADMIN_HOST: '0.0.0.0',
+      ADMIN_TOKEN: 'a-long-enough-admin-token',
+      DATABASE_URL: 'postgres://db.example.com/tollgate',
+      DATA_DIR: '/var/lib/tollgate',
+      KEY_ENCRYPTION_KEY: KEY,
+      KEY_ROTATION_DAYS: '7',
+      JWKS_MAX_AGE: '60',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '0.0.0.0',
+      issuer: 'https://auth.example.com',
+      trustProxy: true,
+      adminPort: 4001,
+      adminHost: '0.0.0.0',
+      adminToken: 'a-long-enough-admin-token',
+      databaseUrl: 'postgres://db.example.com/tollgate',
+      dataDir: '/var/lib/tollgate',
+      keyRotationDays: 7,
+      jwksMaxAge: 60,
+      logLevel: 'debug',
+    });
+    expect(config.keyEncryptionKey?.equals(Buffer.alloc(32, 7))).toBe(true);
+  });
+
+  it('trims a trailing slash from ISSUER', () => {
+    expect(loadConfig({ ISSUER: 'https://auth.example.com/' }).issuer).toBe('https://auth.example.com');
+    expect(loadConfig({ ISSUER: 'https://auth.example.com/tenant-a/' }).issuer).toBe('https://auth.example.com/tenant-a');
+  });
+
+  it('requires KEY_ENCRYPTION_KEY with DATABASE_URL, and says how to make one', () => {
+    const error = configError({ DATABASE_URL: 'postgres://db.example.com/tollgate' });
+    expect(error.message).toContain('KEY_ENCRYPTION_KEY');
+    expect(error.message).toContain('DATABASE_URL');
+    expect(error.message).toMatch(/32/);
+    expect(loadConfig({ DATABASE_URL: 'postgres://db.example.com/tollgate', KEY_ENCRYPTION_KEY: KEY }).databaseUrl).toBe('postgres://db.example.com/tollgate');
+  });
+
+  it('rejects a KEY_ENCRYPTION_KEY that is not 32 bytes', () => {
+    for (const bad of [Buffer.alloc(16, 1).toString('base64url'), Buffer.alloc(33, 1).toString('base64url'), 'short']) {
+      const error = configError({ KEY_ENCRYPTION_KEY: bad });
+      expect(error.message).toContain('KEY_ENCRYPTION_KEY');
+      expect(error.message).toContain('32');
+    }
+    expect(configError({ KEY_ENCRYPTION_KEY_PREVIOUS: 'short' }).message).toContain('KEY_ENCRYPTION_KEY_PREVIOUS');
+  });
+
+  it('rejects a PORT that is not a port number', () => {
+    expect(configError({ PORT: 'abc' }).message).toContain('PORT');
+    expect(configError({ PORT: '70000' }).message).toContain('PORT');
+    expect(configError({ ADMIN_PORT: '-1' }).message).toContain('ADMIN_PORT');
+  });
+
+  it('rejects an unknown LOG_LEVEL, listing the valid ones', () => {
+    const error = configError({ LOG_LEVEL: 'loud' });
+    expect(error.message).toContain('LOG_LEVEL');
+    expect(error.message).toContain('info');
+  });
+
+  it('rejects an ISSUER with a query or fragment, or that is not an http(s) URL', () => {
+    for (const bad of ['https://auth.example.com?tenant=a', 'https://auth.example.com#x', 'auth.example.com', 'ftp://auth.example.com']) {
+      expect(configError({ ISSUER: bad }).message, bad).toContain('ISSUER');
+    }
+  });
+
+  it('rejects other malformed values with a message naming the variable', () => {
+    expect(configError({ JWKS_MAX_AGE: '1.5' }).message).toContain('JWKS_MAX_AGE');
+    expect(configError({ KEY_ROTATION_DAYS: '0' }).message).toContain('KEY_ROTATION_DAYS');
+    expect(configError({ TRUST_PROXY: 'maybe' }).message).toContain('TRUST_PROXY');
+    expect(configError({ DATABASE_URL: 'mysql://db.example.com/x', KEY_ENCRYPTION_KEY: KEY }).message).toContain('DATABASE_URL');
+    expect(configError({ ADMIN_TOKEN: 'short' }).message).toContain('ADMIN_TOKEN');
+  });
+});
+
+/** A Node older than 22.12 on this machine, if there is one. */
+function findOldNode(): string | undefined {
+  for (const candidate of ['/usr/bin/node', '/usr/local/bin/node']) {
+    if (!fs.existsSync(candidate)) continue;
+    const result = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    const match = /^v(\d+)\.(\d+)\./.exec(result.stdout ?? '');
+    if (!match) continue;
+    const [major, minor] = [Number(match[1]), Number(match[2])];
+    if (major < 22 || (major === 22 && minor < 12)) return candidate;
+  }
+  return undefined;
+}
+
+const oldNode = findOldNode();
+const root = path.resolve(import.meta.dirname, '..');
+
+describe('runtime check', () => {
+  it.skipIf(!oldNode)('an old Node exits at once with a message saying what to run instead', () => {
+    const main = path.join(root, 'dist/src/main.js');
+    if (!fs.existsSync(main)) {
+      const build = spawnSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
+      expect(build.status, build.stdout + build.stderr).toBe(0);
+    }
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-old-node-'));
+    const result = spawnSync(oldNode!, [main], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 20_000,
+      // Were the check missing, the server must not grab real ports or data.
+      env: { PATH: process.env.PATH, PORT: '0', ADMIN_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+    });
+    expect(result.signal, 'the process did not exit by itself').toBeNull();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('22.12');
+    expect(result.stderr).toContain(spawnSync(oldNode!, ['--version'], { encoding: 'utf8' }).stdout.trim());
+    expect(result.stderr).toMatch(/npm start/);
+    expect(result.stdout).toBe('');
+    // It stopped before touching anything.
+    expect(fs.readdirSync(dataDir)).toEqual([]);
+  }, 60_000);
+});
