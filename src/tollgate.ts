@@ -19,6 +19,7 @@ import { KeyRing } from './keys/key-ring.js';
 import { serverSecret } from './keys/server-secrets.js';
 import type { Logger } from './log.js';
 import { UserService } from './users/user-service.js';
+import { jwtIntrospection } from './oidc/jwt-introspection.js';
 import { buildProvider } from './oidc/provider.js';
 import { startSweeper } from './oidc/sweeper.js';
 
@@ -71,7 +72,12 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       provider,
       keyRing,
       adminToken,
-      publicApp: createPublicApp({ config, provider, db, keyRing, logger, interactions }),
+      publicApp: createPublicApp({
+        config, provider, db, keyRing, logger, interactions,
+        jwtIntrospection: jwtIntrospection({
+          path: `${issuerPath(config.issuer)}/token/introspection`, issuer: config.issuer, provider, directory, keyRing,
+        }),
+      }),
       adminApp: createAdminApp({
         adminToken,
         apis: new ApiService(db, catalog),

@@ -41,6 +41,7 @@ export interface PublicAppDependencies {
   keyRing: KeyRing;
   logger: Logger;
   interactions: Router;
+  jwtIntrospection: Koa.Middleware;
 }
 
 /**
@@ -62,6 +63,7 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.use(stylesheetRoute(`${prefix}/assets/style.css`));
   app.use(deps.interactions.routes());
   app.use(impliedConsentForOfflineAccess(`${prefix}/auth`));
+  app.use(deps.jwtIntrospection);
   app.use(mount(prefix || '/', deps.provider as unknown as Koa));
   return app;
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { JWK } from 'jose';
+import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
 import { generateSigningKey } from './generate-key.js';
 import { open, seal } from './sealed-box.js';
@@ -33,6 +33,7 @@ const STATE_ORDER: Record<KeyState, number> = { current: 0, next: 1, previous: 2
  */
 export class KeyRing {
   #keys: LoadedKey[] = [];
+  #verificationKeys: JWTVerifyGetKey = createLocalJWKSet({ keys: [] });
 
   constructor(
     private readonly db: Knex,
@@ -59,6 +60,12 @@ export class KeyRing {
     this.#keys = rows
       .map((row) => ({ ...row, privateJwk: JSON.parse(open(this.keks, row.privateJwkSealed, row.kid)) as JWK }))
       .sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state]);
+    this.#verificationKeys = createLocalJWKSet({ keys: this.#keys.map((key) => key.publicJwk) });
+  }
+
+  /** The published keys as a jose key resolver, for checking tokens Tollgate issued. */
+  get verificationKeys(): JWTVerifyGetKey {
+    return this.#verificationKeys;
   }
 
   get loaded(): boolean {

@@ -93,7 +93,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
         postLogoutSuccessSource: pages.postLogoutSuccessSource as never,
       },
       revocation: { enabled: true },
-      introspection: { enabled: true },
+      // The contract: active:true only to the client the token was issued to.
+      introspection: { enabled: true, allowedPolicy: (ctx, client, token) => client.clientId === token.clientId },
       userinfo: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -110,6 +111,15 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     },
     loadExistingGrant: loadExistingGrant(deps.db, deps.directory) as Configuration['loadExistingGrant'],
     extraParams: [IMPLIED_CONSENT_PARAM],
+    formats: {
+      customizers: {
+        // Links a user's JWT access token to its grant, so introspection can tell a revoked one.
+        jwt(_ctx, token, jwt) {
+          const { grantId } = token as { grantId?: string };
+          if (grantId) jwt.payload.gid = grantId;
+        },
+      },
+    },
   };
 
   const provider = new Provider(config.issuer, configuration);

@@ -20,7 +20,7 @@ export interface TestServer {
   /** supertest against the public listener. */
   public(): supertest.Agent;
   /** supertest against the admin listener, with the admin token. */
-  admin(method: 'get' | 'post' | 'patch' | 'delete', route: string, body?: unknown): supertest.Test;
+  admin(method: 'get' | 'post' | 'put' | 'patch' | 'delete', route: string, body?: unknown): supertest.Test;
   close(): Promise<void>;
 }
 

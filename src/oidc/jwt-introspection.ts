@@ -1,0 +1,87 @@
+import querystring from 'node:querystring';
+import type { Middleware } from 'koa';
+import type Provider from 'oidc-provider';
+import { decodeProtectedHeader, jwtVerify } from 'jose';
+import type { ClientDirectory } from '../clients/client-directory.js';
+import { readLimitedBody } from '../http/read-body.js';
+import { SIGNING_ALGORITHMS } from '../keys/algorithms.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import { authenticateClient, ClientAuthenticationError } from './client-authentication.js';
+
+/** oidc-provider's own limit for form bodies. */
+const MAX_BODY_BYTES = 56 * 1024;
+
+function isJwt(token: string): boolean {
+  try {
+    return token.split('.').length === 3 && !!decodeProtectedHeader(token);
+  } catch {
+    return false;
+  }
+}
+
+export interface JwtIntrospectionDependencies {
+  path: string;
+  issuer: string;
+  provider: Provider;
+  directory: ClientDirectory;
+  keyRing: KeyRing;
+}
+
+/**
+ * RFC 7662 for the JWT access tokens Tollgate issues, which oidc-provider refuses to introspect
+ * ("structured tokens"). Active only when the signature, issuer, type and expiry check out, the
+ * asking client is the one the token was issued to, and the token's grant (`gid`) still exists —
+ * a revoked refresh-token family, a password change or a deleted user or client ends it.
+ * Anything that is not a JWT goes on to oidc-provider with the body already read.
+ */
+export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST' || ctx.path !== deps.path || !ctx.is('application/x-www-form-urlencoded')) return next();
+    const raw = await readLimitedBody(ctx.req, MAX_BODY_BYTES);
+    if (!raw) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
+      return undefined;
+    }
+    const text = raw.toString('utf8');
+    const params = new URLSearchParams(text);
+    const token = params.get('token');
+    if (!token || params.getAll('token').length > 1 || !isJwt(token)) {
+      // oidc-provider reads an already-read body from req.body (duplicates stay arrays).
+      (ctx.req as { body?: unknown }).body = querystring.parse(text);
+      return next();
+    }
+
+    ctx.set('Cache-Control', 'no-store');
+    let clientId: string;
+    try {
+      clientId = (await authenticateClient(ctx, params, deps.directory)).id;
+    } catch (error) {
+      if (!(error instanceof ClientAuthenticationError)) throw error;
+      ctx.status = error.status;
+      if (error.status === 401) ctx.set('WWW-Authenticate', `Basic realm="${deps.issuer}", error="invalid_client"`);
+      ctx.body = { error: error.error, error_description: error.message };
+      return undefined;
+    }
+    ctx.body = await introspect(deps, token, clientId);
+    return undefined;
+  };
+}
+
+async function introspect(deps: JwtIntrospectionDependencies, token: string, clientId: string): Promise<Record<string, unknown>> {
+  let payload;
+  try {
+    ({ payload } = await jwtVerify(token, deps.keyRing.verificationKeys, {
+      issuer: deps.issuer,
+      typ: 'at+jwt',
+      algorithms: [...SIGNING_ALGORITHMS],
+    }));
+  } catch {
+    return { active: false };
+  }
+  if (payload.client_id !== clientId) return { active: false };
+  if (typeof payload.gid === 'string' && !await deps.provider.Grant.find(payload.gid)) return { active: false };
+  const { gid: _internal, ...claims } = payload;
+  const cnf = claims.cnf as { jkt?: string } | undefined;
+  return { ...claims, active: true, token_type: cnf?.jkt ? 'DPoP' : 'Bearer' };
+}
