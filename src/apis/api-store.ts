@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { affectedRows } from '../db/affected-rows.js';
 import type { SigningAlgorithm } from '../keys/algorithms.js';
 import type { Api } from './api.js';
 
@@ -71,6 +72,6 @@ export const apiStore = {
   },
 
   async delete(db: Knex, id: string): Promise<boolean> {
-    return (await db('apis').where({ id }).delete()) > 0;
+    return affectedRows(await db('apis').where({ id }).delete()) > 0;
   },
 };

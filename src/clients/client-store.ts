@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { affectedRows } from '../db/affected-rows.js';
 import type { Client } from './client.js';
 
 interface ClientRow {
@@ -74,6 +75,6 @@ export const clientStore = {
   },
 
   async delete(db: Knex, id: string): Promise<boolean> {
-    return (await db('clients').where({ id }).delete()) > 0;
+    return affectedRows(await db('clients').where({ id }).delete()) > 0;
   },
 };

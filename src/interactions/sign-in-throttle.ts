@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
+import { affectedRows } from '../db/affected-rows.js';
 
 /**
  * Failed sign-ins slow further attempts with a capped, growing delay, per (username, IP) and per
@@ -65,6 +66,6 @@ export class SignInThrottle {
 
   /** Forgets failures older than the window; run by the sweeper. */
   async sweep(): Promise<number> {
-    return this.db('sign_in_failures').where('last_failure_at', '<', new Date(Date.now() - WINDOW_SECONDS * 1000)).delete();
+    return affectedRows(await this.db('sign_in_failures').where('last_failure_at', '<', new Date(Date.now() - WINDOW_SECONDS * 1000)).delete());
   }
 }

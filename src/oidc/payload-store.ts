@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { affectedRows } from '../db/affected-rows.js';
 
 export type Payload = Record<string, unknown> & {
   grantId?: string;
@@ -93,6 +94,6 @@ export const oidcPayloadStore = {
          WHERE expires_at < now() - make_interval(secs => ?) LIMIT ?)`,
       [SWEEP_GRACE_SECONDS, batch],
     );
-    return (result as { rowCount?: number; affectedRows?: number }).rowCount ?? (result as { affectedRows?: number }).affectedRows ?? 0;
+    return affectedRows(result);
   },
 };

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { affectedRows } from '../db/affected-rows.js';
 import type { User } from './user.js';
 
 interface UserRow {
@@ -55,6 +56,6 @@ export const userStore = {
   },
 
   async delete(db: Knex, id: string): Promise<boolean> {
-    return (await db('users').where({ id }).delete()) > 0;
+    return affectedRows(await db('users').where({ id }).delete()) > 0;
   },
 };

@@ -27,4 +27,16 @@ describe('expired artefacts are swept', () => {
     const left = await db('oidc_payloads').where({ kind }).select('id');
     expect(left.map((row: { id: string }) => row.id.split('-')[0]).sort()).toEqual(['forever', 'forever', 'grace', 'grace', 'grace', 'live', 'live', 'live']);
   });
+
+  it('forgets failed sign-ins older than the throttle window', async () => {
+    const db = server.tollgate.database.knex;
+    const [old, recent] = [unique('old-'), unique('recent-')];
+    await db('sign_in_failures').insert([
+      { key: old, failures: 9, last_failure_at: new Date(Date.now() - 3600_000) },
+      { key: recent, failures: 9, last_failure_at: new Date() },
+    ]);
+    await server.tollgate.sweepExpired();
+    const keys = (await db('sign_in_failures').whereIn('key', [old, recent]).select('key')).map((row: { key: string }) => row.key);
+    expect(keys).toEqual([recent]);
+  });
 });
