@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './001_initial.js';
 import * as users from './002_users.js';
 import * as signIn from './003_sign_in.js';
+import * as devicePolls from './004_device_polls.js';
 
 export interface Migration {
   name: string;
@@ -13,4 +14,5 @@ export const migrations: Migration[] = [
   { name: '001_initial', up: initial.up },
   { name: '002_users', up: users.up },
   { name: '003_sign_in', up: signIn.up },
+  { name: '004_device_polls', up: devicePolls.up },
 ];

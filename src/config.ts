@@ -34,6 +34,10 @@ export interface Lifetimes {
   refreshTokenAbsolute: number;
   /** A sign-in session at Tollgate (the cookie). */
   session: number;
+  /** How long a device code and its user code can be used (RFC 8628 expires_in). */
+  deviceCode: number;
+  /** The polling interval a device is told to keep (RFC 8628 interval). */
+  devicePollInterval: number;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +102,8 @@ function lifetimes(env: Env): Lifetimes {
     refreshTokenIdle: integer(env, 'REFRESH_TOKEN_IDLE_TTL', 14 * DAY, 60, 365 * DAY),
     refreshTokenAbsolute: integer(env, 'REFRESH_TOKEN_ABSOLUTE_TTL', 90 * DAY, 60, 5 * 365 * DAY),
     session: integer(env, 'SESSION_TTL', 14 * DAY, 60, 365 * DAY),
+    deviceCode: integer(env, 'DEVICE_CODE_TTL', 600, 10, 3600),
+    devicePollInterval: integer(env, 'DEVICE_POLL_INTERVAL', 5, 1, 60),
   };
   if (result.refreshTokenIdle > result.refreshTokenAbsolute) {
     throw new ConfigError('REFRESH_TOKEN_IDLE_TTL must not exceed REFRESH_TOKEN_ABSOLUTE_TTL');

@@ -9,11 +9,14 @@ import { ClientService } from './clients/client-service.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { deviceCodeEntry } from './device/code-entry.js';
+import { DevicePolls } from './device/device-polls.js';
+import { devicePolling } from './device/device-polling.js';
 import { issuerPath } from './http/issuer-routing.js';
 import { createPublicApp } from './http/public-app.js';
 import { CsrfTokens } from './interactions/csrf.js';
 import { interactionRoutes } from './interactions/interaction-routes.js';
-import { SignInThrottle } from './interactions/sign-in-throttle.js';
+import { AttemptThrottle } from './interactions/attempt-throttle.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { KeyRing } from './keys/key-ring.js';
 import { serverSecret } from './keys/server-secrets.js';
@@ -53,8 +56,10 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     const directory = new ClientDirectory(db);
     const provider = buildProvider({ config, db, catalog, directory, keyRing, cookieKeys, logger });
     const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
-    const throttle = new SignInThrottle(db);
-    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep()]);
+    const throttle = new AttemptThrottle(db);
+    const polls = new DevicePolls(db, config.lifetimes.devicePollInterval);
+    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep()]);
+    const prefix = issuerPath(config.issuer);
     const interactions = interactionRoutes({
       provider,
       db,
@@ -62,8 +67,8 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       throttle,
       csrf: new CsrfTokens(await serverSecret(db, keks, 'csrf-key')),
       logger,
-      prefix: issuerPath(config.issuer),
-      assets: `${issuerPath(config.issuer)}/assets`,
+      prefix,
+      assets: `${prefix}/assets`,
     });
 
     return {
@@ -74,9 +79,11 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       adminToken,
       publicApp: createPublicApp({
         config, provider, db, keyRing, logger, interactions,
-        jwtIntrospection: jwtIntrospection({
-          path: `${issuerPath(config.issuer)}/token/introspection`, issuer: config.issuer, provider, directory, keyRing,
-        }),
+        protocolExtras: [
+          jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, provider, directory, keyRing }),
+          devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
+          deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
+        ],
       }),
       adminApp: createAdminApp({
         adminToken,

@@ -9,10 +9,10 @@ import type { Client } from './client.js';
 import type { ClientDirectory } from './client-directory.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { clientStore } from './client-store.js';
+import { DEVICE_CODE_GRANT, GRANT_TYPES, GRANT_TYPE_ALIASES } from './grant-types.js';
 import { validateRedirectUri } from './redirect-uris.js';
 
-/** The grant types a client may be registered for. */
-export const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
+
 
 const CREATE_FIELDS = ['name', 'grant_types', 'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'public', 'first_party'] as const;
 const UPDATE_FIELDS = ['name', 'grant_types', 'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'first_party', 'disabled'] as const;
@@ -20,12 +20,12 @@ const UPDATE_FIELDS = ['name', 'grant_types', 'redirect_uris', 'post_logout_redi
 type ClientShape = Pick<Client, 'isPublic' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes'>;
 
 function grantTypes(body: Record<string, unknown>): string[] | undefined {
-  const list = optionalList(body, 'grant_types', 10);
+  const list = optionalList(body, 'grant_types', 10)?.map((grantType) => GRANT_TYPE_ALIASES[grantType] ?? grantType);
   if (!list) return undefined;
   if (!list.length) throw new ValidationError('grant_types must name at least one grant type');
   for (const grantType of list) {
     if (!(GRANT_TYPES as readonly string[]).includes(grantType)) {
-      throw new ValidationError(`grant type "${grantType}" is not supported; choose from ${GRANT_TYPES.join(', ')}`);
+      throw new ValidationError(`grant type "${grantType}" is not supported; choose from client_credentials, authorization_code, refresh_token, device_code`);
     }
   }
   return list;
@@ -124,8 +124,8 @@ export class ClientService {
     if (client.isPublic && has('client_credentials')) {
       throw new ValidationError('a public client cannot use client_credentials: it has no secret to authenticate with');
     }
-    if (has('refresh_token') && !has('authorization_code')) {
-      throw new ValidationError('refresh_token needs a grant that signs a user in (authorization_code)');
+    if (has('refresh_token') && !has('authorization_code') && !has(DEVICE_CODE_GRANT)) {
+      throw new ValidationError('refresh_token needs a grant that signs a user in (authorization_code or device_code)');
     }
     if (has('authorization_code') && !client.redirectUris.length) {
       throw new ValidationError('authorization_code clients need at least one redirect URI (--redirect-uris)');

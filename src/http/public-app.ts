@@ -41,7 +41,8 @@ export interface PublicAppDependencies {
   keyRing: KeyRing;
   logger: Logger;
   interactions: Router;
-  jwtIntrospection: Koa.Middleware;
+  /** Tollgate's own protocol additions in front of oidc-provider (introspection, device flow). */
+  protocolExtras: Koa.Middleware[];
 }
 
 /**
@@ -63,7 +64,7 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.use(stylesheetRoute(`${prefix}/assets/style.css`));
   app.use(deps.interactions.routes());
   app.use(impliedConsentForOfflineAccess(`${prefix}/auth`));
-  app.use(deps.jwtIntrospection);
+  for (const extra of deps.protocolExtras) app.use(extra);
   app.use(mount(prefix || '/', deps.provider as unknown as Koa));
   return app;
 }

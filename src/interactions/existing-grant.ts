@@ -7,9 +7,10 @@ type Grant = InstanceType<KoaContextWithOIDC['oidc']['provider']['Grant']>;
 
 /**
  * The grant oidc-provider checks requested scopes against before asking for consent. Beyond the
- * session's own grant: a first-party client is granted what it asks for (its scopes were
- * already checked against what it is allowed), and otherwise what the user allowed this client
- * before is granted again, so the consent page asks only for what is new.
+ * session's own grant: a first-party client, or a device request the person just confirmed, is
+ * granted what it asks for (its scopes were already checked against what it is allowed), and
+ * otherwise what the user allowed this client before is granted again, so the consent page asks
+ * only for what is new.
  */
 export function loadExistingGrant(db: Knex, directory: ClientDirectory) {
   return async (ctx: KoaContextWithOIDC): Promise<Grant | undefined> => {
@@ -25,7 +26,9 @@ export function loadExistingGrant(db: Knex, directory: ClientDirectory) {
 
     const client = await directory.find(clientId);
     const grant = new oidc.provider.Grant({ accountId, clientId });
-    if (client?.firstParty) {
+    // A device request was confirmed on the device page, which named the client and scopes:
+    // that page is its consent, shown every time (RFC 8628 §5.4), never skipped.
+    if (client?.firstParty || oidc.route === 'device_resume') {
       const requested = oidc.requestParamScopes;
       grant.addOIDCScope([...oidc.requestParamOIDCScopes].join(' '));
       for (const [resource, server] of Object.entries(oidc.resourceServers ?? {})) {

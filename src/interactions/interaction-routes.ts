@@ -11,14 +11,15 @@ import { consentStore } from './consent-store.js';
 import type { CsrfTokens } from './csrf.js';
 import { readForm } from './form-body.js';
 import { SafeHtml, errorMessage, sendPage } from './page.js';
-import { describeApiScope, describeOidcScope, type ScopeLine } from './scope-words.js';
-import type { SignInThrottle } from './sign-in-throttle.js';
+import { scopeList } from './scope-list.js';
+import { describeApiScope, describeOidcScope } from './scope-words.js';
+import { passwordSubjects, type AttemptThrottle } from './attempt-throttle.js';
 
 export interface InteractionDependencies {
   provider: Provider;
   db: Knex;
   catalog: ApiCatalog;
-  throttle: SignInThrottle;
+  throttle: AttemptThrottle;
   csrf: CsrfTokens;
   logger: Logger;
   /** Where pages find the stylesheet (under the issuer's path). */
@@ -32,11 +33,6 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 interface ClientView {
   name: string;
   redirectUris: string[];
-}
-
-function scopeList(lines: ScopeLine[]): SafeHtml {
-  const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  return new SafeHtml(lines.map((line) => `      <li>${escape(line.text)}${line.detail ? `<span class="detail"><code>${escape(line.detail)}</code></span>` : ''}</li>`).join('\n'));
 }
 
 /** The login and consent pages oidc-provider sends a person to (its "interactions"). */
@@ -135,7 +131,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     if (!username || !password) {
       return loginPage(ctx, interaction, client, { status: 400, username, error: 'Enter your username and password.' });
     }
-    const wait = await deps.throttle.waitSeconds(username, ctx.ip);
+    const subjects = passwordSubjects(username, ctx.ip);
+    const wait = await deps.throttle.waitSeconds(subjects);
     if (wait > 0) {
       ctx.set('Retry-After', String(wait));
       return loginPage(ctx, interaction, client, { status: 429, username, error: `Too many attempts. Try again in ${wait} second${wait === 1 ? '' : 's'}.` });
@@ -144,10 +141,10 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const user = await userStore.byUsername(deps.db, username);
     const valid = await verifyPassword(password, user?.passwordHash ?? await decoyHash());
     if (!user || !valid) {
-      await deps.throttle.recordFailure(username, ctx.ip);
+      await deps.throttle.recordFailure(subjects);
       return loginPage(ctx, interaction, client, { status: 401, username, error: 'Incorrect username or password.' });
     }
-    await deps.throttle.recordSuccess(username, ctx.ip);
+    await deps.throttle.recordSuccess(subjects[0]!);
     return finish(ctx, { login: { accountId: user.id, amr: ['pwd'] } }, false);
   });
 

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { escapeHtml } from '../http/html.js';
 import { SafeHtml, renderPage } from '../http/views.js';
 
 /** Origins (or private-use schemes) a form on the page may end up at after redirects. */
@@ -44,7 +45,7 @@ export function sendPage(ctx: Context, assets: string, page: Page): void {
 }
 
 export function errorMessage(text: string): SafeHtml {
-  return new SafeHtml(`    <p class="error" role="alert">${text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)}</p>`);
+  return new SafeHtml(`    <p class="error" role="alert">${escapeHtml(text)}</p>`);
 }
 
 export { SafeHtml };

@@ -1,15 +1,11 @@
-import querystring from 'node:querystring';
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import type { ClientDirectory } from '../clients/client-directory.js';
-import { readLimitedBody } from '../http/read-body.js';
+import { peekForm } from '../http/form-peek.js';
 import { SIGNING_ALGORITHMS } from '../keys/algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { authenticateClient, ClientAuthenticationError } from './client-authentication.js';
-
-/** oidc-provider's own limit for form bodies. */
-const MAX_BODY_BYTES = 56 * 1024;
 
 function isJwt(token: string): boolean {
   try {
@@ -37,20 +33,14 @@ export interface JwtIntrospectionDependencies {
 export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== deps.path || !ctx.is('application/x-www-form-urlencoded')) return next();
-    const raw = await readLimitedBody(ctx.req, MAX_BODY_BYTES);
-    if (!raw) {
+    const params = await peekForm(ctx);
+    if (!params) {
       ctx.status = 400;
       ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
       return undefined;
     }
-    const text = raw.toString('utf8');
-    const params = new URLSearchParams(text);
     const token = params.get('token');
-    if (!token || params.getAll('token').length > 1 || !isJwt(token)) {
-      // oidc-provider reads an already-read body from req.body (duplicates stay arrays).
-      (ctx.req as { body?: unknown }).body = querystring.parse(text);
-      return next();
-    }
+    if (!token || params.getAll('token').length > 1 || !isJwt(token)) return next();
 
     ctx.set('Cache-Control', 'no-store');
     let clientId: string;

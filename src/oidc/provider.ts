@@ -7,6 +7,7 @@ import { DEFAULT_TOKEN_TTL } from '../apis/api.js';
 import { SIGNING_ALGORITHMS, DEFAULT_SIGNING_ALGORITHM } from '../keys/algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Logger } from '../log.js';
+import { devicePages } from '../device/device-pages.js';
 import { issuerPath } from '../http/issuer-routing.js';
 import { loadExistingGrant } from '../interactions/existing-grant.js';
 import { providerPages } from '../interactions/provider-pages.js';
@@ -39,6 +40,7 @@ function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
     AccessToken: accessToken,
     ClientCredentials: accessToken,
     AuthorizationCode: AUTHORIZATION_CODE_TTL,
+    DeviceCode: limits.deviceCode,
     IdToken: limits.idToken,
     Interaction: INTERACTION_TTL,
     Session: limits.session,
@@ -57,6 +59,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   const { config, catalog, keyRing } = deps;
   const prefix = issuerPath(config.issuer);
   const pages = providerPages(`${prefix}/assets`);
+  const device = devicePages(`${prefix}/assets`, catalog);
 
   const configuration: Configuration = {
     adapter: adapterFactory(deps.db, deps.directory) as unknown as Configuration['adapter'],
@@ -92,6 +95,13 @@ export function buildProvider(deps: ProviderDependencies): Provider {
         logoutSource: pages.logoutSource as never,
         postLogoutSuccessSource: pages.postLogoutSuccessSource as never,
       },
+      deviceFlow: {
+        enabled: true,
+        // RFC 8628 §6.1: 8 characters from 20 consonants, shown as XXXX-XXXX.
+        charset: 'base-20',
+        mask: '****-****',
+        ...device,
+      } as NonNullable<NonNullable<Configuration['features']>['deviceFlow']>,
       revocation: { enabled: true },
       // The contract: active:true only to the client the token was issued to.
       introspection: { enabled: true, allowedPolicy: (ctx, client, token) => client.clientId === token.clientId },
