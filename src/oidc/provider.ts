@@ -121,6 +121,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     },
     loadExistingGrant: loadExistingGrant(deps.db, deps.directory) as Configuration['loadExistingGrant'],
     extraParams: [IMPLIED_CONSENT_PARAM],
+    // Browser apps may call the token, revocation and userinfo endpoints from their own origin.
+    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
     formats: {
       customizers: {
         // Links a user's JWT access token to its grant, so introspection can tell a revoked one.
