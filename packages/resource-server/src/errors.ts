@@ -1,0 +1,159 @@
+/**
+ * Every way a request can fail to be authorized, as classes with a stable `code` (RFC 6750 §3.1,
+ * RFC 9449 §7.1), the HTTP `status` to answer with and the `WWW-Authenticate` value to send.
+ * Middleware only has to copy these three onto the response.
+ */
+
+/** The authentication scheme a challenge is issued for. */
+export type Scheme = 'Bearer' | 'DPoP';
+
+/** What a challenge needs besides the error itself; filled in once the request's scheme is known. */
+export interface ChallengeContext {
+  /** The scheme the token was presented with, or that a bound token must be presented with. */
+  scheme: Scheme;
+  /** JWS algorithms accepted for DPoP proofs, advertised as `algs` in DPoP challenges. */
+  dpopAlgorithms: readonly string[];
+}
+
+const DEFAULT_CONTEXT: ChallengeContext = { scheme: 'Bearer', dpopAlgorithms: [] };
+
+/**
+ * RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E, so quotes, backslashes
+ * and anything outside printable ASCII are replaced rather than escaped.
+ */
+function quoteSafe(value: string): string {
+  return value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
+}
+
+function challenge(scheme: Scheme, params: Array<[string, string | undefined]>): string {
+  const rendered = params
+    .filter((param): param is [string, string] => param[1] !== undefined)
+    .map(([name, value]) => `${name}="${quoteSafe(value)}"`);
+  return rendered.length === 0 ? scheme : `${scheme} ${rendered.join(', ')}`;
+}
+
+/** The base class: `instanceof ResourceServerError` tells an authorization failure from a bug. */
+export abstract class ResourceServerError extends Error {
+  /** The HTTP status to answer with. */
+  abstract readonly status: number;
+  /** RFC 6750 / RFC 9449 error code; `undefined` when the request carried no credentials at all. */
+  abstract readonly code: string | undefined;
+  /** The `WWW-Authenticate` header value to send, or `undefined` when none applies (503). */
+  wwwAuthenticate: string | undefined;
+
+  constructor(readonly description: string, options?: { cause?: unknown }) {
+    super(description, options);
+    this.name = new.target.name;
+    // Subclasses' fields are not initialised yet; they set the real challenge in their constructors.
+    this.wwwAuthenticate = undefined;
+  }
+
+  /** Recomputes `wwwAuthenticate` for the scheme the request used. */
+  withChallenge(context: ChallengeContext): this {
+    this.wwwAuthenticate = this.renderChallenge(context);
+    return this;
+  }
+
+  protected renderChallenge(context: ChallengeContext): string | undefined {
+    return challenge(context.scheme, [
+      ['error', this.code],
+      ['error_description', this.description],
+      ...this.extraParams(),
+      ['algs', context.scheme === 'DPoP' && context.dpopAlgorithms.length > 0 ? context.dpopAlgorithms.join(' ') : undefined],
+    ]);
+  }
+
+  protected extraParams(): Array<[string, string | undefined]> {
+    return [];
+  }
+
+  /** The JSON body middleware sends: RFC 6749 §5.2 style, without a code when there is none. */
+  toJSON(): { error?: string; error_description: string } {
+    return this.code === undefined ? { error_description: this.description } : { error: this.code, error_description: this.description };
+  }
+}
+
+/**
+ * No credentials for a scheme this library understands. RFC 6750 §3.1: no error code. The challenge
+ * offers both schemes (RFC 9449 §7.2), so a DPoP-capable client learns the accepted proof algorithms.
+ */
+export class MissingTokenError extends ResourceServerError {
+  readonly status = 401;
+  readonly code = undefined;
+
+  constructor(description = 'an access token is required') {
+    super(description);
+    this.withChallenge(DEFAULT_CONTEXT);
+  }
+
+  protected override renderChallenge(context: ChallengeContext): string {
+    const dpop = context.dpopAlgorithms.length > 0 ? `DPoP algs="${context.dpopAlgorithms.join(' ')}"` : 'DPoP';
+    return `Bearer, ${dpop}`;
+  }
+}
+
+/** The request is malformed: e.g. an `Authorization` header with no token or with two. */
+export class InvalidRequestError extends ResourceServerError {
+  readonly status = 400;
+  readonly code = 'invalid_request';
+
+  constructor(description: string) {
+    super(description);
+    this.withChallenge(DEFAULT_CONTEXT);
+  }
+}
+
+/** The token is expired, revoked, malformed, for another audience, badly signed or missing its proof. */
+export class InvalidTokenError extends ResourceServerError {
+  readonly status = 401;
+  readonly code = 'invalid_token';
+
+  constructor(description: string, options?: { cause?: unknown }) {
+    super(description, options);
+    this.withChallenge(DEFAULT_CONTEXT);
+  }
+}
+
+/** RFC 9449 §7.1: the DPoP proof that came with a bound token is invalid (stale, replayed, wrong URL…). */
+export class InvalidDPoPProofError extends ResourceServerError {
+  readonly status = 401;
+  readonly code = 'invalid_dpop_proof';
+
+  constructor(description: string, options?: { cause?: unknown }) {
+    super(description, options);
+    this.withChallenge({ scheme: 'DPoP', dpopAlgorithms: [] });
+  }
+}
+
+/** A valid token without every scope the route requires (RFC 6750 §3.1: 403 with `scope`). */
+export class InsufficientScopeError extends ResourceServerError {
+  readonly status = 403;
+  readonly code = 'insufficient_scope';
+
+  constructor(readonly requiredScopes: readonly string[]) {
+    super(`the token lacks a required scope (${requiredScopes.join(' ')})`);
+    this.withChallenge(DEFAULT_CONTEXT);
+  }
+
+  protected override extraParams(): Array<[string, string | undefined]> {
+    return [['scope', this.requiredScopes.join(' ')]];
+  }
+}
+
+/**
+ * The issuer's keys could not be fetched and no usable cached copy is left: not the token's fault,
+ * so 503 rather than 401 (a 401 would send well-behaved clients into pointless token refreshes).
+ */
+export class KeySetUnavailableError extends ResourceServerError {
+  readonly status = 503;
+  readonly code = 'temporarily_unavailable';
+
+  /** The description goes to clients, so it names no internal host: the reason is in `cause`. */
+  constructor(cause: unknown) {
+    super('the token issuer\'s signing keys are unavailable; try again later', { cause });
+  }
+
+  protected override renderChallenge(): undefined {
+    return undefined;
+  }
+}

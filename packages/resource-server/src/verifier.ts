@@ -1,0 +1,104 @@
+import { jwtVerify, type JWTVerifyOptions } from 'jose';
+import { checkClaims, checkScopes, REQUIRED_CLAIMS, tokenError, type AccessTokenClaims } from './claims.js';
+import { parseCredentials } from './credentials.js';
+import { verifyDPoPProof, type DPoPRequest } from './dpop.js';
+import { InvalidDPoPProofError, InvalidTokenError, ResourceServerError, type Scheme } from './errors.js';
+import { RemoteKeySet, type KeySetStatus } from './key-set.js';
+import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
+
+export interface VerifyOptions {
+  /** Scopes the token must all carry; 403 insufficient_scope otherwise. */
+  scopes?: readonly string[];
+  /** The request, for DPoP-bound tokens: without it such a token is refused. */
+  dpop?: DPoPRequest;
+}
+
+/**
+ * Validates Tollgate access tokens (RFC 9068) for one API. Create one per API and process: it holds
+ * the issuer's key set and the DPoP replay cache.
+ */
+export class Verifier {
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  readonly #options: ResolvedOptions;
+  readonly #keys: RemoteKeySet;
+  /** Built once: the options object jose reads on every call. */
+  readonly #jwtOptions: JWTVerifyOptions;
+
+  constructor(options: VerifierOptions) {
+    this.#options = resolveOptions(options);
+    this.issuer = this.#options.issuer;
+    this.audience = this.#options.audience;
+    this.#keys = new RemoteKeySet(this.#options.keySet);
+    this.#jwtOptions = {
+      issuer: this.#options.issuer,
+      audience: this.#options.audience,
+      typ: 'at+jwt',
+      algorithms: [...this.#options.algorithms],
+      clockTolerance: this.#options.clockTolerance,
+      requiredClaims: REQUIRED_CLAIMS,
+      ...(this.#options.maxTokenAge === undefined ? {} : { maxTokenAge: this.#options.maxTokenAge }),
+    };
+    this.verify = this.verify.bind(this);
+  }
+
+  /**
+   * Resolves to the token's claims, or rejects with a {@link ResourceServerError} carrying `status`,
+   * `code` and `wwwAuthenticate`. `tokenOrHeader` is the `Authorization` header value (`Bearer …`
+   * or `DPoP …`) or the bare token.
+   */
+  async verify(tokenOrHeader: string | null | undefined, options: VerifyOptions = {}): Promise<AccessTokenClaims> {
+    let scheme: Scheme | undefined;
+    let bound = false;
+    try {
+      const credentials = parseCredentials(tokenOrHeader);
+      scheme = credentials.scheme;
+      // jose does the JWS and JWT work; inlined rather than in a helper to spare an async frame.
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(credentials.token, this.#keys.resolve, this.#jwtOptions));
+      } catch (error) {
+        throw tokenError(error);
+      }
+      const claims = checkClaims(payload, Date.now() / 1000, this.#options.clockTolerance);
+      if (claims.cnf !== undefined) {
+        bound = true;
+        await this.#verifyBinding(claims, credentials.token, scheme, options.dpop);
+      } else if (scheme === 'DPoP') {
+        throw new InvalidTokenError('the token is not DPoP-bound: send it with the Bearer scheme');
+      }
+      if (options.scopes !== undefined) checkScopes(claims.scope, options.scopes);
+      return claims;
+    } catch (error) {
+      if (!(error instanceof ResourceServerError)) throw error;
+      // DPoP challenges whenever DPoP is what the client must do next (RFC 9449 §7.1).
+      const dpop = bound || scheme === 'DPoP' || error instanceof InvalidDPoPProofError;
+      throw error.withChallenge({ scheme: dpop ? 'DPoP' : 'Bearer', dpopAlgorithms: this.#options.dpop.algorithms });
+    }
+  }
+
+  /** Fetches discovery and the key set now; rejects with KeySetUnavailableError if it cannot. */
+  refresh(): Promise<void> {
+    return this.#keys.refresh();
+  }
+
+  /** The key set's state: how many keys, when fetched, until when fresh and usable, last error. */
+  status(): KeySetStatus {
+    return this.#keys.status();
+  }
+
+  async #verifyBinding(claims: AccessTokenClaims, token: string, scheme: Scheme | undefined, request: DPoPRequest | undefined): Promise<void> {
+    const jkt = claims.cnf?.jkt;
+    // Another confirmation method (mTLS x5t#S256, …) cannot be checked here: never fall back to bearer.
+    if (typeof jkt !== 'string' || jkt === '') throw new InvalidTokenError('the token is bound by a confirmation method this API cannot check');
+    // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token is refused, proof or not.
+    if (scheme === 'Bearer') throw new InvalidTokenError('the token is DPoP-bound: send it with the DPoP scheme and a DPoP proof');
+    if (request === undefined) throw new InvalidTokenError('the token is DPoP-bound and the request has no DPoP proof');
+    await verifyDPoPProof(request, token, jkt, this.#options.dpop);
+  }
+}
+
+/** Creates the verifier for one API: `createVerifier({ issuer, audience })`. */
+export function createVerifier(options: VerifierOptions): Verifier {
+  return new Verifier(options);
+}
