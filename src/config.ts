@@ -18,6 +18,8 @@ export interface Config {
   keyEncryptionKey: Buffer | undefined;
   keyEncryptionKeyPrevious: Buffer | undefined;
   keyRotationDays: number;
+  /** How often each instance runs key maintenance and picks up a changed ring. */
+  keyRingCheckSeconds: number;
   jwksMaxAge: number;
   logLevel: string;
   /** How often expired OAuth artefacts are swept from the database. */
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
     keyEncryptionKey,
     keyEncryptionKeyPrevious: parseKey('KEY_ENCRYPTION_KEY_PREVIOUS', env.KEY_ENCRYPTION_KEY_PREVIOUS),
     keyRotationDays: integer(env, 'KEY_ROTATION_DAYS', 30, 1, 3650),
+    keyRingCheckSeconds: integer(env, 'KEY_RING_CHECK_SECONDS', 30, 1, 60),
     jwksMaxAge: integer(env, 'JWKS_MAX_AGE', 300, 0, 86400),
     logLevel: logLevel(env.LOG_LEVEL),
     sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', 60, 1, 86400),

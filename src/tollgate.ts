@@ -24,17 +24,23 @@ import type { Logger } from './log.js';
 import { UserService } from './users/user-service.js';
 import { jwtIntrospection } from './oidc/jwt-introspection.js';
 import { buildProvider } from './oidc/provider.js';
+import { ProviderHost } from './oidc/provider-host.js';
+import { startKeyMaintenance } from './keys/key-maintenance.js';
+import { MAX_TOKEN_TTL } from './apis/api.js';
 import { startSweeper } from './oidc/sweeper.js';
 
 export interface Tollgate {
   config: Config;
   database: Database;
-  provider: Provider;
+  /** The oidc-provider instance serving now (rebuilt when the key ring changes). */
+  readonly provider: Provider;
   keyRing: KeyRing;
   publicApp: Koa;
   adminApp: Koa;
   adminToken: string;
   sweepExpired(): Promise<number>;
+  /** Runs the key maintenance job now (scheduled rotation, clean-up, pick-up); true if keys changed. */
+  maintainKeys(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -48,20 +54,32 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
 
     const kek = resolveKeyEncryptionKey({ configured: config.keyEncryptionKey, keysDir: config.keysDir });
     const keks = config.keyEncryptionKeyPrevious ? [kek, config.keyEncryptionKeyPrevious] : [kek];
-    const keyRing = new KeyRing(db, keks);
+    const keyRing = new KeyRing(db, keks, {
+      jwksMaxAge: config.jwksMaxAge,
+      // What a key signs lives at most this long: access tokens (≤ 3600 s) and ID tokens.
+      maxSignedLifetime: Math.max(MAX_TOKEN_TTL, config.lifetimes.idToken),
+      rotationDays: config.keyRotationDays,
+    });
     await keyRing.initialise();
     const cookieKeys = [await serverSecret(db, keks, 'cookie-signing-key')];
 
     const catalog = new ApiCatalog(db);
     const directory = new ClientDirectory(db);
-    const provider = buildProvider({ config, db, catalog, directory, keyRing, cookieKeys, logger });
+    const prefix = issuerPath(config.issuer);
+    const providers = new ProviderHost(
+      (keys) => buildProvider({ config, db, catalog, directory, keys, cookieKeys, logger }),
+      prefix,
+      keyRing.snapshot,
+    );
+    const keyMaintenance = startKeyMaintenance({
+      keyRing, intervalSeconds: config.keyRingCheckSeconds, logger, apply: (keys) => providers.swap(keys),
+    });
     const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
     const throttle = new AttemptThrottle(db);
     const polls = new DevicePolls(db, config.lifetimes.devicePollInterval);
     const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep()]);
-    const prefix = issuerPath(config.issuer);
     const interactions = interactionRoutes({
-      provider,
+      providers,
       db,
       catalog,
       throttle,
@@ -74,13 +92,13 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     return {
       config,
       database,
-      provider,
+      get provider() { return providers.current; },
       keyRing,
       adminToken,
       publicApp: createPublicApp({
-        config, provider, db, keyRing, logger, interactions,
+        config, providers, cookieKeys, db, keyRing, logger, interactions,
         protocolExtras: [
-          jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, provider, directory, keyRing }),
+          jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
           devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
           deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
         ],
@@ -91,11 +109,17 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
         clients: new ClientService(db, directory),
         users: new UserService(db),
         keyRing,
+        async rotateKeys(force) {
+          await keyRing.rotate({ force });
+          providers.swap(keyRing.snapshot);
+        },
         logger,
       }),
       sweepExpired: sweeper.runOnce,
+      maintainKeys: keyMaintenance.runOnce,
       async close() {
         sweeper.stop();
+        keyMaintenance.stop();
         await database.close();
       },
     };

@@ -4,7 +4,8 @@ import { apiToJson } from '../apis/api.js';
 import type { ApiService } from '../apis/api-service.js';
 import { clientToJson } from '../clients/client.js';
 import type { ClientService } from '../clients/client-service.js';
-import type { KeyRing } from '../keys/key-ring.js';
+import { RotationTooEarlyError, type KeyRing } from '../keys/key-ring.js';
+import { asBody, optionalBoolean, rejectUnknownFields } from '../lib/validate.js';
 import { userToJson } from '../users/user.js';
 import type { UserService } from '../users/user-service.js';
 import { AppError } from '../lib/errors.js';
@@ -19,6 +20,8 @@ export interface AdminDependencies {
   clients: ClientService;
   users: UserService;
   keyRing: KeyRing;
+  /** Rotates the ring and starts signing with it on this instance at once. */
+  rotateKeys(force: boolean): Promise<void>;
   logger: Logger;
 }
 
@@ -91,6 +94,21 @@ function routes(deps: AdminDependencies): Router {
   router.delete('/users/:id', async (ctx) => { ctx.body = userToJson(await users.delete(ctx.params.id!)); });
 
   router.get('/keys', (ctx) => { ctx.body = keyRing.list(); });
+  router.post('/keys/rotate', async (ctx) => {
+    const body = asBody(await readJsonBody(ctx));
+    rejectUnknownFields(body, ['force']);
+    try {
+      await deps.rotateKeys(optionalBoolean(body, 'force') ?? false);
+    } catch (error) {
+      if (error instanceof RotationTooEarlyError) {
+        ctx.status = 409;
+        ctx.body = { error: 'rotation_too_early', error_description: error.message, possible_at: error.possibleAt.toISOString() };
+        return;
+      }
+      throw error;
+    }
+    ctx.body = keyRing.list();
+  });
   return router;
 }
 

@@ -29,7 +29,7 @@ export function health(db: Knex, keyRing: KeyRing): Middleware {
     if (ctx.path === '/readyz') {
       ctx.set('Cache-Control', 'no-store');
       const database = await databaseReachable(db);
-      const keys = keyRing.loaded;
+      const keys = keyRing.snapshot.hasCurrentKeys;
       ctx.status = database && keys ? 200 : 503;
       ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', database: database ? 'ok' : 'unreachable', signing_keys: keys ? 'loaded' : 'missing' };
       return undefined;

@@ -1,9 +1,9 @@
+import crypto from 'node:crypto';
 import Koa from 'koa';
-import mount from 'koa-mount';
-import type Provider from 'oidc-provider';
 import type { Knex } from 'knex';
 import type Router from '@koa/router';
 import { impliedConsentForOfflineAccess } from '../oidc/offline-access.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Config } from '../config.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Logger } from '../log.js';
@@ -13,12 +13,22 @@ import { requestLog } from './request-log.js';
 import { securityHeaders } from './security-headers.js';
 import { stylesheet } from './views.js';
 
-/** JWKS responses may be cached by verifiers for JWKS_MAX_AGE; the key ring plans around it. */
+/**
+ * JWKS responses may be cached by verifiers for JWKS_MAX_AGE (the key ring plans rotations
+ * around it), and revalidated cheaply: an ETag of the key set, 304 when it is unchanged.
+ */
 function jwksCaching(maxAge: number): Koa.Middleware {
   return async (ctx, next) => {
     await next();
     const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
-    if (route === 'jwks' && ctx.status === 200) ctx.set('Cache-Control', `public, max-age=${maxAge}`);
+    if (route !== 'jwks' || ctx.status !== 200) return;
+    ctx.set('Cache-Control', `public, max-age=${maxAge}`);
+    const body = typeof ctx.body === 'string' ? ctx.body : JSON.stringify(ctx.body);
+    ctx.etag = crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27);
+    if (ctx.fresh) {
+      ctx.status = 304;
+      ctx.body = null;
+    }
   };
 }
 
@@ -36,7 +46,9 @@ function stylesheetRoute(path: string): Koa.Middleware {
 
 export interface PublicAppDependencies {
   config: Config;
-  provider: Provider;
+  providers: ProviderHost;
+  /** oidc-provider's cookie keys: mounted, it signs cookies through this app's context. */
+  cookieKeys: string[];
   db: Knex;
   keyRing: KeyRing;
   logger: Logger;
@@ -55,7 +67,7 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.proxy = deps.config.trustProxy;
   app.silent = true;
   // Mounted, oidc-provider runs on this app's context: its signed cookies need its keys here.
-  app.keys = (deps.provider as unknown as Koa).keys ?? [];
+  app.keys = deps.cookieKeys;
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));
   app.use(health(deps.db, deps.keyRing));
@@ -65,6 +77,6 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.use(deps.interactions.routes());
   app.use(impliedConsentForOfflineAccess(`${prefix}/auth`));
   for (const extra of deps.protocolExtras) app.use(extra);
-  app.use(mount(prefix || '/', deps.provider as unknown as Koa));
+  app.use(deps.providers.middleware());
   return app;
 }

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
+import type { ProviderHost } from '../oidc/provider-host.js';
 import { errors, type InteractionResults } from 'oidc-provider';
 import type { Knex } from 'knex';
 import type { ApiCatalog } from '../apis/api-catalog.js';
@@ -16,7 +17,7 @@ import { describeApiScope, describeOidcScope } from './scope-words.js';
 import { passwordSubjects, type AttemptThrottle } from './attempt-throttle.js';
 
 export interface InteractionDependencies {
-  provider: Provider;
+  providers: ProviderHost;
   db: Knex;
   catalog: ApiCatalog;
   throttle: AttemptThrottle;
@@ -37,16 +38,17 @@ interface ClientView {
 
 /** The login and consent pages oidc-provider sends a person to (its "interactions"). */
 export function interactionRoutes(deps: InteractionDependencies): Router {
-  const { provider, csrf } = deps;
+  const { csrf } = deps;
+  // Always deps.providers.current: the key ring may have swapped the Provider since the page was shown.
   const router = new Router({ prefix: `${deps.prefix}/interaction` });
 
   async function clientOf(interaction: Interaction): Promise<ClientView> {
-    const client = await provider.Client.find(String(interaction.params.client_id));
+    const client = await deps.providers.current.Client.find(String(interaction.params.client_id));
     return { name: client?.clientName ?? String(interaction.params.client_id), redirectUris: [...(client?.redirectUris ?? [])] };
   }
 
   function finish(ctx: Context, result: InteractionResults, merge: boolean): Promise<void> {
-    return provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }).then((returnTo) => {
+    return deps.providers.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }).then((returnTo) => {
       ctx.status = 303;
       ctx.redirect(returnTo);
     });
@@ -111,7 +113,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   });
 
   router.get('/:uid', async (ctx) => {
-    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
     const client = await clientOf(interaction);
     if (interaction.prompt.name === 'login') return loginPage(ctx, interaction, client);
     if (interaction.prompt.name === 'consent') return consentPage(ctx, interaction, client);
@@ -119,7 +121,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   });
 
   router.post('/:uid/login', async (ctx) => {
-    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
     const client = await clientOf(interaction);
     const form = await readForm(ctx);
     if (interaction.prompt.name !== 'login') return ctx.redirect(`${deps.prefix}/interaction/${interaction.uid}`);
@@ -149,7 +151,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   });
 
   router.post('/:uid/confirm', async (ctx) => {
-    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
     const client = await clientOf(interaction);
     const form = await readForm(ctx);
     if (interaction.prompt.name !== 'consent') return ctx.redirect(`${deps.prefix}/interaction/${interaction.uid}`);
@@ -159,7 +161,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     }
     const accountId = interaction.session!.accountId;
     const clientId = String(interaction.params.client_id);
-    const grant = (interaction.grantId && await provider.Grant.find(interaction.grantId)) || new provider.Grant({ accountId, clientId });
+    const grant = (interaction.grantId && await deps.providers.current.Grant.find(interaction.grantId)) || new deps.providers.current.Grant({ accountId, clientId });
     const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     if (details.missingOIDCScope?.length) grant.addOIDCScope(details.missingOIDCScope.join(' '));
     if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);

@@ -1,12 +1,15 @@
 import type { Knex } from 'knex';
-import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
+import type { JWK } from 'jose';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
 import { generateSigningKey } from './generate-key.js';
-import { open, seal } from './sealed-box.js';
+import { KeySnapshot, type LoadedKey } from './key-snapshot.js';
+import { kekId, open, seal, sealedBy } from './sealed-box.js';
 import { signingKeyStore, type KeyState, type SigningKeyRow } from './signing-key-store.js';
 
 /** Arbitrary but fixed: the advisory lock under which the ring is changed. */
 const KEY_RING_LOCK = 7_411_002;
+/** Clock skew allowed to verifiers, both for publishing ahead and for keeping old keys. */
+export const CLOCK_SKEW_SECONDS = 60;
 
 export interface PublicKeyInfo {
   kid: string;
@@ -19,31 +22,40 @@ export interface PublicKeyInfo {
   remove_after: string | null;
 }
 
-interface LoadedKey extends SigningKeyRow {
-  privateJwk: JWK;
+export interface KeyRingTiming {
+  /** JWKS_MAX_AGE: how long a verifier may cache the JWKS. */
+  jwksMaxAge: number;
+  /** The longest lifetime of anything a key signs (access tokens, ID tokens), seconds. */
+  maxSignedLifetime: number;
+  /** KEY_ROTATION_DAYS. */
+  rotationDays: number;
 }
 
-const STATE_ORDER: Record<KeyState, number> = { current: 0, next: 1, previous: 2 };
+export class RotationTooEarlyError extends Error {
+  constructor(readonly possibleAt: Date) {
+    super(`the next key has not been published long enough for every cached JWKS to hold it; rotation is possible from ${possibleAt.toISOString()} (or use --force for an emergency such as a leaked key)`);
+  }
+}
 
 /**
- * The signing-key ring: for every algorithm a `current` key that signs and a `next` key that is
- * already published, so the next rotation signs only with a key every cached JWKS already holds.
- * Private keys are sealed in the database under the key-encryption key (the first of `keks`;
- * the others only open what older keys sealed).
+ * The signing-key ring: for every algorithm a `current` key that signs, a `next` key that is
+ * already published, and `previous` keys published until everything they signed has expired.
+ * A rotation promotes `next` only once it has been in the JWKS longer than any verifier caches
+ * the JWKS, so no verifier ever meets a kid it has not seen. Private keys are sealed in the
+ * database under the key-encryption key (the first of `keks`; the others only open older seals).
  */
 export class KeyRing {
-  #keys: LoadedKey[] = [];
-  #verificationKeys: JWTVerifyGetKey = createLocalJWKSet({ keys: [] });
+  #snapshot = new KeySnapshot([]);
 
   constructor(
     private readonly db: Knex,
     private readonly keks: Buffer[],
+    private readonly timing: KeyRingTiming,
   ) {}
 
-  /** Makes sure every algorithm has a current and a next key, then loads the ring. */
+  /** Makes sure every algorithm has a current and a next key, re-seals under a new KEK, loads. */
   async initialise(): Promise<void> {
-    await this.db.transaction(async (trx) => {
-      await trx.raw('SELECT pg_advisory_xact_lock(?)', [KEY_RING_LOCK]);
+    await this.#locked(async (trx) => {
       const existing = await signingKeyStore.all(trx);
       for (const alg of SIGNING_ALGORITHMS) {
         for (const state of ['current', 'next'] as const) {
@@ -51,45 +63,29 @@ export class KeyRing {
           await this.#insertNew(trx, alg, state);
         }
       }
+      await this.#resealUnderCurrentKek(trx, existing);
     });
     await this.load();
   }
 
-  async load(): Promise<void> {
+  async load(): Promise<KeySnapshot> {
     const rows = await signingKeyStore.all(this.db);
-    this.#keys = rows
-      .map((row) => ({ ...row, privateJwk: JSON.parse(open(this.keks, row.privateJwkSealed, row.kid)) as JWK }))
-      .sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state]);
-    this.#verificationKeys = createLocalJWKSet({ keys: this.#keys.map((key) => key.publicJwk) });
+    this.#snapshot = new KeySnapshot(rows.map((row): LoadedKey => ({ ...row, privateJwk: JSON.parse(open(this.keks, row.privateJwkSealed, row.kid)) as JWK })));
+    return this.#snapshot;
   }
 
-  /** The published keys as a jose key resolver, for checking tokens Tollgate issued. */
-  get verificationKeys(): JWTVerifyGetKey {
-    return this.#verificationKeys;
+  /** The ring as loaded now. */
+  get snapshot(): KeySnapshot {
+    return this.#snapshot;
   }
 
-  get loaded(): boolean {
-    return this.#keys.some((key) => key.state === 'current');
-  }
-
-  /** The kid that signs tokens of this algorithm now. */
-  currentKid(alg: SigningAlgorithm): string {
-    const key = this.#keys.find((candidate) => candidate.alg === alg && candidate.state === 'current');
-    if (!key) throw new Error(`the key ring has no current ${alg} key`);
-    return key.kid;
-  }
-
-  /**
-   * Private JWKs for oidc-provider's keystore, which publishes their public halves at jwks_uri.
-   * Current keys come first: where oidc-provider picks "the first key for this alg" (ID tokens),
-   * that is the current one.
-   */
-  providerJwks(): JWK[] {
-    return this.#keys.map((key) => key.privateJwk);
+  /** Whether the database holds a different ring than the one loaded (another instance rotated). */
+  async changed(): Promise<boolean> {
+    return (await signingKeyStore.fingerprint(this.db)) !== this.#snapshot.fingerprint;
   }
 
   list(): PublicKeyInfo[] {
-    return this.#keys.map((key) => ({
+    return this.#snapshot.keys.map((key) => ({
       kid: key.kid,
       alg: key.alg,
       state: key.state,
@@ -101,17 +97,100 @@ export class KeyRing {
     }));
   }
 
+  /**
+   * Promotes every algorithm's `next` key to `current`, retires `current` to `previous`, and
+   * pre-publishes a new `next`. Without `force`, refused until `next` has been published for
+   * JWKS_MAX_AGE + skew.
+   */
+  async rotate(options: { force?: boolean } = {}): Promise<void> {
+    await this.#locked(async (trx) => {
+      const keys = await signingKeyStore.all(trx);
+      if (!options.force) {
+        const possibleAt = this.#rotationPossibleAt(keys);
+        if (possibleAt.getTime() > Date.now()) throw new RotationTooEarlyError(possibleAt);
+      }
+      await this.#rotate(trx, keys);
+    });
+    await this.load();
+  }
+
+  /**
+   * The scheduled job: rotates when the current keys are KEY_ROTATION_DAYS old, and drops
+   * previous keys whose tokens have all expired. Instances run it concurrently; the lock and the
+   * re-check inside it make exactly one of them rotate. Returns whether the ring changed.
+   */
+  async maintain(): Promise<boolean> {
+    const changed = await this.#locked(async (trx) => {
+      const keys = await signingKeyStore.all(trx);
+      const removed = await signingKeyStore.deleteRemovable(trx, new Date());
+      const due = this.#rotationDueAt(keys);
+      if (!due || due.getTime() > Date.now() || this.#rotationPossibleAt(keys).getTime() > Date.now()) return removed.length > 0;
+      await this.#rotate(trx, keys.filter((key) => !removed.includes(key.kid)));
+      return true;
+    });
+    return changed;
+  }
+
+  /** When the current keys are due for their scheduled rotation. */
+  #rotationDueAt(keys: SigningKeyRow[]): Date | undefined {
+    const activations = keys.filter((key) => key.state === 'current').map((key) => (key.activatedAt ?? key.createdAt).getTime());
+    if (!activations.length) return undefined;
+    return new Date(Math.min(...activations) + this.timing.rotationDays * 86_400_000);
+  }
+
+  /** The earliest moment every `next` key has been published for JWKS_MAX_AGE + skew. */
+  #rotationPossibleAt(keys: SigningKeyRow[]): Date {
+    const published = keys.filter((key) => key.state === 'next').map((key) => key.publishedAt.getTime());
+    const latest = published.length ? Math.max(...published) : 0;
+    return new Date(latest + (this.timing.jwksMaxAge + CLOCK_SKEW_SECONDS) * 1000);
+  }
+
+  async #rotate(trx: Knex.Transaction, keys: SigningKeyRow[]): Promise<void> {
+    const now = new Date();
+    const removeAfter = new Date(now.getTime() + (this.timing.maxSignedLifetime + CLOCK_SKEW_SECONDS) * 1000);
+    for (const alg of SIGNING_ALGORITHMS) {
+      const current = keys.find((key) => key.alg === alg && key.state === 'current');
+      const next = keys.find((key) => key.alg === alg && key.state === 'next');
+      // Order matters for the one-current/one-next indexes: retire, promote, then pre-publish.
+      if (current) await signingKeyStore.promote(trx, current.kid, { state: 'previous', retiredAt: now, removeAfter });
+      if (next) await signingKeyStore.promote(trx, next.kid, { state: 'current', activatedAt: now });
+      else await this.#insertNew(trx, alg, 'current');
+      await this.#insertNew(trx, alg, 'next');
+    }
+  }
+
+  /** During a KEY_ENCRYPTION_KEY rotation, seals under the new key what the previous one sealed. */
+  async #resealUnderCurrentKek(trx: Knex.Transaction, keys: SigningKeyRow[]): Promise<void> {
+    const kek = this.#kek();
+    const currentId = kekId(kek);
+    for (const key of keys) {
+      if (sealedBy(key.privateJwkSealed) === currentId) continue;
+      await signingKeyStore.reseal(trx, key.kid, seal(kek, open(this.keks, key.privateJwkSealed, key.kid), key.kid));
+    }
+  }
+
   async #insertNew(db: Knex, alg: SigningAlgorithm, state: KeyState): Promise<void> {
     const key = await generateSigningKey(alg);
-    const kek = this.keks[0];
-    if (!kek) throw new Error('no key-encryption key');
     await signingKeyStore.insert(db, {
       kid: key.kid,
       alg,
       state,
       publicJwk: key.publicJwk,
-      privateJwkSealed: seal(kek, JSON.stringify(key.privateJwk), key.kid),
+      privateJwkSealed: seal(this.#kek(), JSON.stringify(key.privateJwk), key.kid),
       ...(state === 'current' ? { activatedAt: new Date() } : {}),
+    });
+  }
+
+  #kek(): Buffer {
+    const kek = this.keks[0];
+    if (!kek) throw new Error('no key-encryption key');
+    return kek;
+  }
+
+  #locked<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (trx) => {
+      await trx.raw('SELECT pg_advisory_xact_lock(?)', [KEY_RING_LOCK]);
+      return work(trx);
     });
   }
 }

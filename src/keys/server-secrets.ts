@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { open, seal } from './sealed-box.js';
+import { kekId, open, seal, sealedBy } from './sealed-box.js';
 
 /** Arbitrary but fixed: the advisory lock under which a server secret is first generated. */
 const SERVER_SECRETS_LOCK = 7_411_003;
@@ -15,7 +15,12 @@ export async function serverSecret(db: Knex, keks: Buffer[], name: string): Prom
   return db.transaction(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?)', [SERVER_SECRETS_LOCK]);
     const row: { sealed: string } | undefined = await trx('server_secrets').select('sealed').where({ name }).first();
-    if (row) return open(keks, row.sealed, name);
+    if (row) {
+      const value = open(keks, row.sealed, name);
+      // During a KEY_ENCRYPTION_KEY rotation, re-seal under the new key.
+      if (sealedBy(row.sealed) !== kekId(kek)) await trx('server_secrets').where({ name }).update({ sealed: seal(kek, value, name) });
+      return value;
+    }
     const value = crypto.randomBytes(32).toString('base64url');
     await trx('server_secrets').insert({ name, sealed: seal(kek, value, name) });
     return value;

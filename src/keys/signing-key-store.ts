@@ -52,6 +52,31 @@ export const signingKeyStore = {
     return rows.map(fromDb);
   },
 
+  /** Which keys exist and in which state: enough to tell whether a loaded ring is stale. */
+  async fingerprint(db: Knex): Promise<string> {
+    const rows: { kid: string; state: string }[] = await db('signing_keys').select('kid', 'state').orderBy('kid');
+    return rows.map((row) => `${row.kid}:${row.state}`).join(',');
+  },
+
+  async promote(db: Knex, kid: string, changes: { state: KeyState; activatedAt?: Date; retiredAt?: Date; removeAfter?: Date }): Promise<void> {
+    await db('signing_keys').where({ kid }).update({
+      state: changes.state,
+      ...(changes.activatedAt ? { activated_at: changes.activatedAt } : {}),
+      ...(changes.retiredAt ? { retired_at: changes.retiredAt } : {}),
+      ...(changes.removeAfter ? { remove_after: changes.removeAfter } : {}),
+    });
+  },
+
+  /** Previous keys whose tokens have all expired (plus skew). */
+  async deleteRemovable(db: Knex, now: Date): Promise<string[]> {
+    const rows: { kid: string }[] = await db('signing_keys').where({ state: 'previous' }).andWhere('remove_after', '<', now).delete().returning('kid');
+    return rows.map((row) => row.kid);
+  },
+
+  async reseal(db: Knex, kid: string, privateJwkSealed: string): Promise<void> {
+    await db('signing_keys').where({ kid }).update({ private_jwk_sealed: privateJwkSealed });
+  },
+
   async insert(db: Knex, key: { kid: string; alg: SigningAlgorithm; state: KeyState; publicJwk: JWK; privateJwkSealed: string; activatedAt?: Date }): Promise<void> {
     await db('signing_keys').insert({
       kid: key.kid,

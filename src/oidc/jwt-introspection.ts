@@ -1,11 +1,11 @@
 import type { Middleware } from 'koa';
-import type Provider from 'oidc-provider';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { peekForm } from '../http/form-peek.js';
 import { SIGNING_ALGORITHMS } from '../keys/algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { authenticateClient, ClientAuthenticationError } from './client-authentication.js';
+import type { ProviderHost } from './provider-host.js';
 
 function isJwt(token: string): boolean {
   try {
@@ -18,7 +18,7 @@ function isJwt(token: string): boolean {
 export interface JwtIntrospectionDependencies {
   path: string;
   issuer: string;
-  provider: Provider;
+  providers: ProviderHost;
   directory: ClientDirectory;
   keyRing: KeyRing;
 }
@@ -61,7 +61,7 @@ export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware
 async function introspect(deps: JwtIntrospectionDependencies, token: string, clientId: string): Promise<Record<string, unknown>> {
   let payload;
   try {
-    ({ payload } = await jwtVerify(token, deps.keyRing.verificationKeys, {
+    ({ payload } = await jwtVerify(token, deps.keyRing.snapshot.verificationKeys, {
       issuer: deps.issuer,
       typ: 'at+jwt',
       algorithms: [...SIGNING_ALGORITHMS],
@@ -70,7 +70,7 @@ async function introspect(deps: JwtIntrospectionDependencies, token: string, cli
     return { active: false };
   }
   if (payload.client_id !== clientId) return { active: false };
-  if (typeof payload.gid === 'string' && !await deps.provider.Grant.find(payload.gid)) return { active: false };
+  if (typeof payload.gid === 'string' && !await deps.providers.current.Grant.find(payload.gid)) return { active: false };
   const { gid: _internal, ...claims } = payload;
   const cnf = claims.cnf as { jkt?: string } | undefined;
   return { ...claims, active: true, token_type: cnf?.jkt ? 'DPoP' : 'Bearer' };

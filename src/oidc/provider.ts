@@ -5,7 +5,7 @@ import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Config } from '../config.js';
 import { DEFAULT_TOKEN_TTL } from '../apis/api.js';
 import { SIGNING_ALGORITHMS, DEFAULT_SIGNING_ALGORITHM } from '../keys/algorithms.js';
-import type { KeyRing } from '../keys/key-ring.js';
+import type { KeySnapshot } from '../keys/key-snapshot.js';
 import type { Logger } from '../log.js';
 import { devicePages } from '../device/device-pages.js';
 import { issuerPath } from '../http/issuer-routing.js';
@@ -22,7 +22,8 @@ export interface ProviderDependencies {
   db: Knex;
   catalog: ApiCatalog;
   directory: ClientDirectory;
-  keyRing: KeyRing;
+  /** The signing keys this Provider is built with; a changed ring builds a new Provider. */
+  keys: KeySnapshot;
   cookieKeys: string[];
   logger: Logger;
 }
@@ -56,14 +57,14 @@ function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
 
 /** Builds the oidc-provider instance: every protocol decision Tollgate makes is in this file. */
 export function buildProvider(deps: ProviderDependencies): Provider {
-  const { config, catalog, keyRing } = deps;
+  const { config, catalog, keys } = deps;
   const prefix = issuerPath(config.issuer);
   const pages = providerPages(`${prefix}/assets`);
   const device = devicePages(`${prefix}/assets`, catalog);
 
   const configuration: Configuration = {
     adapter: adapterFactory(deps.db, deps.directory) as unknown as Configuration['adapter'],
-    jwks: { keys: keyRing.providerJwks() as NonNullable<Configuration['jwks']>['keys'] },
+    jwks: { keys: keys.providerJwks() as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: deps.cookieKeys },
     // Secrets are stored hashed, so nothing that needs the secret itself as a key is offered.
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
@@ -110,7 +111,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
         enabled: true,
         defaultResource: (ctx, client) => defaultResource(catalog, deps.directory, ctx as KoaContextWithOIDC, client),
         useGrantedResource: () => true,
-        getResourceServerInfo: (ctx, resource, client) => resourceServerInfo(catalog, deps.directory, keyRing, ctx as KoaContextWithOIDC, resource, client),
+        getResourceServerInfo: (ctx, resource, client) => resourceServerInfo(catalog, deps.directory, keys, ctx as KoaContextWithOIDC, resource, client),
       },
     },
     findAccount: findAccount(deps.db),

@@ -3,7 +3,7 @@ import type { Api } from '../apis/api.js';
 import type { ApiCatalog, ApiSnapshot } from '../apis/api-catalog.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { isReservedScope } from '../apis/scope-names.js';
-import type { KeyRing } from '../keys/key-ring.js';
+import type { KeySnapshot } from '../keys/key-snapshot.js';
 
 /**
  * Audience and scope rules for every token (the contract's "APIs and scopes" and "Audience"):
@@ -87,7 +87,7 @@ function enforceScopes(ctx: KoaContextWithOIDC, snapshot: ApiSnapshot, api: Api,
 export async function resourceServerInfo(
   catalog: ApiCatalog,
   directory: ClientDirectory,
-  keyRing: KeyRing,
+  keys: KeySnapshot,
   ctx: KoaContextWithOIDC,
   resource: string,
   client: ClientLike,
@@ -101,6 +101,6 @@ export async function resourceServerInfo(
     audience: api.identifier,
     accessTokenTTL: api.tokenTtl,
     accessTokenFormat: 'jwt',
-    jwt: { sign: { alg: api.alg, kid: keyRing.currentKid(api.alg) } },
+    jwt: { sign: { alg: api.alg, kid: keys.currentKid(api.alg) } },
   };
 }

@@ -103,7 +103,7 @@ describe('secrets at rest', () => {
       expect(objectsWithMember(tables, member), `an object with "${member}" is stored`).toEqual([]);
     }
     // Nor does the private scalar of any signing key this server holds appear in any form.
-    const privateKeys = server.tollgate.keyRing.providerJwks();
+    const privateKeys = server.tollgate.keyRing.snapshot.providerJwks();
     expect(privateKeys.length).toBeGreaterThan(0);
     for (const jwk of privateKeys) {
       expect(jwk.d).toEqual(expect.any(String));

@@ -15,7 +15,8 @@ export interface ExpressRequestLike {
   host?: string;
   originalUrl?: string;
   url?: string;
-  auth?: AccessTokenClaims;
+  // No `auth` member here: other libraries declare their own type for req.auth, and a request
+  // carrying theirs must still be accepted. The claims are set on it below.
 }
 
 /** The parts of the response it writes: plain `http.ServerResponse` methods. */
@@ -53,7 +54,7 @@ export function protectExpress(verifier: Verifier, options: ExpressProtectOption
       })
       .then(
         (claims) => {
-          req.auth = claims;
+          (req as { auth?: AccessTokenClaims }).auth = claims;
           next();
         },
         (error: unknown) => {
