@@ -4,7 +4,7 @@ import { InsufficientScopeError, InvalidTokenError, ResourceServerError } from '
 /** The claims of an RFC 9068 access token as Tollgate issues them. */
 export interface AccessTokenClaims extends JWTPayload {
   iss: string;
-  /** The user (`usr_…`) or, for client credentials, the client (`client_…`). */
+  /** The user (`user_…`) or, for client credentials, the client (`client_…`). */
   sub: string;
   aud: string | string[];
   exp: number;

@@ -82,9 +82,9 @@ describe.each(['koa', 'express'])('%s middleware', (name) => {
   const call = (path: string, headers: Record<string, string> = {}) => fetch(`${apps[name]}${path}`, { headers });
 
   it('200 with the claims for handlers', async () => {
-    const response = await call('/orders', { authorization: `Bearer ${await issuer.token({ sub: 'usr_1' })}` });
+    const response = await call('/orders', { authorization: `Bearer ${await issuer.token({ sub: 'user_1' })}` });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ sub: 'usr_1' });
+    expect(await response.json()).toEqual({ sub: 'user_1' });
   });
 
   it('401 without an error code when there is no token', async () => {
@@ -118,11 +118,11 @@ describe.each(['koa', 'express'])('%s middleware', (name) => {
 
   it('DPoP: the proof is read from the DPoP header and bound to this request\'s method and URL', async () => {
     const holder = await DPoPKey.generate();
-    const token = await issuer.boundToken(holder, { sub: 'usr_2' });
+    const token = await issuer.boundToken(holder, { sub: 'user_2' });
     const url = `${apps[name]}/orders`;
     const ok = await call('/orders?x=1', { authorization: `DPoP ${token}`, dpop: await holder.proof('GET', url, token) });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ sub: 'usr_2' });
+    expect(await ok.json()).toEqual({ sub: 'user_2' });
 
     const proof = await holder.proof('GET', url, token);
     expect((await call('/orders', { authorization: `DPoP ${token}`, dpop: proof })).status).toBe(200);
