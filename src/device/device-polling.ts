@@ -21,11 +21,7 @@ export function devicePolling(options: { tokenPath: string; deviceAuthorizationP
     }
     if (ctx.path !== options.tokenPath || !ctx.is('application/x-www-form-urlencoded')) return next();
     const params = await peekForm(ctx);
-    if (!params) {
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
-      return undefined;
-    }
+    if (!params) return undefined;
     const deviceCode = params.get('device_code');
     if (params.get('grant_type') === DEVICE_CODE_GRANT && deviceCode && params.getAll('device_code').length === 1) {
       const verdict = await options.polls.record(deviceCode);

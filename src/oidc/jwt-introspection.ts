@@ -34,11 +34,7 @@ export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== deps.path || !ctx.is('application/x-www-form-urlencoded')) return next();
     const params = await peekForm(ctx);
-    if (!params) {
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
-      return undefined;
-    }
+    if (!params) return undefined;
     const token = params.get('token');
     if (!token || params.getAll('token').length > 1 || !isJwt(token)) return next();
 
