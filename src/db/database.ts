@@ -1,6 +1,7 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from './data-dir-lock.js';
 
 export type { Knex };
@@ -32,11 +33,16 @@ export function openDatabase(options: DatabaseOptions): Database {
 
   const release = lockDataDir(options.dataDir);
   try {
-    // knex-pglite fixes the pool at one connection: PGlite is a single-user database.
+    // knex-pglite fixes the pool at one connection: PGlite is a single-user database. Its
+    // PostgreSQL would take 128 MB of shared buffers, most of the process's memory; an
+    // authorization server's working set is far smaller.
+    // One instance, handed to the dialect: it may ask for its connection more than once, and two
+    // PGlite instances on one directory corrupt it.
+    const pglite = new PGlite(path.join(options.dataDir, 'pgdata'), { postgresqlconf: 'shared_buffers = 16MB' });
     const knex = knexFactory({
       client: ClientPgLite,
       dialect: 'postgres',
-      connection: { filename: path.join(options.dataDir, 'pgdata') },
+      connection: () => ({ pglite }),
     } as Knex.Config);
     return {
       knex,

@@ -2,13 +2,20 @@ import type { Context } from 'koa';
 import { escapeHtml } from '../http/html.js';
 import { SafeHtml, renderPage } from '../http/views.js';
 
-/** Origins (or private-use schemes) a form on the page may end up at after redirects. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]']);
+
+/**
+ * Origins (or private-use schemes) a form on the page may end up at after redirects. A native
+ * app's loopback redirect URI is matched on any port at run time (RFC 8252 §7.3), so its source
+ * allows any port too.
+ */
 export function formTargets(redirectUris: readonly string[]): string[] {
   const targets = new Set<string>();
   for (const uri of redirectUris) {
     const url = URL.parse(uri);
     if (!url) continue;
-    targets.add(url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol);
+    if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) targets.add(`http://${url.hostname}:*`);
+    else targets.add(url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol);
   }
   return [...targets];
 }

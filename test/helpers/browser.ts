@@ -33,6 +33,7 @@ export async function launchBrowser(viewport = { width: 390, height: 844 }): Pro
     args: FLAGS,
     viewport,
   });
-  context.once('close', () => fs.rmSync(userDataDir, { recursive: true, force: true }));
+  // Chromium may still be writing its profile as it exits: retry, and never fail a test over it.
+  context.once('close', () => fs.rm(userDataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }, () => undefined));
   return context;
 }
