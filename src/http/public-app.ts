@@ -71,7 +71,7 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));
   app.use(health(deps.db, deps.keyRing));
-  app.use(issuerRouting(deps.config.issuer));
+  app.use(issuerRouting(app, deps.config.issuer));
   app.use(jwksCaching(deps.config.jwksMaxAge));
   app.use(stylesheetRoute(`${prefix}/assets/style.css`));
   app.use(deps.interactions.routes());
