@@ -5,17 +5,25 @@
  *
  * One ES256 token, one process, keys already cached, no cache of verified tokens. The target: the
  * library's verify at most 5 % slower than jose's jwtVerify with the same checks and a local JWKS.
- * The other rows are anchors: jose without any key lookup, WebCrypto's verify alone, and
- * node:crypto's verify alone (the floor: no JWT parsing, no claims).
+ * The other rows are anchors: what APIs use today (jsonwebtoken with jwks-rsa, Auth0's
+ * express-oauth2-jwt-bearer, both with their JWKS cache warm), jose without any key lookup,
+ * WebCrypto's verify alone, and node:crypto's verify alone (the floor: no JWT parsing, no claims).
+ * jsonwebtoken cannot check `typ` or require claims, so it does less than the others.
+ *
+ * `--json FILE` also writes the rows as JSON (bench/run.ts reads them for its report).
  */
 import { createPublicKey, randomUUID, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
 import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWTVerifyOptions } from 'jose';
-import { ASYMMETRIC_ALGORITHMS, createVerifier } from '@tollgate/resource-server';
+import jsonwebtoken from 'jsonwebtoken';
+import jwksRsa from 'jwks-rsa';
+import { auth as auth0Middleware } from 'express-oauth2-jwt-bearer';
+import { ASYMMETRIC_ALGORITHMS, createVerifier, protectExpress } from '@tollgate/resource-server';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20000' } } });
+const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20000' }, json: { type: 'string' } } });
 /** Bounded: a benchmark that a typo turns into an hour is not one anybody runs. */
 const ITERATIONS = Math.min(1_000_000, Math.max(1000, Number(values.iterations) || 20_000));
 const WARMUP = 2000;
@@ -63,11 +71,40 @@ const keyObject: KeyObject = createPublicKey({ key: publicJwk as never, format: 
 const [signedPart, signature] = [token.slice(0, token.lastIndexOf('.')), Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url')];
 const signedBytes = Buffer.from(signedPart);
 
+/** jsonwebtoken + jwks-rsa as their READMEs wire them: a key callback over a caching JWKS client. */
+const jwksClient = jwksRsa({ jwksUri: `${issuer}/jwks`, cache: true, rateLimit: false });
+const getKey: jsonwebtoken.GetPublicKeyOrSecret = (tokenHeader, callback) => {
+  jwksClient.getSigningKey(tokenHeader.kid, (error, key) => callback(error, key?.getPublicKey()));
+};
+const jsonwebtokenVerify = () => new Promise((resolve, reject) => {
+  jsonwebtoken.verify(token, getKey, { issuer, audience: AUDIENCE, algorithms: ['ES256'], clockTolerance: 5 }, (error, payload) => (error ? reject(error) : resolve(payload)));
+});
+
+/** Express middleware, called as Express calls it: a request object, a response, next(). */
+function expressRequest() {
+  const headers: Record<string, string> = { authorization: header, host: 'api.example.com' };
+  return { method: 'GET', protocol: 'http', host: 'api.example.com', originalUrl: '/orders', url: '/orders', headers, query: {}, body: undefined,
+    get: (name: string) => headers[name.toLowerCase()], is: () => false } as Record<string, unknown>;
+}
+const expressResponse = { statusCode: 200, setHeader: () => undefined, end: () => undefined };
+type ExpressMiddleware = (req: never, res: never, next: (error?: unknown) => void) => unknown;
+function runExpress(middleware: ExpressMiddleware) {
+  const req = expressRequest();
+  return new Promise((resolve, reject) => {
+    void middleware(req as never, expressResponse as never, (error?: unknown) => (error ? reject(error) : resolve(req.auth ?? false)));
+  });
+}
+const auth0 = auth0Middleware({ issuerBaseURL: issuer, audience: AUDIENCE, tokenSigningAlg: 'ES256', strict: true }) as unknown as ExpressMiddleware;
+const libraryExpress = protectExpress(verifier, { scopes: ['orders:read'] }) as unknown as ExpressMiddleware;
+
 type Candidate = { name: string; run: () => unknown; baseline?: boolean };
 const candidates: Candidate[] = [
   { name: 'jose jwtVerify + createLocalJWKSet', run: () => jwtVerify(token, localJwks, joseOptions), baseline: true },
   { name: 'library verify(token)', run: () => verifier.verify(token) },
   { name: "library verify('Bearer …', { scopes })", run: () => verifier.verify(header, { scopes: ['orders:read'] }) },
+  { name: 'library Express middleware (scopes)', run: () => runExpress(libraryExpress) },
+  { name: 'express-oauth2-jwt-bearer auth() (strict)', run: () => runExpress(auth0) },
+  { name: 'jsonwebtoken + jwks-rsa (cached)', run: jsonwebtokenVerify },
   { name: 'jose jwtVerify + CryptoKey (no key lookup)', run: () => jwtVerify(token, cryptoKey, joseOptions) },
   { name: 'crypto.subtle.verify only', run: () => crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, cryptoKey as never, signature, signedBytes) },
   { name: 'node:crypto verify only (floor)', run: () => cryptoVerify('sha256', signedBytes, { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature) },
@@ -128,4 +165,7 @@ const withHeader = rows[2]!['time vs jose (median)'];
 const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)} %`;
 console.log(`library verify vs jose jwtVerify: ${percent(library)} (with 'Bearer' parsing and a scope check: ${percent(withHeader)}); target at most +5 %: ${Math.max(library, withHeader) <= 1.05 ? 'met' : 'NOT met'}`);
 
+if (values.json) {
+  writeFileSync(values.json, JSON.stringify({ node: process.version, iterations: ITERATIONS, warmup: WARMUP, rows, library, withHeader }, null, 2));
+}
 server.close();

@@ -20,5 +20,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     base: { service: 'tollgate' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
-  return destination ? pino(options, destination) : pino(options);
+  // Buffered, asynchronous writes: a log line per request must not cost a blocking write each
+  // (sync stdout took 13-30 % of token throughput). main.ts flushes on shutdown.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
 }

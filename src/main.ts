@@ -68,7 +68,10 @@ async function main(): Promise<void> {
     adminServer.closeIdleConnections();
     // In-flight requests get a few seconds; then the process ends regardless.
     setTimeout(() => process.exit(0), 5000).unref();
-    void closed.then(() => tollgate.close()).then(() => process.exit(0));
+    void closed.then(() => tollgate.close()).then(() => {
+      logger.flush();
+      process.exit(0);
+    });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -18,13 +18,20 @@ import { stylesheet } from './views.js';
  * around it), and revalidated cheaply: an ETag of the key set, 304 when it is unchanged.
  */
 function jwksCaching(maxAge: number): Koa.Middleware {
+  // oidc-provider answers with the same `keys` array until the Provider is rebuilt: hash it once.
+  const etags = new WeakMap<object, string>();
   return async (ctx, next) => {
     await next();
     const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
     if (route !== 'jwks' || ctx.status !== 200) return;
     ctx.set('Cache-Control', `public, max-age=${maxAge}`);
-    const body = typeof ctx.body === 'string' ? ctx.body : JSON.stringify(ctx.body);
-    ctx.etag = crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27);
+    const keys = (ctx.body as { keys?: object }).keys ?? ctx.body as object;
+    let etag = etags.get(keys);
+    if (!etag) {
+      etag = crypto.createHash('sha256').update(JSON.stringify(ctx.body)).digest('base64url').slice(0, 27);
+      etags.set(keys, etag);
+    }
+    ctx.etag = etag;
     if (ctx.fresh) {
       ctx.status = 304;
       ctx.body = null;
@@ -74,7 +81,9 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.use(issuerRouting(app, deps.config.issuer));
   app.use(jwksCaching(deps.config.jwksMaxAge));
   app.use(stylesheetRoute(`${prefix}/assets/style.css`));
-  app.use(deps.interactions.routes());
+  // The router would match every request against its routes; only its own paths need it.
+  const interactionRoutes = deps.interactions.routes();
+  app.use((ctx, next) => (ctx.path.startsWith(`${prefix}/interaction/`) ? interactionRoutes(ctx as Parameters<typeof interactionRoutes>[0], next) : next()));
   app.use(impliedConsentForOfflineAccess(`${prefix}/auth`));
   for (const extra of deps.protocolExtras) app.use(extra);
   app.use(deps.providers.middleware());

@@ -24,6 +24,10 @@ export function requestLog(logger: Logger): Middleware {
         ctx.body = { error: 'server_error', error_description: 'an unexpected error occurred' };
       }
     } finally {
+      if (failure || logger.isLevelEnabled('info')) logLine();
+    }
+
+    function logLine() {
       const oidc = (ctx as { oidc?: { route?: string; client?: { clientId?: string } } }).oidc;
       const line = {
         method: ctx.method,
