@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import { resolveAdminToken } from './admin/admin-token.js';
+import { resolveAdminToken } from './admin/admin-bearer.js';
 import { createAdminApp } from './admin/admin-app.js';
 import { ApiCatalog } from './apis/api-catalog.js';
 import { ApiService } from './apis/api-service.js';

@@ -11,7 +11,7 @@ import type { UserService } from '../users/user-service.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { requestLog } from '../http/request-log.js';
-import { adminTokenMatches } from './admin-token.js';
+import { adminTokenMatches } from './admin-bearer.js';
 import { readJsonBody } from './json-body.js';
 
 export interface AdminDependencies {
