@@ -23,26 +23,31 @@ function withConsumed(row: PayloadRow | undefined): Payload | undefined {
 /** Expired rows are kept this long after expiry, so late polls still get `expired_token`. */
 export const SWEEP_GRACE_SECONDS = 3600;
 
-/** SQL for everything oidc-provider persists; one row per artefact, keyed by (kind, id). */
+function rowsOf<T>(result: unknown): T[] {
+  return (result as { rows: T[] }).rows;
+}
+
+/**
+ * SQL for everything oidc-provider persists; one row per artefact, keyed by (kind, id).
+ * The statements on the token endpoint's path (find, consume, upsert) are written out rather
+ * than built by knex's query builder per call: a refresh runs four of them.
+ */
 export const oidcPayloadStore = {
   async upsert(db: Knex, kind: string, id: string, payload: Payload, expiresIn: number | undefined): Promise<void> {
-    await db('oidc_payloads')
-      .insert({
-        kind,
-        id,
-        payload: JSON.stringify(payload),
-        grant_id: payload.grantId ?? null,
-        user_code: payload.userCode ?? null,
-        uid: payload.uid ?? null,
-        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
-      })
-      .onConflict(['kind', 'id'])
-      // consumed_at is deliberately not overwritten: once consumed, always consumed.
-      .merge(['payload', 'grant_id', 'user_code', 'uid', 'expires_at']);
+    // consumed_at is deliberately not overwritten: once consumed, always consumed.
+    await db.raw(
+      `INSERT INTO oidc_payloads (kind, id, payload, grant_id, user_code, uid, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+         user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
+      [kind, id, JSON.stringify(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null,
+        expiresIn ? new Date(Date.now() + expiresIn * 1000) : null],
+    );
   },
 
   async find(db: Knex, kind: string, id: string): Promise<Payload | undefined> {
-    return withConsumed(await db('oidc_payloads').select('payload', 'consumed_at').where({ kind, id }).first());
+    const result = await db.raw('SELECT payload, consumed_at FROM oidc_payloads WHERE kind = ? AND id = ?', [kind, id]);
+    return withConsumed(rowsOf<PayloadRow>(result)[0]);
   },
 
   async findBy(db: Knex, kind: string, column: 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
@@ -54,8 +59,8 @@ export const oidcPayloadStore = {
    * single point where concurrent presentations of one code are decided. Returns false to the loser.
    */
   async consume(db: Knex, kind: string, id: string): Promise<boolean> {
-    const won = await db('oidc_payloads').where({ kind, id }).whereNull('consumed_at').update({ consumed_at: db.fn.now() }).returning('id');
-    return won.length === 1;
+    const won = await db.raw('UPDATE oidc_payloads SET consumed_at = now() WHERE kind = ? AND id = ? AND consumed_at IS NULL RETURNING id', [kind, id]);
+    return rowsOf(won).length === 1;
   },
 
   async grantIdOf(db: Knex, kind: string, id: string): Promise<string | undefined> {
