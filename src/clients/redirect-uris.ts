@@ -2,6 +2,11 @@ import { ValidationError } from '../lib/errors.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]']);
 
+/** RFC 8252 §7.3: a loopback IP literal, on which a native app's redirect may use any port. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname);
+}
+
 /**
  * Redirect URI rules (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §2.1): absolute, no fragment, no
  * wildcards, matched exactly later. `https` for everyone; a native public client may also use
@@ -19,7 +24,7 @@ export function validateRedirectUri(value: string, field: string, isPublic: bool
     return value;
   }
   if (scheme === 'http') {
-    if (!LOOPBACK_HOSTS.has(url.hostname)) {
+    if (!isLoopbackHost(url.hostname)) {
       const hint = url.hostname === 'localhost' ? ' (for a native app use http://127.0.0.1:PORT/…, RFC 8252 §8.3)' : '';
       throw new ValidationError(`${field}: "${value}" must use https${hint}`);
     }

@@ -1,8 +1,7 @@
 import type { Context } from 'koa';
+import { isLoopbackHost } from '../clients/redirect-uris.js';
 import { escapeHtml } from '../http/html.js';
 import { SafeHtml, renderPage } from '../http/views.js';
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]']);
 
 /**
  * Origins (or private-use schemes) a form on the page may end up at after redirects. A native
@@ -14,7 +13,7 @@ export function formTargets(redirectUris: readonly string[]): string[] {
   for (const uri of redirectUris) {
     const url = URL.parse(uri);
     if (!url) continue;
-    if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) targets.add(`http://${url.hostname}:*`);
+    if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) targets.add(`http://${url.hostname}:*`);
     else targets.add(url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol);
   }
   return [...targets];

@@ -1,4 +1,5 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { escapeHtml } from '../http/html.js';
 import { SafeHtml, sendPage } from './page.js';
 
 /** Words for the errors a person can meet in the browser (RFC 6749 §4.1.2.1 and oidc-provider's). */
@@ -32,7 +33,7 @@ export function providerPages(assets: string) {
         values: {
           heading: 'Something went wrong',
           message: words,
-          detail: new SafeHtml(`    <p class="account"><code>${out.error.replace(/[^\w.-]/g, '')}</code>${out.error_description ? ` — ${out.error_description.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)}` : ''}</p>`),
+          detail: new SafeHtml(`    <p class="account"><code>${out.error.replace(/[^\w.-]/g, '')}</code>${out.error_description ? ` — ${escapeHtml(out.error_description)}` : ''}</p>`),
         },
       });
     },
