@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
+import { runStatement, statement } from '../db/statements.js';
 
 export type Payload = Record<string, unknown> & {
   grantId?: string;
@@ -23,31 +24,59 @@ function withConsumed(row: PayloadRow | undefined): Payload | undefined {
 /** Expired rows are kept this long after expiry, so late polls still get `expired_token`. */
 export const SWEEP_GRACE_SECONDS = 3600;
 
-function rowsOf<T>(result: unknown): T[] {
-  return (result as { rows: T[] }).rows;
+const UPSERT = statement('payload_upsert', `
+  INSERT INTO oidc_payloads (kind, id, payload, grant_id, user_code, uid, expires_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+    user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`);
+
+const FIND = statement('payload_find', 'SELECT payload, consumed_at FROM oidc_payloads WHERE kind = $1 AND id = $2');
+
+const FIND_WITH_GRANT = statement('payload_find_with_grant', `
+  SELECT t.payload, t.consumed_at, g.payload AS grant_payload, g.consumed_at AS grant_consumed_at, t.grant_id
+  FROM oidc_payloads t LEFT JOIN oidc_payloads g ON g.kind = 'Grant' AND g.id = t.grant_id
+  WHERE t.kind = $1 AND t.id = $2`);
+
+const CONSUME = statement('payload_consume', 'UPDATE oidc_payloads SET consumed_at = now() WHERE kind = $1 AND id = $2 AND consumed_at IS NULL');
+
+interface PayloadWithGrantRow extends PayloadRow {
+  grant_id: string | null;
+  grant_payload: Payload | null;
+  grant_consumed_at: Date | null;
+}
+
+/** A token and the Grant it was issued under, read in one statement (one snapshot). */
+export interface PayloadWithGrant {
+  payload: Payload;
+  grantId: string | undefined;
+  grant: Payload | undefined;
 }
 
 /**
  * SQL for everything oidc-provider persists; one row per artefact, keyed by (kind, id).
- * The statements on the token endpoint's path (find, consume, upsert) are written out rather
- * than built by knex's query builder per call: a refresh runs four of them.
+ * The statements on the token endpoint's path (find, consume, upsert) are prepared statements
+ * (src/db/statements.ts): a refresh runs three of them.
  */
 export const oidcPayloadStore = {
   async upsert(db: Knex, kind: string, id: string, payload: Payload, expiresIn: number | undefined): Promise<void> {
     // consumed_at is deliberately not overwritten: once consumed, always consumed.
-    await db.raw(
-      `INSERT INTO oidc_payloads (kind, id, payload, grant_id, user_code, uid, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-         user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
-      [kind, id, JSON.stringify(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null,
-        expiresIn ? new Date(Date.now() + expiresIn * 1000) : null],
-    );
+    await runStatement(db, UPSERT, [kind, id, JSON.stringify(payload), payload.grantId ?? null, payload.userCode ?? null,
+      payload.uid ?? null, expiresIn ? new Date(Date.now() + expiresIn * 1000) : null]);
   },
 
   async find(db: Knex, kind: string, id: string): Promise<Payload | undefined> {
-    const result = await db.raw('SELECT payload, consumed_at FROM oidc_payloads WHERE kind = ? AND id = ?', [kind, id]);
-    return withConsumed(rowsOf<PayloadRow>(result)[0]);
+    const { rows } = await runStatement<PayloadRow>(db, FIND, [kind, id]);
+    return withConsumed(rows[0]);
+  },
+
+  async findWithGrant(db: Knex, kind: string, id: string): Promise<PayloadWithGrant | undefined> {
+    const { rows: [row] } = await runStatement<PayloadWithGrantRow>(db, FIND_WITH_GRANT, [kind, id]);
+    if (!row) return undefined;
+    return {
+      payload: withConsumed(row)!,
+      grantId: row.grant_id ?? undefined,
+      grant: withConsumed(row.grant_payload ? { payload: row.grant_payload, consumed_at: row.grant_consumed_at } : undefined),
+    };
   },
 
   async findBy(db: Knex, kind: string, column: 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
@@ -59,8 +88,8 @@ export const oidcPayloadStore = {
    * single point where concurrent presentations of one code are decided. Returns false to the loser.
    */
   async consume(db: Knex, kind: string, id: string): Promise<boolean> {
-    const won = await db.raw('UPDATE oidc_payloads SET consumed_at = now() WHERE kind = ? AND id = ? AND consumed_at IS NULL RETURNING id', [kind, id]);
-    return rowsOf(won).length === 1;
+    const { rowCount } = await runStatement(db, CONSUME, [kind, id]);
+    return rowCount === 1;
   },
 
   async grantIdOf(db: Knex, kind: string, id: string): Promise<string | undefined> {

@@ -68,6 +68,29 @@ describe('refresh tokens', () => {
     expect(claims).toMatchObject({ aud: api.identifier, sub: userId, client_id: web.client_id });
   });
 
+  // The refresh rate is bounded by database round trips: the token and its grant are read in
+  // one statement, then the old token is consumed and the new one inserted. Users, clients and
+  // APIs come from caches.
+  it('cost three database statements each', async () => {
+    const first = await tokensFor(webAuth());
+    const warm = await refresh(first.refresh_token);
+    expect(warm.status).toBe(200);
+    const pool = server.tollgate.database.knex.client as { acquireConnection(): Promise<unknown> };
+    const acquire = pool.acquireConnection;
+    let statements = 0;
+    pool.acquireConnection = function counted(this: unknown) {
+      statements += 1;
+      return acquire.call(this);
+    };
+    try {
+      const rotated = await refresh(String(warm.body.refresh_token));
+      expect(rotated.status).toBe(200);
+    } finally {
+      pool.acquireConnection = acquire;
+    }
+    expect(statements).toBe(3);
+  });
+
   it('a used refresh token presented again revokes the whole family', async () => {
     const first = await tokensFor(webAuth());
     const rotated = await refresh(first.refresh_token);
