@@ -37,7 +37,23 @@ const FIND_WITH_GRANT = statement('payload_find_with_grant', `
   FROM oidc_payloads t LEFT JOIN oidc_payloads g ON g.kind = 'Grant' AND g.id = t.grant_id
   WHERE t.kind = $1 AND t.id = $2`);
 
+// The successor is inserted only if this statement's UPDATE consumed the presented token.
+const ROTATE = statement('payload_rotate', `
+  WITH consumed AS (
+    UPDATE oidc_payloads SET consumed_at = now()
+    WHERE kind = $1 AND id = $8 AND consumed_at IS NULL
+    RETURNING id
+  )
+  INSERT INTO oidc_payloads (kind, id, payload, grant_id, user_code, uid, expires_at)
+  SELECT $1::text, $2::text, $3::jsonb, $4::text, $5::text, $6::text, $7::timestamptz FROM consumed`);
+
 const CONSUME = statement('payload_consume', 'UPDATE oidc_payloads SET consumed_at = now() WHERE kind = $1 AND id = $2 AND consumed_at IS NULL');
+
+/** $1…$7 of UPSERT and ROTATE. */
+function columnValues(kind: string, id: string, payload: Payload, expiresIn: number | undefined): unknown[] {
+  return [kind, id, JSON.stringify(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null,
+    expiresIn ? new Date(Date.now() + expiresIn * 1000) : null];
+}
 
 interface PayloadWithGrantRow extends PayloadRow {
   grant_id: string | null;
@@ -55,13 +71,21 @@ export interface PayloadWithGrant {
 /**
  * SQL for everything oidc-provider persists; one row per artefact, keyed by (kind, id).
  * The statements on the token endpoint's path (find, consume, upsert) are prepared statements
- * (src/db/statements.ts): a refresh runs three of them.
+ * (src/db/statements.ts): a refresh runs two of them.
  */
 export const oidcPayloadStore = {
   async upsert(db: Knex, kind: string, id: string, payload: Payload, expiresIn: number | undefined): Promise<void> {
     // consumed_at is deliberately not overwritten: once consumed, always consumed.
-    await runStatement(db, UPSERT, [kind, id, JSON.stringify(payload), payload.grantId ?? null, payload.userCode ?? null,
-      payload.uid ?? null, expiresIn ? new Date(Date.now() + expiresIn * 1000) : null]);
+    await runStatement(db, UPSERT, columnValues(kind, id, payload, expiresIn));
+  },
+
+  /**
+   * Consumes `presentedId` and inserts its successor `id` in one statement; false, with nothing
+   * inserted, if the presented token was already consumed or is gone (see RefreshRotation).
+   */
+  async rotate(db: Knex, kind: string, presentedId: string, id: string, payload: Payload, expiresIn: number | undefined): Promise<boolean> {
+    const { rowCount } = await runStatement(db, ROTATE, [...columnValues(kind, id, payload, expiresIn), presentedId]);
+    return rowCount === 1;
   },
 
   async find(db: Knex, kind: string, id: string): Promise<Payload | undefined> {
