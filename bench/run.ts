@@ -623,14 +623,24 @@ async function main(): Promise<void> {
     for (const server of servers) server.peakTokenLoad = memory(server.running.pid).hwm;
 
     // Sign-in, code exchange and refresh with rotation (Tollgate only).
-    const drivers = new Map<string, DriverResult>();
+    // Refresh in alternating rounds like ES256 client credentials; the code exchanges are timed
+    // in the first round only (later rounds mint just their token families).
+    const drivers = new Map<string, DriverResult[]>();
     if (only.has('grants')) {
-      for (const server of [raw!, tgPg!, tgLite!]) {
-        log(`${server === raw ? 'refresh with rotation' : `sign-in, ${CODES} code exchanges, refresh with rotation`}: ${server.label} (load average ${loadAverage()})`);
-        loadAverages.push(loadAverage());
-        drivers.set(server.label, await runDriver(server, tmp, { codes: CODES, duration: DURATION, warmup: WARMUP }));
+      for (let round = 0; round < ROUNDS; round += 1) {
+        for (const server of [raw!, tgPg!, tgLite!]) {
+          const codes = round === 0 ? CODES : 0;
+          log(`${server === raw ? 'refresh with rotation' : `sign-in, ${codes} code exchanges, refresh with rotation`}, round ${round + 1}: ${server.label} (load average ${loadAverage()})`);
+          loadAverages.push(loadAverage());
+          drivers.set(server.label, [...drivers.get(server.label) ?? [], await runDriver(server, tmp, { codes, duration: DURATION, warmup: WARMUP })]);
+        }
       }
     }
+    /** A server's refresh rounds: the fastest, and the first (which timed the code exchanges). */
+    const refreshRounds = (server: Server) => {
+      const rounds = drivers.get(server.label)!;
+      return { rounds, best: [...rounds].sort((a, b) => b.refresh.per_second - a.refresh.per_second)[0]!, first: rounds[0]! };
+    };
     for (const server of servers) server.peakOverall = memory(server.running.pid).hwm;
     for (const server of servers) await stop(server.running);
 
@@ -776,16 +786,21 @@ async function main(): Promise<void> {
     if (only.has('grants')) {
       print(`## User grants (Tollgate): sign-in through the pages, code exchange, refresh with rotation\n`);
       print(`bench/oauth-driver.ts signs one person in through Tollgate's login and consent pages (scrypt password check), then makes ${CODES} authorization requests on that session (consent remembered: each returns a code at once) and exchanges each code (PKCE S256, scope \`openid offline_access es256:read\` → ID token, JWT access token, refresh token), one at a time, timed apart. Then ${FAMILIES} concurrent loops each rotate their own refresh-token family for ${DURATION} s after ${WARMUP} s warm-up; every answer's refresh token is the next request's (a loop whose family breaks stops, and counts as an error). Tollgate's families come from one session, so they share one grant. The raw oidc-provider row is the in-memory ceiling: the same client settings (ES256 ID token, rotation, JWT access token for the same API), its families minted in memory, rotated by the same driver.\n`);
-      const rawRefresh = drivers.get(raw!.label)!;
+      print(`Refresh ran in ${ROUNDS} alternating round(s) per server; the fastest counts (all rounds listed), and the code exchanges were timed in the first.\n`);
+      const rawRefresh = refreshRounds(raw!).best;
+      const perCpuSecond = (d: DriverResult) => (d.cpu ? d.refresh.ok / d.cpu.server : NaN);
       const rows = [raw!, tgPg!, tgLite!].map((server) => {
-        const d = drivers.get(server.label)!;
+        const { rounds, best: d, first } = refreshRounds(server);
         const signedIn = server !== raw;
-        return [server.label, fmt(d.refresh.per_second), ms(d.refresh.p50_ms), ms(d.refresh.p99_ms), d.refresh.non2xx + d.refresh.failures, d.cpu ? fmt(d.refresh.ok / d.cpu.server) : 'n/a', ratio(d.refresh.per_second, rawRefresh.refresh.per_second), d.cpu?.postgres !== undefined ? `${(d.cpu.postgres / d.refresh.seconds).toFixed(2)} CPUs` : 'in-process', d.cpu ? pct(d.cpu.othersOnServerCpu) : 'n/a', signedIn ? ms(d.exchange.p50_ms) : '', signedIn ? ms(d.exchange.p99_ms) : '', signedIn ? ms(d.authorize.p50_ms) : '', signedIn ? ms(d.authorize.p99_ms) : '', signedIn ? fmt(d.sign_in_ms) : ''];
+        const errors = rounds.reduce((sum, r) => sum + r.refresh.non2xx + r.refresh.failures, 0);
+        return [server.label, fmt(d.refresh.per_second), rounds.map((r) => fmt(r.refresh.per_second)).join(' / '), ms(d.refresh.p50_ms), ms(d.refresh.p99_ms), errors, fmt(perCpuSecond(d)), ratio(d.refresh.per_second, rawRefresh.refresh.per_second), (perCpuSecond(d) / perCpuSecond(rawRefresh)).toFixed(2) + '×', d.cpu?.postgres !== undefined ? `${(d.cpu.postgres / d.refresh.seconds).toFixed(2)} CPUs` : 'in-process', d.cpu ? pct(d.cpu.othersOnServerCpu) : 'n/a', signedIn ? ms(first.exchange.p50_ms) : '', signedIn ? ms(first.exchange.p99_ms) : '', signedIn ? ms(first.authorize.p50_ms) : '', signedIn ? ms(first.authorize.p99_ms) : '', signedIn ? fmt(first.sign_in_ms) : ''];
       });
-      print(table(['server', 'refreshes/s', 'p50 ms', 'p99 ms', 'errors', 'refreshes/CPU-s', 'vs raw oidc-provider', 'PostgreSQL backends', `others on CPU ${SERVER_CPU}`, 'code exchange p50 ms', 'p99 ms', 'authorize → code p50 ms', 'p99 ms', 'first sign-in ms'], rows));
+      print(table(['server', 'refreshes/s', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'refreshes/CPU-s', 'vs raw oidc-provider', 'vs raw, per CPU-s', 'PostgreSQL backends', `others on CPU ${SERVER_CPU}`, 'code exchange p50 ms', 'p99 ms', 'authorize → code p50 ms', 'p99 ms', 'first sign-in ms'], rows));
       print('');
-      const refreshPg = drivers.get(tgPg!.label)!.refresh;
-      targets.push(['Refresh with rotation on PostgreSQL ≥ 1,000/s on one core', `${fmt(refreshPg.per_second)}/s, ${refreshPg.non2xx + refreshPg.failures} errors (raw in-memory oidc-provider: ${fmt(rawRefresh.refresh.per_second)}/s)`, refreshPg.per_second >= 1000 && refreshPg.non2xx + refreshPg.failures === 0]);
+      const pgRounds = refreshRounds(tgPg!);
+      const refreshPg = pgRounds.best.refresh;
+      const pgErrors = pgRounds.rounds.reduce((sum, r) => sum + r.refresh.non2xx + r.refresh.failures, 0);
+      targets.push(['Refresh with rotation on PostgreSQL ≥ 1,000/s on one core', `${fmt(refreshPg.per_second)}/s, ${fmt(perCpuSecond(pgRounds.best))} per CPU-second, ${pgErrors} errors (raw in-memory oidc-provider: ${fmt(rawRefresh.refresh.per_second)}/s; ${(refreshPg.per_second / rawRefresh.refresh.per_second).toFixed(2)}× of it)`, refreshPg.per_second >= 1000 && pgErrors === 0]);
     }
 
     if (needServers || only.has('startup')) {
