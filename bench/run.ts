@@ -239,7 +239,10 @@ function tollgateEnv(extra: Record<string, string | undefined>): NodeJS.ProcessE
 }
 
 /** The node flags `npm start` (package.json) and the Dockerfile run Tollgate with. */
-const TOLLGATE_NODE_ARGS = ['--max-semi-space-size=32', '--liftoff-only'];
+// Tollgate runs with the Node flags of package.json's start script, as `npm start` runs it.
+const NODE_START = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+const TOLLGATE_NODE_ARGS = NODE_START.split(/\s+/).filter((word) => word.startsWith('--'));
+const FIRST_START_SETTLE_S = 30;
 
 async function startTollgate(label: string, options: { tmp: string; dataDir: string; databaseUrl?: string; logLevel: string; nodeArgs?: string[] }): Promise<Server> {
   const port = await freePort();
@@ -698,17 +701,18 @@ async function main(): Promise<void> {
 
     // Start-up on a warm embedded database: `npm start` (builds if needed) and node alone; the
     // restart's idle RSS, on PGlite and on PostgreSQL.
-    const startup: Record<string, number[]> = { 'npm start': [], 'node dist/src/main.js': [] };
+    const startup: Record<string, number[]> = { 'npm start': [], [NODE_START]: [] };
     const restartRss: Record<string, number> = {};
+    let firstStartSettledRss: number | undefined;
     if (only.has('startup')) {
       for (let i = 0; i < 3; i += 1) {
-        for (const [label, command, commandArgs] of [['npm start', 'npm', ['start', '--silent']], ['node dist/src/main.js', process.execPath, ['dist/src/main.js']]] as const) {
+        for (const [label, command, commandArgs] of [['npm start', 'npm', ['start', '--silent']], [NODE_START, process.execPath, [...TOLLGATE_NODE_ARGS, 'dist/src/main.js']]] as const) {
           log(`start-up on the warm PGlite database: ${label} (${i + 1}/3)`);
           const port = await freePort();
           const env = tollgateEnv({ PORT: String(port), ADMIN_PORT: String(await freePort()), DATA_DIR: liteDir, KEY_ENCRYPTION_KEY: KEK, ADMIN_TOKEN, LOG_LEVEL: 'warn' });
           const running = spawnPinned(label, SERVER_CPU, command, [...commandArgs], env, path.join(tmp, `startup-${i}.log`), { group: true });
           startup[label]!.push(await waitFor(running, `http://127.0.0.1:${port}/readyz`, 30_000));
-          if (label === 'node dist/src/main.js' && i === 0) {
+          if (label === NODE_START && i === 0) {
             await sleep(2000);
             restartRss['Tollgate (PGlite)'] = memory(running.pid).rss;
           }
@@ -717,6 +721,18 @@ async function main(): Promise<void> {
           await stop(running);
           await sleep(300);
         }
+      }
+      // The first start on a new DATA_DIR runs initdb, whose memory is handed back over the
+      // following seconds: its idle RSS once settled.
+      log(`first start on a new PGlite database, idle RSS ${FIRST_START_SETTLE_S} s after /readyz`);
+      {
+        const port = await freePort();
+        const env = tollgateEnv({ PORT: String(port), ADMIN_PORT: String(await freePort()), DATA_DIR: path.join(tmp, 'data-pglite-first'), KEY_ENCRYPTION_KEY: KEK, ADMIN_TOKEN, LOG_LEVEL: 'warn' });
+        const running = spawnPinned('Tollgate first start', SERVER_CPU, process.execPath, [...TOLLGATE_NODE_ARGS, 'dist/src/main.js'], env, path.join(tmp, 'first-start-pglite.log'));
+        await waitFor(running, `http://127.0.0.1:${port}/readyz`, 60_000);
+        await sleep(FIRST_START_SETTLE_S * 1000);
+        firstStartSettledRss = memory(running.pid).rss;
+        await stop(running);
       }
       log('restart on PostgreSQL, for its idle RSS');
       const port = await freePort();
@@ -805,9 +821,9 @@ async function main(): Promise<void> {
 
     if (needServers || only.has('startup')) {
       print(`## Memory and start-up\n`);
-      const rows = servers.filter((s) => s !== tgPgInfo).map((s) => [s.label, fmt(s.idleRss ?? NaN), fmt(restartRss[s.label] ?? NaN), fmt(s.peakTokenLoad ?? NaN), fmt(s.peakOverall ?? NaN)]);
-      print(table(['server', 'idle RSS, first start MiB', 'idle RSS, restart MiB', 'peak RSS, token load MiB', 'peak RSS, incl. sign-in MiB'], rows));
-      print(`\nIdle RSS is VmRSS 2 s after /readyz, before any request: on the first start (which creates the database: PGlite runs initdb) and on a restart on the existing database. Peaks are VmHWM after the client-credentials/JWKS/discovery runs and after the sign-in/refresh runs (one sign-in's scrypt, N=2^17, allocates 128 MiB).\n`);
+      const rows = servers.filter((s) => s !== tgPgInfo).map((s) => [s.label, fmt(s.idleRss ?? NaN), s === tgLite && firstStartSettledRss ? fmt(firstStartSettledRss) : 'n/a', fmt(restartRss[s.label] ?? NaN), fmt(s.peakTokenLoad ?? NaN), fmt(s.peakOverall ?? NaN)]);
+      print(table(['server', 'idle RSS, first start MiB', `first start, after ${FIRST_START_SETTLE_S} s MiB`, 'idle RSS, restart MiB', 'peak RSS, token load MiB', 'peak RSS, incl. sign-in MiB'], rows));
+      print(`\nIdle RSS is VmRSS 2 s after /readyz, before any request: on the first start (which creates the database: PGlite runs initdb) and on a restart on the existing database, both started as \`npm start\` starts the server (\`${NODE_START}\`). PGlite's initdb memory is handed back over the seconds after the first start; the column after it is a separate first start on a new data directory, measured ${FIRST_START_SETTLE_S} s after /readyz. Peaks are VmHWM after the client-credentials/JWKS/discovery runs and after the sign-in/refresh runs (one sign-in's scrypt, N=2^17, allocates 128 MiB).\n`);
       if (only.has('startup')) {
         print(table(['start-up on a warm PGlite database, to /readyz 200', 'runs ms', 'median ms'], Object.entries(startup).map(([label, values]) => [`\`${label}\``, values.map((v) => fmt(v)).join(', '), fmt(median(values))])));
         print('');
@@ -816,9 +832,9 @@ async function main(): Promise<void> {
       const idleLite = restartRss['Tollgate (PGlite)'] ?? tgLite?.idleRss ?? NaN;
       targets.push(
         ['Idle RSS ≤ 120 MB on PostgreSQL (first start and restart)', `${fmt(idlePg)} MiB = ${fmt(idlePg * 1.048576)} MB`, idlePg * 1.048576 <= 120],
-        ['Idle RSS ≤ 200 MB on PGlite (restart on the existing database)', `${fmt(idleLite)} MiB = ${fmt(idleLite * 1.048576)} MB (first start: ${fmt(tgLite?.idleRss ?? NaN)} MiB)`, idleLite * 1.048576 <= 200],
+        ['Idle RSS ≤ 200 MB on PGlite (restart on the existing database)', `${fmt(idleLite)} MiB = ${fmt(idleLite * 1.048576)} MB (first start, which runs initdb: ${fmt(tgLite?.idleRss ?? NaN)} MiB after 2 s${firstStartSettledRss ? `, ${fmt(firstStartSettledRss)} MiB after ${FIRST_START_SETTLE_S} s` : ''})`, idleLite * 1.048576 <= 200],
       );
-      if (only.has('startup')) targets.push(['`npm start` → /readyz 200 ≤ 2 s on a warm embedded database', `${fmt(median(startup['npm start']!))} ms (median of 3; \`node dist/src/main.js\` alone ${fmt(median(startup['node dist/src/main.js']!))} ms)`, median(startup['npm start']!) <= 2000]);
+      if (only.has('startup')) targets.push(['`npm start` → /readyz 200 ≤ 2 s on a warm embedded database', `${fmt(median(startup['npm start']!))} ms (median of 3; \`${NODE_START}\` alone ${fmt(median(startup[NODE_START]!))} ms)`, median(startup['npm start']!) <= 2000]);
     }
 
     if (verify) {
