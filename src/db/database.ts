@@ -3,6 +3,7 @@ import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from './data-dir-lock.js';
+import { createEmbeddedCluster } from './embedded-cluster.js';
 
 export type { Knex };
 
@@ -20,7 +21,7 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
-export function openDatabase(options: DatabaseOptions): Database {
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
     const knex = knexFactory({
       client: 'pg',
@@ -33,12 +34,14 @@ export function openDatabase(options: DatabaseOptions): Database {
 
   const release = lockDataDir(options.dataDir);
   try {
+    const pgdata = path.join(options.dataDir, 'pgdata');
+    await createEmbeddedCluster(pgdata);
     // knex-pglite fixes the pool at one connection: PGlite is a single-user database. Its
     // PostgreSQL would take 128 MB of shared buffers, most of the process's memory; an
     // authorization server's working set is far smaller.
     // One instance, handed to the dialect: it may ask for its connection more than once, and two
     // PGlite instances on one directory corrupt it.
-    const pglite = new PGlite(path.join(options.dataDir, 'pgdata'), { postgresqlconf: 'shared_buffers = 16MB' });
+    const pglite = new PGlite(pgdata, { postgresqlconf: 'shared_buffers = 16MB' });
     const knex = knexFactory({
       client: ClientPgLite,
       dialect: 'postgres',

@@ -142,8 +142,8 @@ describe('data directory lock (embedded database)', () => {
   const opened: Database[] = [];
   const children: ChildProcess[] = [];
 
-  function open(dataDir: string): Database {
-    const database = openDatabase({ databaseUrl: undefined, dataDir });
+  async function open(dataDir: string): Promise<Database> {
+    const database = await openDatabase({ databaseUrl: undefined, dataDir });
     opened.push(database);
     return database;
   }
@@ -156,8 +156,8 @@ describe('data directory lock (embedded database)', () => {
   it.skipIf(onPostgres)('refuses a second open of a data directory that is in use', async () => {
     // Two PGlite instances on the same files corrupt them, whether in two processes or in one.
     const dataDir = tempDir();
-    open(dataDir);
-    expect(() => open(dataDir)).toThrow(DataDirLockedError);
+    await open(dataDir);
+    await expect(open(dataDir)).rejects.toThrow(DataDirLockedError);
   });
 
   it.skipIf(onPostgres)('refuses a data directory locked by another running process, naming it', async () => {
@@ -168,7 +168,7 @@ describe('data directory lock (embedded database)', () => {
     fs.writeFileSync(path.join(dataDir, 'tollgate.lock'), `${child.pid}\n`);
     let failure: unknown;
     try {
-      open(dataDir);
+      await open(dataDir);
     } catch (error) {
       failure = error;
     }
@@ -181,10 +181,10 @@ describe('data directory lock (embedded database)', () => {
 
   it.skipIf(onPostgres)('can be opened again once closed', async () => {
     const dataDir = tempDir();
-    const first = open(dataDir);
+    const first = await open(dataDir);
     await first.close();
     expect(fs.existsSync(path.join(dataDir, 'tollgate.lock'))).toBe(false);
-    const second = open(dataDir);
+    const second = await open(dataDir);
     expect(fs.readFileSync(path.join(dataDir, 'tollgate.lock'), 'utf8').trim()).toBe(String(process.pid));
     await second.close();
     expect(fs.existsSync(path.join(dataDir, 'tollgate.lock'))).toBe(false);
@@ -203,10 +203,30 @@ describe('data directory lock (embedded database)', () => {
     };
     while (running(deadPid)) deadPid += 1;
     fs.writeFileSync(path.join(dataDir, 'tollgate.lock'), `${deadPid}\n`);
-    const database = open(dataDir);
+    const database = await open(dataDir);
     expect(fs.readFileSync(path.join(dataDir, 'tollgate.lock'), 'utf8').trim()).toBe(String(process.pid));
     await database.close();
     expect(fs.existsSync(path.join(dataDir, 'tollgate.lock'))).toBe(false);
+  });
+
+  it.skipIf(onPostgres)('creates the database on first open, leaving only the finished cluster behind', async () => {
+    const dataDir = tempDir();
+    // What a first start killed during initdb leaves: a scratch copy, never a half-made pgdata.
+    fs.mkdirSync(path.join(dataDir, 'pgdata.initdb-424242', 'base'), { recursive: true });
+    const database = await open(dataDir);
+    expect((await database.knex.raw('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    expect(fs.existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
+    expect(fs.readdirSync(dataDir).sort()).toEqual(['pgdata', 'tollgate.lock']);
+    await database.close();
+  });
+
+  it.skipIf(onPostgres)('refuses a pgdata directory that holds files but no database, and releases the lock', async () => {
+    const dataDir = tempDir();
+    fs.mkdirSync(path.join(dataDir, 'pgdata'));
+    fs.writeFileSync(path.join(dataDir, 'pgdata', 'notes.txt'), 'not a database\n');
+    await expect(open(dataDir)).rejects.toThrow(/pgdata is not empty but holds no database/);
+    expect(fs.existsSync(path.join(dataDir, 'tollgate.lock'))).toBe(false);
+    expect(fs.readFileSync(path.join(dataDir, 'pgdata', 'notes.txt'), 'utf8')).toBe('not a database\n');
   });
 });
 
@@ -250,7 +270,7 @@ describe('migrations', () => {
     if (onPostgres) {
       knex = postgresIn(await freshSchema());
     } else {
-      const database = openDatabase({ databaseUrl: undefined, dataDir: tempDir() });
+      const database = await openDatabase({ databaseUrl: undefined, dataDir: tempDir() });
       databases.push(database);
       knex = database.knex;
     }
