@@ -26,11 +26,13 @@ class PayloadAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     if (this.kind === 'Grant') this.memory.grants.forget(id);
     const presented = this.kind === 'RefreshToken' ? this.memory.rotation.takePresented() : undefined;
-    if (presented === undefined) {
-      await oidcPayloadStore.upsert(this.db, this.kind, id, payload as Payload, expiresIn);
-    } else if (!await oidcPayloadStore.rotate(this.db, this.kind, presented, id, payload as Payload, expiresIn)) {
-      await this.#refuseReuse(presented);
+    if (presented !== undefined && presented !== id) {
+      if (!await oidcPayloadStore.rotate(this.db, this.kind, presented, id, payload as Payload, expiresIn)) await this.#refuseReuse(presented);
+      return;
     }
+    // Not a successor (the presented token itself saved again): consume first, then write as usual.
+    if (presented !== undefined) await this.#consumeNow(presented);
+    await oidcPayloadStore.upsert(this.db, this.kind, id, payload as Payload, expiresIn);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -63,6 +65,10 @@ class PayloadAdapter implements Adapter {
    */
   async consume(id: string): Promise<void> {
     if (this.kind === 'RefreshToken' && this.memory.rotation.defer(id)) return;
+    await this.#consumeNow(id);
+  }
+
+  async #consumeNow(id: string): Promise<void> {
     if (!await oidcPayloadStore.consume(this.db, this.kind, id)) await this.#refuseReuse(id);
   }
 
