@@ -13,7 +13,7 @@
  * - sections (--only): verify (resource-server verification, bench/verify.ts), cc (client
  *   credentials ES256 in --rounds alternating rounds, RS256, EdDSA), fetch (JWKS, discovery),
  *   grants (sign-in through the pages, code exchange latency, refresh with rotation), startup
- *   (`npm start` → /readyz on a warm embedded database; idle RSS on restart), profile (with
+ *   (`npm start` → /readyz on a warm embedded database; idle RSS on restart, and on a first start once settled), profile (with
  *   --profile: `node --cpu-prof` of Tollgate and raw oidc-provider under the same load);
  * - besides throughput and latency, each run records the server's own CPU time (/proc), so
  *   "tokens per CPU-second" stays comparable when something else on the machine takes CPU 0,
@@ -238,8 +238,7 @@ function tollgateEnv(extra: Record<string, string | undefined>): NodeJS.ProcessE
   return env;
 }
 
-/** The node flags `npm start` (package.json) and the Dockerfile run Tollgate with. */
-// Tollgate runs with the Node flags of package.json's start script, as `npm start` runs it.
+/** Tollgate runs as `npm start` runs it: with the Node flags of package.json's start script (the Dockerfile's CMD has the same). */
 const NODE_START = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
 const TOLLGATE_NODE_ARGS = NODE_START.split(/\s+/).filter((word) => word.startsWith('--'));
 const FIRST_START_SETTLE_S = 30;
@@ -829,10 +828,10 @@ async function main(): Promise<void> {
         print('');
       }
       const idlePg = Math.max(tgPg?.idleRss ?? 0, restartRss['Tollgate (PostgreSQL)'] ?? 0);
-      const idleLite = restartRss['Tollgate (PGlite)'] ?? tgLite?.idleRss ?? NaN;
+      const idleLite = Math.max(restartRss['Tollgate (PGlite)'] ?? 0, tgLite?.idleRss ?? 0);
       targets.push(
         ['Idle RSS ≤ 120 MB on PostgreSQL (first start and restart)', `${fmt(idlePg)} MiB = ${fmt(idlePg * 1.048576)} MB`, idlePg * 1.048576 <= 120],
-        ['Idle RSS ≤ 200 MB on PGlite (restart on the existing database)', `${fmt(idleLite)} MiB = ${fmt(idleLite * 1.048576)} MB (first start, which runs initdb: ${fmt(tgLite?.idleRss ?? NaN)} MiB after 2 s${firstStartSettledRss ? `, ${fmt(firstStartSettledRss)} MiB after ${FIRST_START_SETTLE_S} s` : ''})`, idleLite * 1.048576 <= 200],
+        ['Idle RSS ≤ 200 MB on PGlite (first start, which runs initdb, and restart)', `${fmt(idleLite)} MiB = ${fmt(idleLite * 1.048576)} MB (first start ${fmt(tgLite?.idleRss ?? NaN)} MiB${firstStartSettledRss ? `, ${fmt(firstStartSettledRss)} MiB after ${FIRST_START_SETTLE_S} s` : ''}; restart ${fmt(restartRss['Tollgate (PGlite)'] ?? NaN)} MiB)`, idleLite * 1.048576 <= 200],
       );
       if (only.has('startup')) targets.push(['`npm start` → /readyz 200 ≤ 2 s on a warm embedded database', `${fmt(median(startup['npm start']!))} ms (median of 3; \`${NODE_START}\` alone ${fmt(median(startup[NODE_START]!))} ms)`, median(startup['npm start']!) <= 2000]);
     }
