@@ -6,6 +6,7 @@ COPY packages ./packages
 COPY src ./src
 COPY migrations ./migrations
 COPY bin ./bin
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:24-slim

@@ -1,0 +1,49 @@
+/**
+ * oidc-provider hands each request its OIDCContext as `ctx.oidc`. As published, it defines a new
+ * getter closure on every request's ctx; V8 keeps accessor pairs in the old generation, so every
+ * request (through the getter's closure) survived young-generation GCs until the next full GC:
+ * ~2.5 MB promoted per scavenge under token load, scavenges of 10–25 ms, which set the p99.
+ * patches/oidc-provider+*.patch, applied by `npm install` (patch-package), makes it a plain
+ * property. This fails when the patch is missing: installed with --ignore-scripts, or an
+ * oidc-provider upgrade the patch no longer fits.
+ */
+import http from 'node:http';
+import type Koa from 'koa';
+import supertest from 'supertest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startServer();
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+it('gives each request its OIDC context as a plain property, not a getter closure of its own', async () => {
+  const provider = server.tollgate.provider;
+  const seen: (PropertyDescriptor | undefined)[] = [];
+  // Runs around oidc-provider's router, so after `next()` the route has set ctx.oidc. Tollgate
+  // composed the provider's middleware when it mounted it, so the provider is served directly.
+  provider.use(async (ctx: Koa.Context, next: Koa.Next) => {
+    await next();
+    seen.push(Object.getOwnPropertyDescriptor(ctx, 'oidc'));
+  });
+  const direct = http.createServer(provider.callback());
+
+  for (let i = 0; i < 2; i += 1) {
+    const response = await supertest(direct).get('/.well-known/openid-configuration');
+    expect(response.status).toBe(200);
+  }
+
+  expect(seen).toHaveLength(2);
+  for (const descriptor of seen) {
+    expect(descriptor?.get).toBeUndefined();
+    expect(descriptor?.value).toBeInstanceOf(provider.OIDCContext);
+    expect(descriptor?.value.route).toBe('discovery');
+  }
+  expect(seen[0]!.value).not.toBe(seen[1]!.value);
+});
