@@ -305,6 +305,33 @@ async function startAnchor(label: string, script: string, tmp: string, credentia
   };
 }
 
+/**
+ * The raw anchor as oidc-provider is published, without Tollgate's patches/oidc-provider+*.patch
+ * (which the project's node_modules carry, so the plain raw anchor runs with them): a copy of the
+ * package with the patches reversed, beside links to every other installed package, and a copy
+ * of the anchor script that imports it. Undefined when there is no patch to reverse.
+ */
+function publishedOidcProviderAnchor(tmp: string): string | undefined {
+  const patches = fs.readdirSync(path.join(ROOT, 'patches')).filter((name) => name.startsWith('oidc-provider+'));
+  if (!patches.length) return undefined;
+  const home = path.join(tmp, 'oidc-provider-as-published');
+  const modules = path.join(home, 'node_modules');
+  fs.mkdirSync(modules, { recursive: true });
+  for (const name of fs.readdirSync(path.join(ROOT, 'node_modules'))) {
+    if (name !== 'oidc-provider') fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(modules, name));
+  }
+  const copy = path.join(modules, 'oidc-provider');
+  fs.cpSync(path.join(ROOT, 'node_modules/oidc-provider'), copy, { recursive: true });
+  for (const patch of patches) {
+    // The patch's paths are a/node_modules/oidc-provider/…: strip three levels inside the copy.
+    const reversed = spawnSync('git', ['apply', '--reverse', '-p3', path.join(ROOT, 'patches', patch)], { cwd: copy, encoding: 'utf8' });
+    if (reversed.status !== 0) fail(`could not reverse patches/${patch} in a copy of oidc-provider: ${reversed.stderr}`);
+  }
+  const script = path.join(home, 'anchor.ts');
+  fs.copyFileSync(path.join(ROOT, 'bench/anchors/oidc-provider.ts'), script);
+  return script;
+}
+
 const basicAuth = (server: Server) => `Basic ${Buffer.from(`${encodeURIComponent(server.clientId)}:${encodeURIComponent(server.clientSecret)}`).toString('base64')}`;
 const ccBody = (alg: Alg) => new URLSearchParams({ grant_type: 'client_credentials', scope: apiFor(alg).scope, resource: apiFor(alg).identifier }).toString();
 
@@ -552,6 +579,7 @@ async function main(): Promise<void> {
     const anchorCredentials = { id: 'bench-client', secret: `tgs_${randomBytes(32).toString('base64url')}` };
     const liteDir = path.join(tmp, 'data-pglite');
     let raw: Server | undefined;
+    let rawPublished: Server | undefined;
     let oauth2: Server | undefined;
     let tgPg: Server | undefined;
     let tgPgInfo: Server | undefined;
@@ -561,6 +589,11 @@ async function main(): Promise<void> {
       log('starting the anchors and Tollgate (PostgreSQL, PostgreSQL at LOG_LEVEL=info, PGlite)');
       raw = await startAnchor('raw oidc-provider (in-memory)', 'bench/anchors/oidc-provider.ts', tmp, anchorCredentials, true);
       servers.push(raw);
+      const publishedScript = only.has('cc') ? publishedOidcProviderAnchor(tmp) : undefined;
+      if (publishedScript) {
+        rawPublished = await startAnchor('raw oidc-provider, as published', publishedScript, tmp, anchorCredentials, false);
+        servers.push(rawPublished);
+      }
       oauth2 = await startAnchor('@node-oauth/oauth2-server', 'bench/anchors/oauth2-server.ts', tmp, anchorCredentials, false);
       servers.push(oauth2);
       tgPg = await startTollgate('Tollgate (PostgreSQL)', { tmp, dataDir: path.join(tmp, 'data-pg'), databaseUrl, logLevel: 'warn' });
@@ -586,9 +619,11 @@ async function main(): Promise<void> {
     let pgWrites: { writes: number; transactions: number; requests: number } | undefined;
     if (only.has('cc')) {
       const ccServers = [raw!, oauth2!, tgPg!, tgLite!];
+      // ES256 also runs the library as published (every round) and Tollgate at LOG_LEVEL=info (round 1).
+      const es256Servers = (round: number) => [raw!, ...rawPublished ? [rawPublished] : [], oauth2!, tgPg!, ...round === 0 ? [tgPgInfo!] : [], tgLite!];
       for (const alg of ALGS) {
         for (let round = 0; round < (alg === 'ES256' ? ROUNDS : 1); round += 1) {
-          for (const server of alg === 'ES256' && round === 0 ? [raw!, oauth2!, tgPg!, tgPgInfo!, tgLite!] : ccServers) {
+          for (const server of alg === 'ES256' ? es256Servers(round) : ccServers) {
             log(`client credentials ${alg}${alg === 'ES256' ? ` round ${round + 1}/${ROUNDS}` : ''}: ${server.label} (load average ${loadAverage()})`);
             loadAverages.push(loadAverage());
             let before: { writes: number; transactions: number } | undefined;
@@ -759,11 +794,12 @@ async function main(): Promise<void> {
     if (only.has('cc')) {
       print(`## Client credentials (POST /token, client_secret_basic, \`resource\` + one scope → RFC 9068 JWT)\n`);
       print(`ES256: ${ROUNDS} alternating round(s) per server, the best counts (all rounds listed). "tokens/CPU-s" divides the tokens by the server process's own CPU time, so it holds when something else took part of CPU ${SERVER_CPU}; "others on CPU ${SERVER_CPU}" is that part.\n`);
+      if (rawPublished) print(`"raw oidc-provider" runs the library from the project's node_modules, so with Tollgate's patch (patches/, applied by \`npm install\`: \`ctx.oidc\` a plain property instead of a new getter closure per request, which kept every request alive through young-generation GCs); "raw oidc-provider, as published" runs a copy with the patch reversed.\n`);
       const rows: (string | number)[][] = [];
       for (const alg of ALGS) {
         const rawBest = best(`${alg}|${raw!.label}`)!;
         const o2Best = best(`${alg}|${oauth2!.label}`)!;
-        for (const server of alg === 'ES256' ? [raw!, oauth2!, tgPg!, tgLite!, tgPgInfo!] : [raw!, oauth2!, tgPg!, tgLite!]) {
+        for (const server of alg === 'ES256' ? [raw!, ...rawPublished ? [rawPublished] : [], oauth2!, tgPg!, tgLite!, tgPgInfo!] : [raw!, oauth2!, tgPg!, tgLite!]) {
           const all = cc.get(`${alg}|${server.label}`) ?? [];
           const r = best(`${alg}|${server.label}`);
           if (!r) continue;
