@@ -5,7 +5,8 @@
  *
  * - servers: Tollgate on PostgreSQL (a fresh database, dropped afterwards), Tollgate on the
  *   embedded PGlite, a second Tollgate on the same PostgreSQL with LOG_LEVEL=info (the others run
- *   at warn), raw oidc-provider with its in-memory adapter (bench/anchors/oidc-provider.ts) and
+ *   at warn), raw oidc-provider with its in-memory adapter (bench/anchors/oidc-provider.ts; with
+ *   Tollgate's patches/ like Tollgate, and for ES256 client credentials also as published) and
  *   @node-oauth/oauth2-server issuing the same JWTs (bench/anchors/oauth2-server.ts);
  * - every server on CPU 0 (taskset), the load generator (wrk, or bench/oauth-driver.ts for the
  *   user-facing grants) and this script on CPU 1; 127.0.0.1 only; bounded runs;
@@ -312,7 +313,8 @@ async function startAnchor(label: string, script: string, tmp: string, credentia
  * of the anchor script that imports it. Undefined when there is no patch to reverse.
  */
 function publishedOidcProviderAnchor(tmp: string): string | undefined {
-  const patches = fs.readdirSync(path.join(ROOT, 'patches')).filter((name) => name.startsWith('oidc-provider+'));
+  const dir = path.join(ROOT, 'patches');
+  const patches = fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.startsWith('oidc-provider+')) : [];
   if (!patches.length) return undefined;
   const home = path.join(tmp, 'oidc-provider-as-published');
   const modules = path.join(home, 'node_modules');
@@ -324,7 +326,7 @@ function publishedOidcProviderAnchor(tmp: string): string | undefined {
   fs.cpSync(path.join(ROOT, 'node_modules/oidc-provider'), copy, { recursive: true });
   for (const patch of patches) {
     // The patch's paths are a/node_modules/oidc-provider/…: strip three levels inside the copy.
-    const reversed = spawnSync('git', ['apply', '--reverse', '-p3', path.join(ROOT, 'patches', patch)], { cwd: copy, encoding: 'utf8' });
+    const reversed = spawnSync('git', ['apply', '--reverse', '-p3', path.join(dir, patch)], { cwd: copy, encoding: 'utf8' });
     if (reversed.status !== 0) fail(`could not reverse patches/${patch} in a copy of oidc-provider: ${reversed.stderr}`);
   }
   const script = path.join(home, 'anchor.ts');
