@@ -1,11 +1,8 @@
 /**
- * oidc-provider hands each request its OIDCContext as `ctx.oidc`. As published, it defines a new
- * getter closure on every request's ctx; V8 keeps accessor pairs in the old generation, so every
- * request (through the getter's closure) survived young-generation GCs until the next full GC:
- * ~2.5 MB promoted per scavenge under token load, scavenges of 10–25 ms, which set the p99.
- * patches/oidc-provider+*.patch, applied by `npm install` (patch-package), makes it a plain
- * property. This fails when the patch is missing: installed with --ignore-scripts, or an
- * oidc-provider upgrade the patch no longer fits.
+ * Guards patches/oidc-provider+*.patch (the patch says why): oidc-provider must give each request
+ * its OIDCContext as a plain `ctx.oidc` property, not through a new getter closure per request,
+ * which kept every request alive through young-generation GCs. Fails when the patch is missing:
+ * installed with --ignore-scripts, or an oidc-provider upgrade the patch no longer fits.
  */
 import http from 'node:http';
 import type Koa from 'koa';
