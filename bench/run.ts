@@ -151,12 +151,15 @@ function processCpu(pid: number): number {
   }
 }
 
-/** Busy and total seconds of one CPU since boot. */
-function coreTime(cpu: string): { busy: number; total: number } {
+/**
+ * Busy, stolen and total seconds of one CPU since boot. Busy includes steal: time the hypervisor
+ * gave to another machine while this one had work, which slows a run as much as a neighbour does.
+ */
+function coreTime(cpu: string): { busy: number; steal: number; total: number } {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `)) ?? fail(`no cpu${cpu} in /proc/stat`);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[];
   const total = user! + nice! + system! + idle! + iowait! + irq! + softirq! + steal!;
-  return { busy: (total - idle! - iowait!) / CLK_TCK, total: total / CLK_TCK };
+  return { busy: (total - idle! - iowait!) / CLK_TCK, steal: steal! / CLK_TCK, total: total / CLK_TCK };
 }
 
 interface CpuUse {
@@ -164,13 +167,15 @@ interface CpuUse {
   server: number;
   /** CPU seconds of the PostgreSQL backends serving the bench database. */
   postgres?: number;
-  /** Share of CPU 0 used by anything but the server in the window. */
+  /** Share of CPU 0 used by anything but the server in the window, steal included. */
   othersOnServerCpu: number;
+  /** The part of that share the hypervisor took (steal). */
+  stealOnServerCpu: number;
 }
 
 class CpuMeter {
   #server = 0;
-  #core = { busy: 0, total: 0 };
+  #core = { busy: 0, steal: 0, total: 0 };
   #postgres = new Map<number, number>();
   readonly pid: number;
   readonly databaseUrl: string | undefined;
@@ -193,7 +198,11 @@ class CpuMeter {
       ? (await this.#backends()).reduce((sum, p) => sum + processCpu(p) - (this.#postgres.get(p) ?? 0), 0)
       : undefined;
     const total = core.total - this.#core.total;
-    return { server, ...(postgres === undefined ? {} : { postgres }), othersOnServerCpu: total > 0 ? Math.max(0, (core.busy - this.#core.busy - server) / total) : 0 };
+    const share = (seconds: number) => (total > 0 ? Math.max(0, seconds / total) : 0);
+    return {
+      server, ...(postgres === undefined ? {} : { postgres }),
+      othersOnServerCpu: share(core.busy - this.#core.busy - server), stealOnServerCpu: share(core.steal - this.#core.steal),
+    };
   }
 
   async #backends(): Promise<number[]> {
@@ -510,6 +519,8 @@ async function databaseCounters(databaseUrl: string): Promise<{ writes: number; 
 const fmt = (value: number, digits = 0) => Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
 const ms = (value: number) => Number.isFinite(value) ? (value < 10 ? value.toFixed(2) : value.toFixed(1)) : 'n/a';
 const pct = (share: number) => Number.isFinite(share) ? `${(share * 100).toFixed(0)} %` : 'n/a';
+/** "Others on CPU 0", with the hypervisor's part named when there was one. */
+const others = (cpu: CpuUse) => (cpu.stealOnServerCpu >= 0.005 ? `${pct(cpu.othersOnServerCpu)} (steal ${pct(cpu.stealOnServerCpu)})` : pct(cpu.othersOnServerCpu));
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
 function table(headers: string[], rows: (string | number)[][], align?: string): string {
   return [
@@ -564,6 +575,7 @@ async function main(): Promise<void> {
   const loadAverages: string[] = [loadAverage()];
   try {
     const floor = signingFloor();
+    const coreAtStart = coreTime(SERVER_CPU);
     log(`node:crypto ES256 sign alone on CPU ${SERVER_CPU}: ${fmt(floor)}/s`);
 
     // Resource-server verification first, on a quiet machine (one process, CPU 0).
@@ -782,6 +794,11 @@ async function main(): Promise<void> {
 
     // -----------------------------------------------------------------------------------------
     // the report
+    // Calibrated again at the end, with the hypervisor's share of the whole run: a machine that
+    // changed speed between the two is why runs of the same code differ.
+    const floorAtEnd = signingFloor();
+    const coreAtEnd = coreTime(SERVER_CPU);
+    const stealOverRun = (coreAtEnd.steal - coreAtStart.steal) / Math.max(1e-9, coreAtEnd.total - coreAtStart.total);
     const finishedAt = new Date();
     const command = `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     print(`# Tollgate benchmark — ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC\n`);
@@ -790,12 +807,12 @@ async function main(): Promise<void> {
     const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'migrations', 'packages', 'views'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
     print(`Tollgate: commit ${commit || 'unknown'}${dirty ? ' with uncommitted changes under src/, migrations/, packages/ or views/' : ''}.  `);
     print(`Machine: ${machineNote()}.  `);
-    print(`Calibration: node:crypto alone signs ${fmt(floor)} ES256 signatures/s on CPU ${SERVER_CPU} of this machine. The machine is shared: 1-minute load average ${Math.min(...loadAverages.map(Number)).toFixed(1)}–${Math.max(...loadAverages.map(Number)).toFixed(1)} during the run (the bench alone accounts for about 2), so every run also reports the server's own CPU time and how much of its CPU something else took, and each run first waited for the CPUs to be quiet (${(quiet.waitedMs / 1000).toFixed(0)} s waited over ${quiet.runs} runs; ${quiet.gaveUp} runs started without a quiet second, after 15 s or once the run's 120 s of waiting were spent).\n`);
+    print(`Calibration: node:crypto alone signs ${fmt(floor)} ES256 signatures/s on CPU ${SERVER_CPU} of this machine at the start of the run and ${fmt(floorAtEnd)}/s at its end; the hypervisor took ${pct(stealOverRun)} of CPU ${SERVER_CPU} over the run (steal). The machine is shared: 1-minute load average ${Math.min(...loadAverages.map(Number)).toFixed(1)}–${Math.max(...loadAverages.map(Number)).toFixed(1)} during the run (the bench alone accounts for about 2), so every run also reports the server's own CPU time and how much of its CPU something else took, and each run first waited for the CPUs to be quiet (${(quiet.waitedMs / 1000).toFixed(0)} s waited over ${quiet.runs} runs; ${quiet.gaveUp} runs started without a quiet second, after 15 s or once the run's 120 s of waiting were spent).\n`);
     print(`Servers pinned to CPU ${SERVER_CPU} (taskset), wrk (1 thread, ${CONNECTIONS} connections, HTTP/1.1 keep-alive) and the OAuth driver on CPU ${LOAD_CPU}; 127.0.0.1 only; ES256 client credentials and refresh ${DURATION} s after a ${WARMUP} s warm-up, RS256/EdDSA/JWKS/discovery ${SHORT} s after ${Math.min(WARMUP, 2)} s. Before any load, one token per server and algorithm was verified against that server's JWKS with jose. Tollgate runs with LOG_LEVEL=warn unless the row says otherwise.\n`);
 
     if (only.has('cc')) {
       print(`## Client credentials (POST /token, client_secret_basic, \`resource\` + one scope → RFC 9068 JWT)\n`);
-      print(`ES256: ${ROUNDS} alternating round(s) per server, the best counts (all rounds listed). "tokens/CPU-s" divides the tokens by the server process's own CPU time, so it holds when something else took part of CPU ${SERVER_CPU}; "others on CPU ${SERVER_CPU}" is that part.\n`);
+      print(`ES256: ${ROUNDS} alternating round(s) per server, the best counts (all rounds listed). "tokens/CPU-s" divides the tokens by the server process's own CPU time, so it holds when something else took part of CPU ${SERVER_CPU}; "others on CPU ${SERVER_CPU}" is that part, with the share the hypervisor took from this virtual machine (steal) in brackets.\n`);
       if (rawPublished) print(`"raw oidc-provider" runs the library from the project's node_modules, so with Tollgate's patch (patches/, applied by \`npm install\`: \`ctx.oidc\` a plain property instead of a new getter closure per request, which kept every request alive through young-generation GCs); "raw oidc-provider, as published" runs a copy with the patch reversed.\n`);
       const rows: (string | number)[][] = [];
       for (const alg of ALGS) {
@@ -805,7 +822,7 @@ async function main(): Promise<void> {
           const all = cc.get(`${alg}|${server.label}`) ?? [];
           const r = best(`${alg}|${server.label}`);
           if (!r) continue;
-          rows.push([alg, server.label, fmt(r.rps), all.length > 1 ? all.map((x) => fmt(x.rps)).join(' / ') : '', ms(r.p50), ms(r.p99), r.non2xx + r.socketErrors, fmt(r.perCpuSecond), pct(r.cpu.othersOnServerCpu), ratio(r.rps, rawBest.rps), ratio(r.perCpuSecond, rawBest.perCpuSecond), ratio(r.rps, o2Best.rps)]);
+          rows.push([alg, server.label, fmt(r.rps), all.length > 1 ? all.map((x) => fmt(x.rps)).join(' / ') : '', ms(r.p50), ms(r.p99), r.non2xx + r.socketErrors, fmt(r.perCpuSecond), others(r.cpu), ratio(r.rps, rawBest.rps), ratio(r.perCpuSecond, rawBest.perCpuSecond), ratio(r.rps, o2Best.rps)]);
         }
       }
       print(table(['alg', 'server', 'tokens/s', 'rounds', 'p50 ms', 'p99 ms', 'non-2xx + socket errors', 'tokens/CPU-s', `others on CPU ${SERVER_CPU}`, 'vs raw oidc-provider', 'vs raw, per CPU-s', 'vs oauth2-server'], rows, '---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:'));
@@ -829,7 +846,7 @@ async function main(): Promise<void> {
         const rawResult = fetches.get(`${endpoint}|${raw!.label}`);
         for (const server of [raw!, oauth2!, tgPg!, tgLite!]) {
           const r = fetches.get(`${endpoint}|${server.label}`);
-          if (r) rows.push([endpoint, server.label, fmt(r.rps), ms(r.p50), ms(r.p99), r.non2xx + r.socketErrors, fmt(r.perCpuSecond), pct(r.cpu.othersOnServerCpu), ratio(r.rps, rawResult?.rps ?? NaN)]);
+          if (r) rows.push([endpoint, server.label, fmt(r.rps), ms(r.p50), ms(r.p99), r.non2xx + r.socketErrors, fmt(r.perCpuSecond), others(r.cpu), ratio(r.rps, rawResult?.rps ?? NaN)]);
         }
       }
       print(table(['endpoint', 'server', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx + socket errors', 'req/CPU-s', `others on CPU ${SERVER_CPU}`, 'vs raw oidc-provider'], rows, '---|---|---:|---:|---:|---:|---:|---:|---:'));
@@ -846,7 +863,7 @@ async function main(): Promise<void> {
         const { rounds, best: d, first } = refreshRounds(server);
         const signedIn = server !== raw;
         const errors = rounds.reduce((sum, r) => sum + r.refresh.non2xx + r.refresh.failures, 0);
-        return [server.label, fmt(d.refresh.per_second), rounds.map((r) => fmt(r.refresh.per_second)).join(' / '), ms(d.refresh.p50_ms), ms(d.refresh.p99_ms), errors, fmt(perCpuSecond(d)), ratio(d.refresh.per_second, rawRefresh.refresh.per_second), (perCpuSecond(d) / perCpuSecond(rawRefresh)).toFixed(2) + '×', d.cpu?.postgres !== undefined ? `${(d.cpu.postgres / d.refresh.seconds).toFixed(2)} CPUs` : 'in-process', d.cpu ? pct(d.cpu.othersOnServerCpu) : 'n/a', signedIn ? ms(first.exchange.p50_ms) : '', signedIn ? ms(first.exchange.p99_ms) : '', signedIn ? ms(first.authorize.p50_ms) : '', signedIn ? ms(first.authorize.p99_ms) : '', signedIn ? fmt(first.sign_in_ms) : ''];
+        return [server.label, fmt(d.refresh.per_second), rounds.map((r) => fmt(r.refresh.per_second)).join(' / '), ms(d.refresh.p50_ms), ms(d.refresh.p99_ms), errors, fmt(perCpuSecond(d)), ratio(d.refresh.per_second, rawRefresh.refresh.per_second), (perCpuSecond(d) / perCpuSecond(rawRefresh)).toFixed(2) + '×', d.cpu?.postgres !== undefined ? `${(d.cpu.postgres / d.refresh.seconds).toFixed(2)} CPUs` : 'in-process', d.cpu ? others(d.cpu) : 'n/a', signedIn ? ms(first.exchange.p50_ms) : '', signedIn ? ms(first.exchange.p99_ms) : '', signedIn ? ms(first.authorize.p50_ms) : '', signedIn ? ms(first.authorize.p99_ms) : '', signedIn ? fmt(first.sign_in_ms) : ''];
       });
       print(table(['server', 'refreshes/s', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'refreshes/CPU-s', 'vs raw oidc-provider', 'vs raw, per CPU-s', 'PostgreSQL backends', `others on CPU ${SERVER_CPU}`, 'code exchange p50 ms', 'p99 ms', 'authorize → code p50 ms', 'p99 ms', 'first sign-in ms'], rows));
       print('');
