@@ -14,13 +14,13 @@ export function generateClientSecret(): string {
 }
 
 export function hashClientSecret(secret: string): string {
-  return HASH_PREFIX + crypto.createHash('sha256').update(secret, 'utf8').digest('base64url');
+  return HASH_PREFIX + crypto.hash('sha256', secret, 'base64url');
 }
 
 /** Constant-time: both sides are fixed-length digests. */
 export function verifyClientSecret(presented: unknown, storedHash: string | undefined): boolean {
   if (typeof presented !== 'string' || !storedHash?.startsWith(HASH_PREFIX)) return false;
   const expected = Buffer.from(storedHash.slice(HASH_PREFIX.length), 'base64url');
-  const actual = crypto.createHash('sha256').update(presented, 'utf8').digest();
+  const actual = crypto.hash('sha256', presented, 'buffer');
   return expected.length === actual.length && crypto.timingSafeEqual(expected, actual);
 }

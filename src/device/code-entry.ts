@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import { gated } from '../http/path-gate.js';
 import type { AttemptThrottle } from '../interactions/attempt-throttle.js';
 import { SafeHtml, sendPage } from '../interactions/page.js';
 
@@ -10,8 +11,7 @@ import { SafeHtml, sendPage } from '../interactions/page.js';
  * - wrong codes are counted per IP, and a guessing IP is slowed down (RFC 8628 §5.1).
  */
 export function deviceCodeEntry(options: { path: string; assets: string; throttle: AttemptThrottle }): Middleware {
-  return async (ctx, next) => {
-    if (ctx.path !== options.path) return next();
+  return gated((ctx) => ctx.path === options.path, async (ctx, next) => {
     if (ctx.method === 'GET' && typeof ctx.query.user_code === 'string') {
       (ctx.state as { prefillUserCode?: string }).prefillUserCode = ctx.query.user_code.slice(0, 32);
       const { user_code: _prefill, ...rest } = ctx.query;
@@ -38,5 +38,5 @@ export function deviceCodeEntry(options: { path: string; assets: string; throttl
     await next();
     if ((ctx.state as { deviceCodeRejected?: boolean }).deviceCodeRejected) await options.throttle.recordFailure(subject);
     return undefined;
-  };
+  });
 }

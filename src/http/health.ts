@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Knex } from 'knex';
 import type { KeyRing } from '../keys/key-ring.js';
+import { gated } from './path-gate.js';
 
 const READINESS_TIMEOUT_MS = 2_000;
 
@@ -19,21 +20,16 @@ async function databaseReachable(db: Knex): Promise<boolean> {
 
 /** GET /healthz: the process runs. GET /readyz: the database answers and signing keys are loaded. */
 export function health(db: Knex, keyRing: KeyRing): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+  const applies = (ctx: { method: string; path: string }) => (ctx.method === 'GET' || ctx.method === 'HEAD') && (ctx.path === '/healthz' || ctx.path === '/readyz');
+  return gated(applies, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
     if (ctx.path === '/healthz') {
-      ctx.set('Cache-Control', 'no-store');
       ctx.body = { status: 'ok' };
-      return undefined;
+      return;
     }
-    if (ctx.path === '/readyz') {
-      ctx.set('Cache-Control', 'no-store');
-      const database = await databaseReachable(db);
-      const keys = keyRing.snapshot.hasCurrentKeys;
-      ctx.status = database && keys ? 200 : 503;
-      ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', database: database ? 'ok' : 'unreachable', signing_keys: keys ? 'loaded' : 'missing' };
-      return undefined;
-    }
-    return next();
-  };
+    const database = await databaseReachable(db);
+    const keys = keyRing.snapshot.hasCurrentKeys;
+    ctx.status = database && keys ? 200 : 503;
+    ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', database: database ? 'ok' : 'unreachable', signing_keys: keys ? 'loaded' : 'missing' };
+  });
 }

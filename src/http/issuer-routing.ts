@@ -23,8 +23,8 @@ export function issuerRouting(app: Koa, issuer: string): Middleware {
     get(this: { originalUrl: string }) { return origin + this.originalUrl; },
     configurable: true,
   });
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (ctx.path === rfc8414Path) ctx.path = `${path}/.well-known/openid-configuration`;
-    await next();
+    return next();
   };
 }

@@ -9,6 +9,7 @@ import type { KeyRing } from '../keys/key-ring.js';
 import type { Logger } from '../log.js';
 import { health } from './health.js';
 import { issuerPath, issuerRouting } from './issuer-routing.js';
+import { gated } from './path-gate.js';
 import { requestLog } from './request-log.js';
 import { securityHeaders } from './security-headers.js';
 import { stylesheet } from './views.js';
@@ -17,10 +18,10 @@ import { stylesheet } from './views.js';
  * JWKS responses may be cached by verifiers for JWKS_MAX_AGE (the key ring plans rotations
  * around it), and revalidated cheaply: an ETag of the key set, 304 when it is unchanged.
  */
-function jwksCaching(maxAge: number): Koa.Middleware {
+function jwksCaching(path: string, maxAge: number): Koa.Middleware {
   // oidc-provider answers with the same `keys` array until the Provider is rebuilt: hash it once.
   const etags = new WeakMap<object, string>();
-  return async (ctx, next) => {
+  return gated((ctx) => ctx.path === path, async (ctx, next) => {
     await next();
     const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
     if (route !== 'jwks' || ctx.status !== 200) return;
@@ -36,18 +37,18 @@ function jwksCaching(maxAge: number): Koa.Middleware {
       ctx.status = 304;
       ctx.body = null;
     }
-  };
+  });
 }
 
 /** The one stylesheet every page uses, cached by browsers for an hour. */
 function stylesheetRoute(path: string): Koa.Middleware {
   const css = stylesheet();
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (ctx.path !== path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = css;
-    return undefined;
+    return Promise.resolve();
   };
 }
 
@@ -79,7 +80,7 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.use(requestLog(deps.logger));
   app.use(health(deps.db, deps.keyRing));
   app.use(issuerRouting(app, deps.config.issuer));
-  app.use(jwksCaching(deps.config.jwksMaxAge));
+  app.use(jwksCaching(`${prefix}/jwks`, deps.config.jwksMaxAge));
   app.use(stylesheetRoute(`${prefix}/assets/style.css`));
   // The router would match every request against its routes; only its own paths need it.
   const interactionRoutes = deps.interactions.routes();

@@ -1,7 +1,8 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { peekForm } from '../http/form-peek.js';
+import { gated } from '../http/path-gate.js';
 import { SIGNING_ALGORITHMS } from '../keys/algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { authenticateClient, ClientAuthenticationError } from './client-authentication.js';
@@ -31,8 +32,8 @@ export interface JwtIntrospectionDependencies {
  * Anything that is not a JWT goes on to oidc-provider with the body already read.
  */
 export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'POST' || ctx.path !== deps.path || !ctx.is('application/x-www-form-urlencoded')) return next();
+  const applies = (ctx: Context) => ctx.method === 'POST' && ctx.path === deps.path && Boolean(ctx.is('application/x-www-form-urlencoded'));
+  return gated(applies, async (ctx, next) => {
     const params = await peekForm(ctx);
     if (!params) return undefined;
     const token = params.get('token');
@@ -51,7 +52,7 @@ export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware
     }
     ctx.body = await introspect(deps, token, clientId);
     return undefined;
-  };
+  });
 }
 
 async function introspect(deps: JwtIntrospectionDependencies, token: string, clientId: string): Promise<Record<string, unknown>> {

@@ -12,7 +12,7 @@ import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 export const IMPLIED_CONSENT_PARAM = 'tollgate_implied_consent';
 
 export function impliedConsentForOfflineAccess(authorizationPath: string): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === authorizationPath) {
       const { scope, prompt } = ctx.query;
       const prompts = typeof prompt === 'string' ? prompt.split(' ').filter(Boolean) : prompt === undefined ? [] : undefined;
@@ -21,7 +21,7 @@ export function impliedConsentForOfflineAccess(authorizationPath: string): Middl
         ctx.query = { ...ctx.query, prompt: [...prompts, 'consent'].join(' '), [IMPLIED_CONSENT_PARAM]: '1' };
       }
     }
-    await next();
+    return next();
   };
 }
 
