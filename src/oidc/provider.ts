@@ -13,6 +13,7 @@ import { loadExistingGrant } from '../interactions/existing-grant.js';
 import { providerPages } from '../interactions/provider-pages.js';
 import { findAccount } from './accounts.js';
 import { adapterFactory } from './adapter.js';
+import { installClientInstanceCache } from './client-instances.js';
 import { installClientSecretHook } from './client-secret-hook.js';
 import { IMPLIED_CONSENT_PARAM, interactionPolicyWithImpliedConsent } from './offline-access.js';
 import { defaultResource, resourceServerInfo } from './resource-policy.js';
@@ -138,6 +139,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   installClientSecretHook(provider);
+  installClientInstanceCache(provider, deps.directory);
 
   provider.on('server_error', (_ctx: unknown, error: Error) => {
     deps.logger.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'oidc-provider server error');
