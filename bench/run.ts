@@ -12,7 +12,8 @@
  *   user-facing grants) and this script on CPU 1; 127.0.0.1 only; bounded runs;
  * - before a server is loaded, one token from it is verified against its JWKS (jose);
  * - sections (--only): verify (resource-server verification, bench/verify.ts), cc (client
- *   credentials ES256 in --rounds alternating rounds, RS256, EdDSA), fetch (JWKS, discovery),
+ *   credentials ES256 in --rounds alternating rounds, RS256, EdDSA, then short Tollgate/raw
+ *   pairs for the ratio), fetch (JWKS, discovery),
  *   grants (sign-in through the pages, code exchange latency, refresh with rotation), startup
  *   (`npm start` → /readyz on a warm embedded database; idle RSS on restart, and on a first start once settled), profile (with
  *   --profile: `node --cpu-prof` of Tollgate and raw oidc-provider under the same load);
@@ -56,6 +57,9 @@ const DURATION = bounded(args.duration, args.quick ? 3 : 10, 1, 60);
 const WARMUP = bounded(args.warmup, args.quick ? 2 : 3, 0, 30);
 const ROUNDS = bounded(args.rounds, args.quick ? 1 : 2, 1, 5);
 const SHORT = Math.max(1, Math.round(DURATION / 2));
+/** Short alternating Tollgate/raw pairs for the client-credentials ratio (see where they run). */
+const PAIRS = args.quick ? 3 : 8;
+const PAIR_SECONDS = Math.max(1, Math.round(DURATION / 3));
 const CONNECTIONS = bounded(args.connections, 16, 1, 256);
 const ITERATIONS = bounded(args.iterations, args.quick ? 3000 : 10000, 1000, 200000);
 const CODES = bounded(args.codes, args.quick ? 30 : 200, 1, 2000);
@@ -73,7 +77,11 @@ const REDIRECT_URI = 'https://app.example.com/cb';
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const fail = (message: string): never => { throw new Error(message); };
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
 
 // ---------------------------------------------------------------------------------------------
 // processes, memory, CPU time
@@ -441,9 +449,9 @@ async function load(tmp: string, server: Server, url: string, options: { method?
   return { ...result, cpu, perCpuSecond: cpu.server > 0 ? result.requests / cpu.server : NaN, startedAt, endedAt };
 }
 
-const ccLoad = (tmp: string, server: Server, alg: Alg, duration?: number) => load(tmp, server, server.tokenUrl, {
+const ccLoad = (tmp: string, server: Server, alg: Alg, duration?: number, warmup = Math.min(WARMUP, 2)) => load(tmp, server, server.tokenUrl, {
   method: 'POST', body: ccBody(alg), headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basicAuth(server) },
-  ...(duration ? { duration, warmup: Math.min(WARMUP, 2) } : {}),
+  ...(duration ? { duration, warmup } : {}),
 });
 
 interface Stats { count: number; p50_ms: number; p99_ms: number; mean_ms: number }
@@ -631,6 +639,7 @@ async function main(): Promise<void> {
     const cc = new Map<string, LoadResult[]>();
     const best = (key: string) => [...cc.get(key) ?? []].sort((a, b) => b.rps - a.rps)[0];
     let pgWrites: { writes: number; transactions: number; requests: number } | undefined;
+    const pairs: { tollgate: LoadResult; raw: LoadResult }[] = [];
     if (only.has('cc')) {
       const ccServers = [raw!, oauth2!, tgPg!, tgLite!];
       // ES256 also runs the library as published (every round) and Tollgate at LOG_LEVEL=info (round 1).
@@ -656,6 +665,18 @@ async function main(): Promise<void> {
             cc.set(`${alg}|${server.label}`, [...cc.get(`${alg}|${server.label}`) ?? [], result]);
           }
         }
+      }
+      // Tollgate (PostgreSQL) against raw oidc-provider in short pairs, alternating which goes
+      // first. The machine's speed swings between runs (two rounds of one server have differed by
+      // half), and both halves of a pair see much the same swing: the median of the pairs' ratios
+      // is the figure the 0.9x target is judged on.
+      for (let pair = 0; pair < PAIRS; pair += 1) {
+        const results: Partial<Record<'tollgate' | 'raw', LoadResult>> = {};
+        for (const [key, server] of pair % 2 ? [['tollgate', tgPg!], ['raw', raw!]] as const : [['raw', raw!], ['tollgate', tgPg!]] as const) {
+          log(`client credentials ES256 pair ${pair + 1}/${PAIRS}: ${server.label}`);
+          results[key] = await ccLoad(tmp, server, 'ES256', PAIR_SECONDS, 1);
+        }
+        pairs.push({ tollgate: results.tollgate!, raw: results.raw! });
       }
     }
 
@@ -832,8 +853,12 @@ async function main(): Promise<void> {
       print(`\nRequest logging: LOG_LEVEL=info (one JSON line per request, to a file) against LOG_LEVEL=warn, same database, one right after the other in round 1: ${fmt(info.rps)} vs ${fmt(warn.rps)} tokens/s (${((info.rps / warn.rps - 1) * 100).toFixed(1)} %), ${fmt(info.perCpuSecond)} vs ${fmt(warn.perCpuSecond)} tokens per CPU-second (${((info.perCpuSecond / warn.perCpuSecond - 1) * 100).toFixed(1)} %).\n`);
       const pgEs = best(`ES256|${tgPg!.label}`)!;
       const rawEs = best(`ES256|${raw!.label}`)!;
+      const pairRatios = pairs.map((p) => p.tollgate.rps / p.raw.rps);
+      const pairCpuRatios = pairs.map((p) => p.tollgate.perCpuSecond / p.raw.perCpuSecond);
+      const quartiles = (values: number[]) => { const v = [...values].sort((a, b) => a - b); return `${v[Math.floor((v.length - 1) / 4)]!.toFixed(2)}–${v[Math.ceil(3 * (v.length - 1) / 4)]!.toFixed(2)}×`; };
+      print(`Pairs: Tollgate (PostgreSQL) and raw oidc-provider, ES256, ${PAIRS} pairs of ${PAIR_SECONDS} s runs (1 s warm-up each), alternating which runs first. Tollgate/raw per pair, tokens/s: ${pairRatios.map((r) => r.toFixed(2)).join(', ')} — median ${median(pairRatios).toFixed(2)}× (quartiles ${quartiles(pairRatios)}); per CPU-second: median ${median(pairCpuRatios).toFixed(2)}× (quartiles ${quartiles(pairCpuRatios)}). Tollgate ran at ${fmt(median(pairs.map((p) => p.tollgate.rps)))} tokens/s and raw at ${fmt(median(pairs.map((p) => p.raw.rps)))} (medians).\n`);
       targets.push(
-        ['Client credentials on PostgreSQL ≥ 0.9× raw in-memory oidc-provider (ES256, best rounds)', `${(pgEs.rps / rawEs.rps).toFixed(2)}× (${fmt(pgEs.rps)} vs ${fmt(rawEs.rps)}/s); per CPU-second ${(pgEs.perCpuSecond / rawEs.perCpuSecond).toFixed(2)}×`, pgEs.rps / rawEs.rps >= 0.9],
+        ['Client credentials on PostgreSQL ≥ 0.9× raw in-memory oidc-provider (ES256, median of paired runs)', `${median(pairRatios).toFixed(2)}× (quartiles ${quartiles(pairRatios)}; per CPU-second ${median(pairCpuRatios).toFixed(2)}×); best rounds ${(pgEs.rps / rawEs.rps).toFixed(2)}× (${fmt(pgEs.rps)} vs ${fmt(rawEs.rps)}/s)`, median(pairRatios) >= 0.9],
         [`p99 ≤ 20 ms at ${CONNECTIONS} connections (PostgreSQL, ES256)`, `${ms(pgEs.p99)} ms (raw oidc-provider: ${ms(rawEs.p99)} ms)`, pgEs.p99 <= 20],
         ['No database write per client-credentials token', pgWrites ? `${pgWrites.writes} rows written for > ${fmt(pgWrites.requests)} tokens` : 'n/a', !!pgWrites && pgWrites.writes === 0],
       );
