@@ -48,7 +48,7 @@ function stylesheetRoute(path: string): Koa.Middleware {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = css;
-    return Promise.resolve();
+    return undefined;
   };
 }
 
