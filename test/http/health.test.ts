@@ -56,6 +56,14 @@ describe('health endpoints', () => {
     expectSecurityHeaders(response);
   });
 
+  it('answers HEAD too, and leaves other methods to the server: POST /healthz is a 404, not a check', async () => {
+    const head = await server.public().head('/healthz');
+    expect(head.status).toBe(200);
+    expect(head.headers['cache-control']).toBe('no-store');
+    const post = await server.public().post('/healthz');
+    expect(post.status).toBe(404);
+  });
+
   it('/readyz is 200 once the database answers and keys are loaded', async () => {
     const response = await server.public().get('/readyz');
     expect(response.status).toBe(200);

@@ -13,13 +13,14 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
 let server: TestServer;
 let shortCache: TestServer;
+let tenant: TestServer;
 
 beforeAll(async () => {
-  [server, shortCache] = await Promise.all([startServer(), startServer({ env: { JWKS_MAX_AGE: '42' } })]);
+  [server, shortCache, tenant] = await Promise.all([startServer(), startServer({ env: { JWKS_MAX_AGE: '42' } }), startServer({ issuerPath: '/tenant-a' })]);
 });
 
 afterAll(async () => {
-  await Promise.all([server?.close(), shortCache?.close()]);
+  await Promise.all([server?.close(), shortCache?.close(), tenant?.close()]);
 });
 
 /** The JWKS the way a client finds it: through discovery. */
@@ -71,6 +72,18 @@ describe('the JWKS', () => {
   it('follows JWKS_MAX_AGE', async () => {
     const { response } = await fetchJwks(shortCache);
     expect(response.headers['cache-control']).toBe('public, max-age=42');
+  });
+
+  it('under an issuer with a path, is cached and revalidated the same way', async () => {
+    const discovery = await tenant.public().get('/tenant-a/.well-known/openid-configuration');
+    expect(discovery.body.jwks_uri).toBe(`${tenant.issuer}/jwks`);
+    const response = await tenant.public().get('/tenant-a/jwks');
+    expect(response.status).toBe(200);
+    expect(response.body.keys.length).toBeGreaterThan(0);
+    expect(response.headers['cache-control']).toBe('public, max-age=300');
+    expect(response.headers.etag).toBeTruthy();
+    const again = await tenant.public().get('/tenant-a/jwks').set('If-None-Match', response.headers.etag!);
+    expect(again.status).toBe(304);
   });
 
   it('is the same whatever Host the request came in on', async () => {
