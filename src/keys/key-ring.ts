@@ -3,6 +3,7 @@ import type { JWK } from 'jose';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
 import { generateSigningKey } from './generate-key.js';
 import { KeySnapshot, type LoadedKey } from './key-snapshot.js';
+import { ringFingerprint } from './ring-fingerprint.js';
 import { kekId, open, seal, sealedBy } from './sealed-box.js';
 import { signingKeyStore, type KeyState, type SigningKeyRow } from './signing-key-store.js';
 
@@ -81,7 +82,7 @@ export class KeyRing {
 
   /** Whether the database holds a different ring than the one loaded (another instance rotated). */
   async changed(): Promise<boolean> {
-    return (await signingKeyStore.fingerprint(this.db)) !== this.#snapshot.fingerprint;
+    return ringFingerprint(await signingKeyStore.states(this.db)) !== this.#snapshot.fingerprint;
   }
 
   list(): PublicKeyInfo[] {

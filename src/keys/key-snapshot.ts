@@ -1,5 +1,6 @@
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
 import type { SigningAlgorithm } from './algorithms.js';
+import { ringFingerprint } from './ring-fingerprint.js';
 import type { KeyState, SigningKeyRow } from './signing-key-store.js';
 
 export interface LoadedKey extends SigningKeyRow {
@@ -17,13 +18,13 @@ export class KeySnapshot {
   readonly keys: readonly LoadedKey[];
   /** Public keys of every published key, for checking tokens Tollgate issued. */
   readonly verificationKeys: JWTVerifyGetKey;
-  /** Which keys and states this snapshot holds, as the database lists them. */
+  /** Which keys and states this snapshot holds (see ringFingerprint). */
   readonly fingerprint: string;
 
   constructor(keys: LoadedKey[]) {
     this.keys = [...keys].sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state]);
     this.verificationKeys = createLocalJWKSet({ keys: this.keys.map((key) => key.publicJwk) });
-    this.fingerprint = [...keys].sort((a, b) => (a.kid < b.kid ? -1 : 1)).map((key) => `${key.kid}:${key.state}`).join(',');
+    this.fingerprint = ringFingerprint(keys);
   }
 
   get hasCurrentKeys(): boolean {

@@ -52,10 +52,9 @@ export const signingKeyStore = {
     return rows.map(fromDb);
   },
 
-  /** Which keys exist and in which state: enough to tell whether a loaded ring is stale. */
-  async fingerprint(db: Knex): Promise<string> {
-    const rows: { kid: string; state: string }[] = await db('signing_keys').select('kid', 'state').orderBy('kid');
-    return rows.map((row) => `${row.kid}:${row.state}`).join(',');
+  /** Which keys exist and in which state, in no particular order (see ringFingerprint). */
+  async states(db: Knex): Promise<{ kid: string; state: KeyState }[]> {
+    return db('signing_keys').select('kid', 'state');
   },
 
   async promote(db: Knex, kid: string, changes: { state: KeyState; activatedAt?: Date; retiredAt?: Date; removeAfter?: Date }): Promise<void> {
