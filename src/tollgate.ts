@@ -113,6 +113,11 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           await keyRing.rotate({ force });
           providers.swap(keyRing.snapshot);
         },
+        async revokeKey(kid) {
+          const revoked = await keyRing.revoke(kid);
+          providers.swap(keyRing.snapshot);
+          return revoked;
+        },
         logger,
       }),
       sweepExpired: sweeper.runOnce,

@@ -22,6 +22,8 @@ export interface AdminDependencies {
   keyRing: KeyRing;
   /** Rotates the ring and starts signing with it on this instance at once. */
   rotateKeys(force: boolean): Promise<void>;
+  /** Withdraws a key (and replaces it) and stops signing with it on this instance at once; the kids withdrawn. */
+  revokeKey(kid: string): Promise<string[]>;
   logger: Logger;
 }
 
@@ -108,6 +110,10 @@ function routes(deps: AdminDependencies): Router {
       throw error;
     }
     ctx.body = keyRing.list();
+  });
+  router.post('/keys/:kid/revoke', async (ctx) => {
+    const revoked = await deps.revokeKey(ctx.params.kid!);
+    ctx.body = { revoked, keys: keyRing.list() };
   });
   return router;
 }

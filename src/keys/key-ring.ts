@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { JWK } from 'jose';
+import { NotFoundError } from '../lib/errors.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
 import { generateSigningKey } from './generate-key.js';
 import { KeySnapshot, type LoadedKey } from './key-snapshot.js';
@@ -113,6 +114,36 @@ export class KeyRing {
       await this.#rotate(trx, keys);
     });
     await this.load();
+  }
+
+  /**
+   * Withdraws a key at once (a leaked key): its row is deleted, so it leaves the JWKS and the
+   * list, can never be promoted again, and every other instance drops it at its next ring check.
+   * A `current` or `next` key takes its algorithm's partner with it — the two were stored and
+   * sealed side by side, so one leak may well be both — and a fresh `current` and `next` replace
+   * them; the fresh `current` signs before any verifier can have cached it, as after
+   * `rotate --force` (verifiers refetch the JWKS on an unknown kid). A `previous` key is just
+   * removed. Returns the kids withdrawn.
+   */
+  async revoke(kid: string): Promise<string[]> {
+    const revoked = await this.#locked(async (trx) => {
+      // Looked up among the rows rather than by a query on the caller's text, so any string at
+      // all (NUL bytes included) is simply an unknown kid.
+      const keys = await signingKeyStore.all(trx);
+      const target = keys.find((key) => key.kid === kid);
+      if (!target) throw new NotFoundError(`no signing key has the kid ${JSON.stringify(kid)} (tollgate keys list shows them)`);
+      if (target.state === 'previous') {
+        await signingKeyStore.delete(trx, [target.kid]);
+        return [target.kid];
+      }
+      const withdrawn = keys.filter((key) => key.alg === target.alg && key.state !== 'previous').map((key) => key.kid);
+      await signingKeyStore.delete(trx, withdrawn);
+      await this.#insertNew(trx, target.alg, 'current');
+      await this.#insertNew(trx, target.alg, 'next');
+      return withdrawn;
+    });
+    await this.load();
+    return revoked;
   }
 
   /**

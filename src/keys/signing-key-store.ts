@@ -72,6 +72,10 @@ export const signingKeyStore = {
     return rows.map((row) => row.kid);
   },
 
+  async delete(db: Knex, kids: string[]): Promise<void> {
+    await db('signing_keys').whereIn('kid', kids).delete();
+  },
+
   async reseal(db: Knex, kid: string, privateJwkSealed: string): Promise<void> {
     await db('signing_keys').where({ kid }).update({ private_jwk_sealed: privateJwkSealed });
   },
