@@ -327,6 +327,37 @@ describe('tollgate keys', () => {
     expect(after.find((key) => key.kid === formerNext)?.state).toBe('current');
     expect(after.filter((key) => key.state === 'previous')).toHaveLength(4);
   });
+
+  it('revoke needs one KID, and answers an unknown one with a one-line message', async () => {
+    expect(expectFailure(await tollgate(['keys', 'revoke']))).toMatch(/expected one ID/);
+    const run = await tollgate(['keys', 'revoke', 'no-such-kid']);
+    const message = expectFailure(run);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(message).toMatch(/^tollgate: no signing key has the kid "no-such-kid"/);
+    const help = await tollgate(['help']);
+    expect(help.stdout).toMatch(/keys list\|rotate \[--force\]\|revoke KID/);
+  });
+
+  // Revoking changes the ring every test file on a shared PostgreSQL signs with: embedded only.
+  it.skipIf(onPostgres)('revoke KID withdraws a current key with its next; list no longer shows them', async () => {
+    const before = await tollgateJson<Record<string, unknown>[]>(['keys', 'list']);
+    const current = before.find((key) => key.alg === 'ES256' && key.state === 'current')!.kid as string;
+    const next = before.find((key) => key.alg === 'ES256' && key.state === 'next')!.kid as string;
+    const result = await tollgateJson<{ revoked: string[]; keys: Record<string, unknown>[] }>(['keys', 'revoke', current]);
+    expect([...result.revoked].sort()).toEqual([current, next].sort());
+    const after = await tollgateJson<Record<string, unknown>[]>(['keys', 'list']);
+    expect(result.keys).toEqual(after);
+    expect(after.map((key) => key.kid)).not.toContain(current);
+    expect(after.map((key) => key.kid)).not.toContain(next);
+    expect(after.filter((key) => key.alg === 'ES256' && key.state !== 'previous')).toHaveLength(2);
+
+    const previous = after.find((key) => key.state === 'previous')!.kid as string;
+    const table = await tollgate(['keys', 'revoke', previous]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain(`Revoked ${previous}`);
+    expect(table.stdout).toMatch(/KID\s+ALG\s+STATE/);
+    expect(expectFailure(await tollgate(['keys', 'revoke', previous]))).toContain('no signing key has the kid');
+  });
 });
 
 describe('tollgate users', () => {
