@@ -135,6 +135,25 @@ describe('OAuth artefacts at rest: the database holds no value a client or brows
     expect(await db('oidc_payloads').where({ kind: 'RefreshToken', id: storedId('RefreshToken', rotated.refresh_token!) }).first()).toBeTruthy();
   });
 
+  it('a pushed authorization request (RFC 9126): its request_uri is not stored, and still works', async () => {
+    const start = await startAuthorization(web, { scope: `openid offline_access ${api.scopes[0]}`, resource: api.identifier });
+    const pushed = await fetch(`${server.issuer}/request`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: start.url.searchParams,
+    });
+    expect(pushed.status).toBe(201);
+    const requestUri = ((await pushed.json()) as { request_uri: string }).request_uri;
+    const id = requestUri.split(':').pop()!;
+    held.add(id);
+    await expectNoneStored();
+    const authorization = new URL(`${server.issuer}/auth`);
+    authorization.search = new URLSearchParams({ client_id: start.url.searchParams.get('client_id')!, request_uri: requestUri }).toString();
+    // Signed in already: straight back to the app with a code.
+    const callback = new URL((await person.go(authorization.href)).url);
+    expect(callback.searchParams.get('state')).toBe(start.state);
+    held.add(callback.searchParams.get('code')!);
+    await expectNoneStored();
+  });
+
   it('device flow: neither the device code nor the user code is stored', async () => {
     const response = await oidc.initiateDeviceAuthorization(cli, { scope: `openid offline_access ${api.scopes[0]}` });
     held.add(response.device_code);
