@@ -105,6 +105,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
           devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
           deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
+          // Last, next to oidc-provider: a refresh rotation is written only for a 200 it answered.
           rotations.commitOnSuccess(`${prefix}/token`),
         ],
       }),
