@@ -135,6 +135,24 @@ describe('OAuth artefacts at rest: the database holds no value a client or brows
     expect(await db('oidc_payloads').where({ kind: 'RefreshToken', id: storedId('RefreshToken', rotated.refresh_token!) }).first()).toBeTruthy();
   });
 
+  it('a third-party client: the consent page resumes the sealed interaction, and a code follows', async () => {
+    const thirdParty = (await server.admin('post', '/clients', {
+      name: 'Rest Partner', public: true, grant_types: ['authorization_code'],
+      redirect_uris: ['https://app.example.test/callback'], scopes: ['openid', api.scopes[0]],
+    })).body;
+    const config = await discover(server, thirdParty.client_id);
+    const start = await startAuthorization(config, { scope: `openid ${api.scopes[0]}`, resource: api.identifier });
+    const consent = await person.go(start.url.href); // signed in already
+    expect(consent.page).toContain('Allow access?');
+    for (const value of person.heldCookies()) held.add(value);
+    await expectNoneStored();
+    const callback = new URL((await person.submit(consent.page, consent.url, { decision: 'allow' })).url);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
+    expect(tokens.access_token).toBeTruthy();
+    held.add(callback.searchParams.get('code')!);
+    await expectNoneStored();
+  });
+
   it('a pushed authorization request (RFC 9126): its request_uri is not stored, and still works', async () => {
     const start = await startAuthorization(web, { scope: `openid offline_access ${api.scopes[0]}`, resource: api.identifier });
     const pushed = await fetch(`${server.issuer}/request`, {
