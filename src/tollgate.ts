@@ -28,6 +28,8 @@ import { ProviderHost } from './oidc/provider-host.js';
 import { startKeyMaintenance } from './keys/key-maintenance.js';
 import { MAX_TOKEN_TTL } from './apis/api.js';
 import { startSweeper } from './oidc/sweeper.js';
+import { UserCodeDigest } from './oidc/artefact-ids.js';
+import { RefreshRotation } from './oidc/refresh-rotation.js';
 
 export interface Tollgate {
   config: Config;
@@ -62,12 +64,14 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     });
     await keyRing.initialise();
     const cookieKeys = [await serverSecret(db, keks, 'cookie-signing-key')];
+    const rotations = new RefreshRotation();
+    const adapterOptions = { rotations, userCodes: new UserCodeDigest(await serverSecret(db, keks, 'user-code-key')) };
 
     const catalog = new ApiCatalog(db);
     const directory = new ClientDirectory(db);
     const prefix = issuerPath(config.issuer);
     const providers = new ProviderHost(
-      (keys) => buildProvider({ config, db, catalog, directory, keys, cookieKeys, logger }),
+      (keys) => buildProvider({ config, db, catalog, directory, keys, cookieKeys, logger, adapterOptions }),
       prefix,
       keyRing.snapshot,
     );
@@ -101,6 +105,8 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
           devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
           deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
+          // Last, next to oidc-provider: a refresh rotation is written only for a 200 it answered.
+          rotations.commitOnSuccess(`${prefix}/token`),
         ],
       }),
       adminApp: createAdminApp({

@@ -21,14 +21,24 @@ function withConsumed(row: PayloadRow | undefined): Payload | undefined {
   return payload;
 }
 
+/**
+ * A device code's member holding its own id, sealed under its user code (UserCodeDigest.sealId).
+ * Saved again after a look-up by its id, which knows no user code, the code keeps it.
+ */
+export const ID_SEALED_BY_USER_CODE = 'idSealedByUserCode';
+
 /** Expired rows are kept this long after expiry, so late polls still get `expired_token`. */
 export const SWEEP_GRACE_SECONDS = 3600;
 
 const UPSERT = statement('payload_upsert', `
   INSERT INTO oidc_payloads (kind, id, payload, grant_id, user_code, uid, expires_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7)
-  ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-    user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`);
+  ON CONFLICT (kind, id) DO UPDATE SET
+    payload = CASE WHEN excluded.user_code IS NULL AND oidc_payloads.payload ? '${ID_SEALED_BY_USER_CODE}'
+      THEN excluded.payload || jsonb_build_object('${ID_SEALED_BY_USER_CODE}', oidc_payloads.payload->'${ID_SEALED_BY_USER_CODE}')
+      ELSE excluded.payload END,
+    grant_id = excluded.grant_id,
+    user_code = COALESCE(excluded.user_code, oidc_payloads.user_code), uid = excluded.uid, expires_at = excluded.expires_at`);
 
 const FIND = statement('payload_find', 'SELECT payload, consumed_at FROM oidc_payloads WHERE kind = $1 AND id = $2');
 
@@ -49,9 +59,21 @@ const ROTATE = statement('payload_rotate', `
 
 const CONSUME = statement('payload_consume', 'UPDATE oidc_payloads SET consumed_at = now() WHERE kind = $1 AND id = $2 AND consumed_at IS NULL');
 
+/**
+ * One artefact as written: `id` is already the stored id (artefact-ids.ts), `payload` the stored
+ * payload (stored-payload.ts), `userCode` the user code's digest.
+ */
+export interface StoredArtefact {
+  kind: string;
+  id: string;
+  payload: Payload;
+  userCode: string | undefined;
+  expiresIn: number | undefined;
+}
+
 /** $1…$7 of UPSERT and ROTATE. */
-function columnValues(kind: string, id: string, payload: Payload, expiresIn: number | undefined): unknown[] {
-  return [kind, id, JSON.stringify(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null,
+function columnValues({ kind, id, payload, userCode, expiresIn }: StoredArtefact): unknown[] {
+  return [kind, id, JSON.stringify(payload), payload.grantId ?? null, userCode ?? null, payload.uid ?? null,
     expiresIn ? new Date(Date.now() + expiresIn * 1000) : null];
 }
 
@@ -69,22 +91,24 @@ export interface PayloadWithGrant {
 }
 
 /**
- * SQL for everything oidc-provider persists; one row per artefact, keyed by (kind, id).
+ * SQL for everything oidc-provider persists; one row per artefact, keyed by (kind, id). Every id
+ * and user code given here is the stored one: the adapter hashes what it is presented.
  * The statements on the token endpoint's path (find, consume, upsert) are prepared statements
  * (src/db/statements.ts): a refresh runs two of them.
  */
 export const oidcPayloadStore = {
-  async upsert(db: Knex, kind: string, id: string, payload: Payload, expiresIn: number | undefined): Promise<void> {
-    // consumed_at is deliberately not overwritten: once consumed, always consumed.
-    await runStatement(db, UPSERT, columnValues(kind, id, payload, expiresIn));
+  async upsert(db: Knex, artefact: StoredArtefact): Promise<void> {
+    // consumed_at is deliberately not overwritten: once consumed, always consumed. Nor is a
+    // device code's user code when it is saved again after a look-up by its id (which knows none).
+    await runStatement(db, UPSERT, columnValues(artefact));
   },
 
   /**
    * Consumes `presentedId` and inserts its successor `id` in one statement; false, with nothing
    * inserted, if the presented token was already consumed or is gone (see RefreshRotation).
    */
-  async rotate(db: Knex, kind: string, presentedId: string, id: string, payload: Payload, expiresIn: number | undefined): Promise<boolean> {
-    const { rowCount } = await runStatement(db, ROTATE, [...columnValues(kind, id, payload, expiresIn), presentedId]);
+  async rotate(db: Knex, presentedId: string, successor: StoredArtefact): Promise<boolean> {
+    const { rowCount } = await runStatement(db, ROTATE, [...columnValues(successor), presentedId]);
     return rowCount === 1;
   },
 

@@ -27,6 +27,7 @@ export interface ProviderDependencies {
   keys: KeySnapshot;
   cookieKeys: string[];
   logger: Logger;
+  adapterOptions: Parameters<typeof adapterFactory>[2];
 }
 
 const ASYMMETRIC = [...SIGNING_ALGORITHMS];
@@ -64,7 +65,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   const device = devicePages(`${prefix}/assets`, catalog);
 
   const configuration: Configuration = {
-    adapter: adapterFactory(deps.db, deps.directory) as unknown as Configuration['adapter'],
+    adapter: adapterFactory(deps.db, deps.directory, deps.adapterOptions) as unknown as Configuration['adapter'],
     jwks: { keys: keys.providerJwks() as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: deps.cookieKeys },
     // Secrets are stored hashed, so nothing that needs the secret itself as a key is offered.

@@ -20,7 +20,13 @@ export class RequestScoped<V> {
 
   /** Removes and returns the value kept under `key`, if this request kept one. */
   take(key: string): { value: V } | undefined {
-    const values = this.#values();
+    const request = Provider.ctx;
+    return request ? this.takeFrom(request, key) : undefined;
+  }
+
+  /** take(), from outside oidc-provider's request context: a middleware around it passes its Koa context. */
+  takeFrom(request: object, key: string): { value: V } | undefined {
+    const values = this.#byRequest.get(request);
     if (!values?.has(key)) return undefined;
     const value = values.get(key) as V;
     values.delete(key);

@@ -3,6 +3,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttemptThrottle } from '../../src/interactions/attempt-throttle.js';
+import { storedId } from '../../src/oidc/artefact-ids.js';
 import { browserAvailable, launchBrowser } from '../helpers/browser.js';
 import { onPostgres, unique } from '../helpers/database.js';
 import { createApi, type ApiFixture } from '../helpers/fixtures.js';
@@ -144,7 +145,7 @@ describe.skipIf(!browserAvailable)('a CLI signs in with the device flow (RFC 862
   it('an expired device code is expired_token, still answered after its lifetime', async () => {
     const response = await start();
     const db = server.tollgate.database.knex;
-    const row = await db('oidc_payloads').where({ kind: 'DeviceCode' }).whereRaw("payload->>'userCode' = ?", [response.user_code.replace('-', '')]).first();
+    const row = await db('oidc_payloads').where({ kind: 'DeviceCode', id: storedId('DeviceCode', response.device_code) }).first();
     expect(row).toBeTruthy();
     const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload;
     payload.exp = Math.floor(Date.now() / 1000) - 1;

@@ -91,6 +91,35 @@ describe('refresh tokens', () => {
     expect(statements).toBe(2);
   });
 
+  // The adapter's own defence: whatever the edge lets through, an id of the wrong shape (length,
+  // characters, a NUL byte PostgreSQL would refuse with an error) never reaches the database.
+  it('an id Tollgate cannot have issued is not found, without a database query', async () => {
+    const first = await tokensFor(webAuth());
+    expect((await refresh(first.refresh_token)).status).toBe(200); // the client is cached now
+    const pool = server.tollgate.database.knex.client as { acquireConnection(): Promise<unknown> };
+    const acquire = pool.acquireConnection;
+    let statements = 0;
+    pool.acquireConnection = function counted(this: unknown) {
+      statements += 1;
+      return acquire.call(this);
+    };
+    const malformed = ['short', 'A'.repeat(44), `${'A'.repeat(21)}\u0000${'A'.repeat(21)}`, `${'A'.repeat(42)}.`, `${'A'.repeat(42)}é`];
+    try {
+      for (const token of malformed) {
+        const refused = await refresh(token);
+        expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+        expect(refused.body.error).toBe('invalid_grant');
+        const introspected = await post('/token/introspection', { token }, webAuth());
+        expect(introspected.status).toBe(200);
+        expect(introspected.body.active).toBe(false);
+        expect((await post('/token/revocation', { token }, webAuth())).status).toBe(200);
+      }
+    } finally {
+      pool.acquireConnection = acquire;
+    }
+    expect(statements).toBe(0);
+  });
+
   it('a used refresh token presented again revokes the whole family', async () => {
     const first = await tokensFor(webAuth());
     const rotated = await refresh(first.refresh_token);
@@ -149,6 +178,68 @@ describe('refresh tokens', () => {
     for (const loser of results.filter((result) => result.status !== 200)) expect(loser.body.error).toBe('invalid_grant');
     const afterRace = await refresh(String(winners[0]!.body.refresh_token));
     expect(afterRace.body.error).toBe('invalid_grant');
+  });
+});
+
+// The contract: a token request that fails changes nothing; the refresh token it presented
+// still works, once. oidc-provider decides the rotation before it resolves the resource and mints
+// the tokens; Tollgate writes it only when the response is a success (RefreshRotation).
+describe('a refresh that fails after the rotation was decided', () => {
+  it('naming another API (invalid_target) leaves the presented token working, once', async () => {
+    const other = await createApi(server);
+    const first = await tokensFor(webAuth());
+    const failed = await post('/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token, resource: other.identifier }, webAuth());
+    expect(failed.status, JSON.stringify(failed.body)).toBe(400);
+    expect(failed.body.error).toBe('invalid_target');
+    expect(failed.body.refresh_token).toBeUndefined();
+
+    const retried = await refresh(first.refresh_token);
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect((await refresh(String(retried.body.refresh_token))).status).toBe(200);
+    // Used once now: presenting it again is reuse, as ever.
+    expect((await refresh(first.refresh_token)).body.error).toBe('invalid_grant');
+  });
+
+  it('a server error while minting the tokens leaves it working too', async () => {
+    const first = await tokensFor(mobileAuth());
+    const { IdToken } = server.tollgate.provider;
+    const issue = IdToken.prototype.issue;
+    IdToken.prototype.issue = async function failing() { throw new Error('signing failed (test)'); };
+    let failed;
+    try {
+      failed = await refresh(first.refresh_token, mobileAuth() as never);
+    } finally {
+      IdToken.prototype.issue = issue;
+    }
+    expect(failed.status).toBe(500);
+    expect(failed.body.error).toBe('server_error');
+    const retried = await refresh(first.refresh_token, mobileAuth() as never);
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect((await refresh(String(retried.body.refresh_token), mobileAuth() as never)).status).toBe(200);
+  });
+
+  it.skipIf(!onPostgres)('on PostgreSQL, failing refreshes racing a good one burn nothing: the good one rotates, the family lives', async () => {
+    const other = await createApi(server);
+    const first = await tokensFor(webAuth());
+    const failing = Array.from({ length: 5 }, () => post('/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token, resource: other.identifier }, webAuth()));
+    const [good, ...failed] = await Promise.all([refresh(first.refresh_token), ...failing]);
+    expect(good!.status, JSON.stringify(good!.body)).toBe(200);
+    for (const result of failed) expect(result.body.error).toBe('invalid_target');
+    expect((await refresh(String(good!.body.refresh_token))).status).toBe(200);
+  });
+
+  // Deliberate (README, Security notes): once a rotation is committed, the response is the only
+  // copy of the successor. If it is lost (a crash, a dropped connection), the client's retry
+  // with the old token cannot be told from a replay by a thief, so the family ends
+  // (RFC 9700 §4.14.2) and the person signs in again; there is no grace period.
+  it('a response lost after a committed rotation: the retry ends the family, successor included', async () => {
+    const first = await tokensFor(webAuth());
+    const lost = await refresh(first.refresh_token);
+    expect(lost.status).toBe(200);
+    const retried = await refresh(first.refresh_token);
+    expect(retried.status).toBe(400);
+    expect(retried.body.error).toBe('invalid_grant');
+    expect((await refresh(String(lost.body.refresh_token))).body.error).toBe('invalid_grant');
   });
 });
 
