@@ -56,6 +56,20 @@ function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
   } as Configuration['ttl'];
 }
 
+/**
+ * A browser app's origin is the origin of one of its web redirect URIs. Only http(s) URIs have
+ * one: a private-use URI (`com.example.app:/cb`, RFC 8252 §7.1) has the opaque origin "null" —
+ * the very value a sandboxed iframe or a data: page sends as `Origin` (Fetch §3.2.5, RFC 6454
+ * §7.3) — so it never matches, and neither does an `Origin: null`.
+ */
+export function corsAllows(redirectUris: readonly string[], origin: string): boolean {
+  if (origin === 'null') return false;
+  return redirectUris.some((uri) => {
+    const url = URL.parse(uri);
+    return (url?.protocol === 'https:' || url?.protocol === 'http:') && url.origin === origin;
+  });
+}
+
 /** Builds the oidc-provider instance: every protocol decision Tollgate makes is in this file. */
 export function buildProvider(deps: ProviderDependencies): Provider {
   const { config, catalog, keys } = deps;
@@ -124,7 +138,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     loadExistingGrant: loadExistingGrant(deps.db, deps.directory) as Configuration['loadExistingGrant'],
     extraParams: [IMPLIED_CONSENT_PARAM],
     // Browser apps may call the token, revocation and userinfo endpoints from their own origin.
-    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
+    clientBasedCORS: (_ctx, origin, client) => corsAllows(client.redirectUris ?? [], origin),
     formats: {
       customizers: {
         // Links a user's JWT access token to its grant, so introspection can tell a revoked one.
