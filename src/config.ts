@@ -96,6 +96,20 @@ function issuerFrom(raw: string | undefined, port: number): string {
   return url.href.replace(/\/$/, '');
 }
 
+/**
+ * OAuth needs TLS on every endpoint (RFC 6749 §3.1, §3.2, §10.9; RFC 8414 §2: the issuer "uses
+ * the https scheme"); only the loopback is exempt, as for redirect URIs (RFC 8252 §8.3). A
+ * plain-http issuer elsewhere still starts — a private container network or a test rig may use
+ * one, and refusing would need an escape hatch of its own — but never silently: the words here
+ * are logged at start.
+ */
+export function insecureIssuerWarning(issuer: string): string | undefined {
+  const { protocol, hostname } = new URL(issuer);
+  const loopback = hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  if (protocol !== 'http:' || loopback) return undefined;
+  return `ISSUER ${issuer} is plain http on a non-loopback host: codes, tokens and session cookies would cross the network unencrypted; use an https ISSUER (TLS at a reverse proxy is fine)`;
+}
+
 const DAY = 86_400;
 
 function lifetimes(env: Env): Lifetimes {

@@ -6,7 +6,7 @@ import { ApiCatalog } from './apis/api-catalog.js';
 import { ApiService } from './apis/api-service.js';
 import { ClientDirectory } from './clients/client-directory.js';
 import { ClientService } from './clients/client-service.js';
-import type { Config } from './config.js';
+import { insecureIssuerWarning, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { deviceCodeEntry } from './device/code-entry.js';
@@ -46,6 +46,8 @@ export interface Tollgate {
 
 /** Wires one Tollgate instance: database → migrations → key ring → provider → both apps. */
 export async function createTollgate(config: Config, logger: Logger): Promise<Tollgate> {
+  const issuerWarning = insecureIssuerWarning(config.issuer);
+  if (issuerWarning) logger.warn({ issuer: config.issuer }, issuerWarning);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const db = database.knex;

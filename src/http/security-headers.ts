@@ -1,8 +1,10 @@
+import type Koa from 'koa';
 import type { Middleware } from 'koa';
 
 /**
  * Headers for every public response. Nothing Tollgate serves may be framed by another site, and
- * nothing it serves runs inline script.
+ * nothing it serves runs inline script (the two pages that need one carry their own policy:
+ * src/interactions/provider-pages.ts).
  */
 export function securityHeaders(): Middleware {
   return (ctx, next) => {
@@ -12,4 +14,18 @@ export function securityHeaders(): Middleware {
     ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     return next();
   };
+}
+
+/**
+ * With an https ISSUER every browser reaches Tollgate over TLS, terminated by a proxy when the
+ * request arrives here as plain http, so every cookie must be `Secure` (RFC 6265 §4.1.2.5: sent
+ * over TLS only) whatever the last hop was and whether or not TRUST_PROXY lets
+ * X-Forwarded-Proto say so. Koa gives its cookies `secure: request.secure`,
+ * and oidc-provider marks its own Secure when the mounted context's `secure` is true, so
+ * `request.secure` is fixed on the app's request prototype once (not on every request object).
+ * With an http issuer it keeps following the request (TLS socket, or a trusted proxy's header).
+ */
+export function secureCookiesForHttpsIssuer(app: Koa, issuer: string): void {
+  if (new URL(issuer).protocol !== 'https:') return;
+  Object.defineProperty(app.request, 'secure', { get: () => true, configurable: true });
 }
