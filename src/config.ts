@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseRate, type Rate } from './limits/rate.js';
 
 /** Everything Tollgate reads from its environment, validated once. Every default lives here. */
 export interface Config {
@@ -25,6 +26,8 @@ export interface Config {
   /** How often expired OAuth artefacts are swept from the database. */
   sweepIntervalSeconds: number;
   lifetimes: Lifetimes;
+  /** Requests per client address to endpoints that store something for an unauthenticated caller. */
+  anonymousRateLimit: Rate;
 }
 
 /** Token and session lifetimes in seconds (access tokens are set per API). */
@@ -110,6 +113,15 @@ export function insecureIssuerWarning(issuer: string): string | undefined {
   return `ISSUER ${issuer} is plain http on a non-loopback host: codes, tokens and session cookies would cross the network unencrypted; use an https ISSUER (TLS at a reverse proxy is fine)`;
 }
 
+function rate(env: Env, name: string, fallback: string): Rate {
+  const raw = env[name];
+  try {
+    return parseRate(raw === undefined || raw === '' ? fallback : raw);
+  } catch (error) {
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+}
+
 const DAY = 86_400;
 
 function lifetimes(env: Env): Lifetimes {
@@ -160,5 +172,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel(env.LOG_LEVEL),
     sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', 60, 1, 86400),
     lifetimes: lifetimes(env),
+    anonymousRateLimit: rate(env, 'ANONYMOUS_RATE_LIMIT', '60/min'),
   };
 }

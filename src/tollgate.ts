@@ -28,6 +28,8 @@ import { ProviderHost } from './oidc/provider-host.js';
 import { startKeyMaintenance } from './keys/key-maintenance.js';
 import { MAX_TOKEN_TTL } from './apis/api.js';
 import { startSweeper } from './oidc/sweeper.js';
+import { anonymousRequestLimit } from './limits/anonymous-requests.js';
+import { RateLimit } from './limits/rate-limit.js';
 
 export interface Tollgate {
   config: Config;
@@ -79,7 +81,8 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
     const throttle = new AttemptThrottle(db);
     const polls = new DevicePolls(db, config.lifetimes.devicePollInterval);
-    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep()]);
+    const anonymousLimit = new RateLimit(db, 'anonymous', config.anonymousRateLimit);
+    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep(), () => anonymousLimit.sweep()]);
     const interactions = interactionRoutes({
       providers,
       db,
@@ -100,6 +103,14 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       publicApp: createPublicApp({
         config, providers, cookieKeys, db, keyRing, logger, interactions,
         protocolExtras: [
+          anonymousRequestLimit({
+            paths: {
+              authorization: `${prefix}/auth`, endSession: `${prefix}/session/end`, device: `${prefix}/device`,
+              deviceAuthorization: `${prefix}/device/auth`, pushedAuthorization: `${prefix}/request`,
+            },
+            assets: `${prefix}/assets`,
+            limit: anonymousLimit,
+          }),
           jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
           devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
           deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),

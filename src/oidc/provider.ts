@@ -32,8 +32,17 @@ export interface ProviderDependencies {
 const ASYMMETRIC = [...SIGNING_ALGORITHMS];
 const AUTHORIZATION_CODE_TTL = 60;
 const INTERACTION_TTL = 3600;
+/**
+ * A session nobody has signed in to (the sign-out page's, the device page's, one left by an
+ * abandoned sign-in) only carries a form's token between two requests: it lives ten minutes,
+ * renewed by each request it serves, so anonymous visits cannot pile up days of rows. Signing in
+ * saves it again with SESSION_TTL. A sign-in outliving it still completes: the interaction
+ * (INTERACTION_TTL) does not depend on an anonymous session.
+ */
+const ANONYMOUS_SESSION_TTL = 600;
 
 type TokenLike = { resourceServer?: { accessTokenTTL?: number }; iiat?: number };
+type SessionLike = { accountId?: string };
 
 /** Every artefact's lifetime; access tokens take their API's, refresh tokens idle and absolute limits. */
 function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
@@ -45,7 +54,7 @@ function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
     DeviceCode: limits.deviceCode,
     IdToken: limits.idToken,
     Interaction: INTERACTION_TTL,
-    Session: limits.session,
+    Session: (_ctx: unknown, session: SessionLike) => (session.accountId ? limits.session : Math.min(limits.session, ANONYMOUS_SESSION_TTL)),
     // A grant lives as long as the longest refresh-token family it can hold.
     Grant: limits.refreshTokenAbsolute,
     RefreshToken(_ctx: unknown, token: TokenLike) {
