@@ -16,7 +16,7 @@ import { adapterFactory } from './adapter.js';
 import { installClientInstanceCache } from './client-instances.js';
 import { installClientSecretHook } from './client-secret-hook.js';
 import { IMPLIED_CONSENT_PARAM, interactionPolicyWithImpliedConsent } from './offline-access.js';
-import { defaultResource, resourceServerInfo } from './resource-policy.js';
+import { defaultResource, installGrantNarrowing, resourceServerInfo } from './resource-policy.js';
 
 export interface ProviderDependencies {
   config: Config;
@@ -163,6 +163,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   provider.proxy = config.trustProxy;
   installClientSecretHook(provider);
   installClientInstanceCache(provider, deps.directory);
+  installGrantNarrowing(provider, deps.directory);
 
   provider.on('server_error', (_ctx: unknown, error: Error) => {
     deps.logger.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'oidc-provider server error');
