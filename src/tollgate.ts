@@ -16,6 +16,7 @@ import { issuerPath } from './http/issuer-routing.js';
 import { createPublicApp } from './http/public-app.js';
 import { CsrfTokens } from './interactions/csrf.js';
 import { interactionRoutes } from './interactions/interaction-routes.js';
+import { selfSubmittingFormPolicy } from './interactions/provider-pages.js';
 import { AttemptThrottle } from './interactions/attempt-throttle.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { KeyRing } from './keys/key-ring.js';
@@ -114,6 +115,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
           devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
           deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
+          selfSubmittingFormPolicy(prefix),
         ],
       }),
       adminApp: createAdminApp({

@@ -3,15 +3,17 @@ import type { Middleware } from 'koa';
 
 /**
  * Headers for every public response. Nothing Tollgate serves may be framed by another site, and
- * nothing it serves runs inline script (the two pages that need one carry their own policy:
- * src/interactions/provider-pages.ts).
+ * nothing it serves runs script — but for oidc-provider's self-submitting form (form_post, and
+ * sign-out without a session). oidc-provider adds its script's hash to a `script-src` it finds in
+ * the response's policy, so one is always present; selfSubmittingFormPolicy (provider-pages.ts)
+ * finishes that page's policy.
  */
 export function securityHeaders(): Middleware {
   return (ctx, next) => {
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    ctx.set('Content-Security-Policy', "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     return next();
   };
 }
