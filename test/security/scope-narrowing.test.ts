@@ -106,6 +106,28 @@ describe('narrowing a client\'s scopes', () => {
     expect(claimsOf(response.body.access_token).scope).toBe(read);
   });
 
+  it('reaches a device code confirmed before it was redeemed', async () => {
+    const response = await server.admin('post', '/clients', { name: unique('tv-'), grant_types: ['device_code'], public: true, scopes: ['openid', read, write] });
+    const device = response.body as { client_id: string };
+    const { provider } = server.tollgate;
+    const grant = new provider.Grant({ accountId: userId, clientId: device.client_id });
+    grant.addOIDCScope('openid');
+    grant.addResourceScope(api.identifier, `${read} ${write}`);
+    const grantId = await grant.save();
+    // A device code as the device pages leave it once the person allowed it.
+    const code = new provider.DeviceCode({
+      client: (await provider.Client.find(device.client_id))!, accountId: userId, grantId, userCode: 'BCDFGHJK',
+      scope: `openid ${read} ${write}`, resource: api.identifier, authTime: Math.floor(Date.now() / 1000),
+      params: { client_id: device.client_id, scope: `openid ${read} ${write}`, resource: api.identifier }, gty: 'device_code',
+    } as never);
+    const deviceCode = await code.save();
+    await narrow(device as WebClient, { scopes: ['openid', read] });
+    const token = await server.public().post('/token').type('form')
+      .send({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode, client_id: device.client_id });
+    expect(token.status, JSON.stringify(token.body)).toBe(200);
+    expect(claimsOf(token.body.access_token).scope).toBe(read);
+  });
+
   it('applies to OpenID scopes too: a removed `email` leaves the refreshed userinfo token and userinfo', async () => {
     const client = await webClient(['openid', 'offline_access', 'email']);
     const first = await tokensFor(client, 'openid offline_access email');
