@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseRate, type Rate } from './limits/rate.js';
 
 /** Everything Tollgate reads from its environment, validated once. Every default lives here. */
 export interface Config {
@@ -25,6 +26,8 @@ export interface Config {
   /** How often expired OAuth artefacts are swept from the database. */
   sweepIntervalSeconds: number;
   lifetimes: Lifetimes;
+  /** Requests per client address to endpoints that store something for an unauthenticated caller. */
+  anonymousRateLimit: Rate;
 }
 
 /** Token and session lifetimes in seconds (access tokens are set per API). */
@@ -96,6 +99,29 @@ function issuerFrom(raw: string | undefined, port: number): string {
   return url.href.replace(/\/$/, '');
 }
 
+/**
+ * OAuth needs TLS on every endpoint (RFC 6749 §3.1, §3.2, §10.9; RFC 8414 §2: the issuer "uses
+ * the https scheme"); only the loopback is exempt, as for redirect URIs (RFC 8252 §8.3). A
+ * plain-http issuer elsewhere still starts — a private container network or a test rig may use
+ * one, and refusing would need an escape hatch of its own — but never silently: the words here
+ * are logged at start.
+ */
+export function insecureIssuerWarning(issuer: string): string | undefined {
+  const { protocol, hostname } = new URL(issuer);
+  const loopback = hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  if (protocol !== 'http:' || loopback) return undefined;
+  return `ISSUER ${issuer} is plain http on a non-loopback host: codes, tokens and session cookies would cross the network unencrypted; use an https ISSUER (TLS at a reverse proxy is fine)`;
+}
+
+function rate(env: Env, name: string, fallback: string): Rate {
+  const raw = env[name];
+  try {
+    return parseRate(raw === undefined || raw === '' ? fallback : raw);
+  } catch (error) {
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+}
+
 const DAY = 86_400;
 
 function lifetimes(env: Env): Lifetimes {
@@ -146,5 +172,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel(env.LOG_LEVEL),
     sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', 60, 1, 86400),
     lifetimes: lifetimes(env),
+    anonymousRateLimit: rate(env, 'ANONYMOUS_RATE_LIMIT', '60/min'),
   };
 }

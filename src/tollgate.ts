@@ -6,7 +6,7 @@ import { ApiCatalog } from './apis/api-catalog.js';
 import { ApiService } from './apis/api-service.js';
 import { ClientDirectory } from './clients/client-directory.js';
 import { ClientService } from './clients/client-service.js';
-import type { Config } from './config.js';
+import { insecureIssuerWarning, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { deviceCodeEntry } from './device/code-entry.js';
@@ -16,6 +16,7 @@ import { issuerPath } from './http/issuer-routing.js';
 import { createPublicApp } from './http/public-app.js';
 import { CsrfTokens } from './interactions/csrf.js';
 import { interactionRoutes } from './interactions/interaction-routes.js';
+import { selfSubmittingFormPolicy } from './interactions/provider-pages.js';
 import { AttemptThrottle } from './interactions/attempt-throttle.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { KeyRing } from './keys/key-ring.js';
@@ -30,6 +31,8 @@ import { MAX_TOKEN_TTL } from './apis/api.js';
 import { startSweeper } from './oidc/sweeper.js';
 import { UserCodeDigest } from './oidc/artefact-ids.js';
 import { RefreshRotation } from './oidc/refresh-rotation.js';
+import { anonymousRequestLimit } from './limits/anonymous-requests.js';
+import { RateLimit } from './limits/rate-limit.js';
 
 export interface Tollgate {
   config: Config;
@@ -48,6 +51,8 @@ export interface Tollgate {
 
 /** Wires one Tollgate instance: database → migrations → key ring → provider → both apps. */
 export async function createTollgate(config: Config, logger: Logger): Promise<Tollgate> {
+  const issuerWarning = insecureIssuerWarning(config.issuer);
+  if (issuerWarning) logger.warn({ issuer: config.issuer }, issuerWarning);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const db = database.knex;
@@ -81,7 +86,8 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
     const throttle = new AttemptThrottle(db);
     const polls = new DevicePolls(db, config.lifetimes.devicePollInterval);
-    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep()]);
+    const anonymousLimit = new RateLimit(db, 'anonymous', config.anonymousRateLimit);
+    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep(), () => anonymousLimit.sweep()]);
     const interactions = interactionRoutes({
       providers,
       db,
@@ -102,9 +108,18 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       publicApp: createPublicApp({
         config, providers, cookieKeys, db, keyRing, logger, interactions,
         protocolExtras: [
+          anonymousRequestLimit({
+            paths: {
+              authorization: `${prefix}/auth`, endSession: `${prefix}/session/end`, device: `${prefix}/device`,
+              deviceAuthorization: `${prefix}/device/auth`, pushedAuthorization: `${prefix}/request`,
+            },
+            assets: `${prefix}/assets`,
+            limit: anonymousLimit,
+          }),
           jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
           devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
           deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
+          selfSubmittingFormPolicy(prefix),
           // Last, next to oidc-provider: a refresh rotation is written only for a 200 it answered.
           rotations.commitOnSuccess(`${prefix}/token`),
         ],

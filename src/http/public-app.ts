@@ -11,7 +11,7 @@ import { health } from './health.js';
 import { issuerPath, issuerRouting } from './issuer-routing.js';
 import { gated } from './path-gate.js';
 import { requestLog } from './request-log.js';
-import { securityHeaders } from './security-headers.js';
+import { secureCookiesForHttpsIssuer, securityHeaders } from './security-headers.js';
 import { stylesheet } from './views.js';
 
 /**
@@ -76,6 +76,7 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.silent = true;
   // Mounted, oidc-provider runs on this app's context: its signed cookies need its keys here.
   app.keys = deps.cookieKeys;
+  secureCookiesForHttpsIssuer(app, deps.config.issuer);
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));
   app.use(health(deps.db, deps.keyRing));

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ClientDirectory } from '../clients/client-directory.js';
+import { narrowGrant } from '../oidc/resource-policy.js';
 import { consentStore } from './consent-store.js';
 
 type Grant = InstanceType<KoaContextWithOIDC['oidc']['provider']['Grant']>;
@@ -10,7 +11,8 @@ type Grant = InstanceType<KoaContextWithOIDC['oidc']['provider']['Grant']>;
  * session's own grant: a first-party client, or a device request the person just confirmed, is
  * granted what it asks for (its scopes were already checked against what it is allowed), and
  * otherwise what the user allowed this client before is granted again, so the consent page asks
- * only for what is new.
+ * only for what is new — but never beyond what the client is allowed now (narrowGrant): consent
+ * remembered before an admin narrowed the client does not bring the removed scopes back.
  */
 export function loadExistingGrant(db: Knex, directory: ClientDirectory) {
   return async (ctx: KoaContextWithOIDC): Promise<Grant | undefined> => {
@@ -43,6 +45,7 @@ export function loadExistingGrant(db: Knex, directory: ClientDirectory) {
         if (scopes.length) grant.addResourceScope(resource, scopes.join(' '));
       }
     }
+    if (client) narrowGrant(grant as never, client.scopes);
     await grant.save();
     return grant;
   };

@@ -1,6 +1,8 @@
+import type { Middleware } from 'koa';
+import { gated } from '../http/path-gate.js';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { escapeHtml } from '../http/html.js';
-import { SafeHtml, sendPage } from './page.js';
+import { SafeHtml, formTargets, sendPage } from './page.js';
 
 /** Words for the errors a person can meet in the browser (RFC 6749 §4.1.2.1 and oidc-provider's). */
 const ERROR_WORDS: Record<string, string> = {
@@ -46,4 +48,36 @@ export function providerPages(assets: string) {
       sendPage(ctx as never, assets, { view: 'logged-out', title: 'Signed out', values: { client: clientName(ctx) } });
     },
   };
+}
+
+/**
+ * oidc-provider answers with a page that submits a form by inline script in two places: the
+ * `form_post` response mode (OAuth 2.0 Form Post Response Mode), posting the code to the client's
+ * redirect URI, and sign-out without a session, posting to its own confirmation, which then
+ * redirects to the client's post-logout URI. Under the global policy both were blank pages. It
+ * writes the `sha256-` hash of exactly its script into the policy's `script-src` (CSP3 §8.2 hash
+ * sources: that script and no other runs, nothing else changes); this completes the policy:
+ * `'none'` leaves script-src, and form-action allows where the form goes — the redirect URI or
+ * post-logout URI, both already checked by oidc-provider against the client's registered ones
+ * before it renders the form (browsers apply form-action to the redirects after a submission).
+ * Without script the page's own button submits the form.
+ */
+export function selfSubmittingFormPolicy(prefix: string): Middleware {
+  const authorization = `${prefix}/auth`;
+  const endSession = `${prefix}/session/end`;
+  const renders = (path: string) => path === authorization || path.startsWith(`${authorization}/`) || path === endSession;
+  return gated((ctx) => renders(ctx.path), async (ctx, next) => {
+    await next();
+    const csp = ctx.response.get('Content-Security-Policy');
+    if (!csp.includes("'sha256-") || !ctx.response.is('html')) return;
+    const params = (ctx as unknown as KoaContextWithOIDC).oidc?.params ?? {};
+    const destinations = [params.redirect_uri, params.post_logout_redirect_uri].filter((uri): uri is string => typeof uri === 'string');
+    const directives = csp.split(';').map((directive) => directive.trim()).filter(Boolean).map((directive) => {
+      const [name, ...values] = directive.split(/\s+/);
+      if (name === 'script-src') return [name, ...values.filter((value) => value !== "'none'")].join(' ');
+      if (name === 'form-action') return [name, ...new Set([...values, ...formTargets(destinations)])].join(' ');
+      return directive;
+    });
+    ctx.set('Content-Security-Policy', directives.join('; '));
+  });
 }

@@ -16,7 +16,7 @@ import { adapterFactory } from './adapter.js';
 import { installClientInstanceCache } from './client-instances.js';
 import { installClientSecretHook } from './client-secret-hook.js';
 import { IMPLIED_CONSENT_PARAM, interactionPolicyWithImpliedConsent } from './offline-access.js';
-import { defaultResource, resourceServerInfo } from './resource-policy.js';
+import { defaultResource, installGrantNarrowing, resourceServerInfo } from './resource-policy.js';
 
 export interface ProviderDependencies {
   config: Config;
@@ -33,8 +33,17 @@ export interface ProviderDependencies {
 const ASYMMETRIC = [...SIGNING_ALGORITHMS];
 const AUTHORIZATION_CODE_TTL = 60;
 const INTERACTION_TTL = 3600;
+/**
+ * A session nobody has signed in to (the sign-out page's, the device page's, one left by an
+ * abandoned sign-in) only carries a form's token between two requests: it lives ten minutes,
+ * renewed by each request it serves, so anonymous visits cannot pile up days of rows. Signing in
+ * saves it again with SESSION_TTL. A sign-in outliving it still completes: the interaction
+ * (INTERACTION_TTL) does not depend on an anonymous session.
+ */
+const ANONYMOUS_SESSION_TTL = 600;
 
 type TokenLike = { resourceServer?: { accessTokenTTL?: number }; iiat?: number };
+type SessionLike = { accountId?: string };
 
 /** Every artefact's lifetime; access tokens take their API's, refresh tokens idle and absolute limits. */
 function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
@@ -46,7 +55,7 @@ function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
     DeviceCode: limits.deviceCode,
     IdToken: limits.idToken,
     Interaction: INTERACTION_TTL,
-    Session: limits.session,
+    Session: (_ctx: unknown, session: SessionLike) => (session.accountId ? limits.session : Math.min(limits.session, ANONYMOUS_SESSION_TTL)),
     // A grant lives as long as the longest refresh-token family it can hold.
     Grant: limits.refreshTokenAbsolute,
     RefreshToken(_ctx: unknown, token: TokenLike) {
@@ -55,6 +64,20 @@ function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
       return Math.max(1, Math.min(limits.refreshTokenIdle, familyStart + limits.refreshTokenAbsolute - now));
     },
   } as Configuration['ttl'];
+}
+
+/**
+ * A browser app's origin is the origin of one of its web redirect URIs. Only http(s) URIs have
+ * one: a private-use URI (`com.example.app:/cb`, RFC 8252 §7.1) has the opaque origin "null" —
+ * the very value a sandboxed iframe or a data: page sends as `Origin` (Fetch §3.2.5, RFC 6454
+ * §7.3) — so it never matches, and neither does an `Origin: null`.
+ */
+export function corsAllows(redirectUris: readonly string[], origin: string): boolean {
+  if (origin === 'null') return false;
+  return redirectUris.some((uri) => {
+    const url = URL.parse(uri);
+    return (url?.protocol === 'https:' || url?.protocol === 'http:') && url.origin === origin;
+  });
 }
 
 /** Builds the oidc-provider instance: every protocol decision Tollgate makes is in this file. */
@@ -125,7 +148,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     loadExistingGrant: loadExistingGrant(deps.db, deps.directory) as Configuration['loadExistingGrant'],
     extraParams: [IMPLIED_CONSENT_PARAM],
     // Browser apps may call the token, revocation and userinfo endpoints from their own origin.
-    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
+    clientBasedCORS: (_ctx, origin, client) => corsAllows(client.redirectUris ?? [], origin),
     formats: {
       customizers: {
         // Links a user's JWT access token to its grant, so introspection can tell a revoked one.
@@ -141,6 +164,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   provider.proxy = config.trustProxy;
   installClientSecretHook(provider);
   installClientInstanceCache(provider, deps.directory);
+  installGrantNarrowing(provider, deps.directory);
 
   provider.on('server_error', (_ctx: unknown, error: Error) => {
     deps.logger.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'oidc-provider server error');

@@ -1,3 +1,4 @@
+import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Api } from '../apis/api.js';
 import type { ApiCatalog, ApiSnapshot } from '../apis/api-catalog.js';
@@ -83,6 +84,69 @@ function enforceScopes(ctx: KoaContextWithOIDC, snapshot: ApiSnapshot, api: Api,
   }
 }
 
+interface GrantLike {
+  clientId?: string;
+  openid?: { scope?: string };
+  resources?: Record<string, string>;
+  getResourceScopeFiltered(resource: string, filter: string[]): string;
+}
+
+/**
+ * The contract: narrowing a client's scopes applies to every token issued after it, from refresh
+ * tokens and remembered consent too. oidc-provider derives every user token's scope from its
+ * Grant — access tokens (`getResourceScopeFiltered`, `getOIDCScopeFiltered`), ID token claims and
+ * so userinfo — at each code, device code and refresh token redemption. So the Grant, whenever it
+ * is loaded, holds only what its client is still allowed: one rule for API and OpenID scopes on
+ * every path (client_credentials has no Grant; enforceScopes checks it against the same list).
+ * OpenID scopes narrow only for a client that lists some: one listing none may ask for any
+ * (client-metadata.ts), and its Grant keeps them. A narrowed Grant saved again stays narrowed, so
+ * a scope given back to the client needs the user's consent again unless it was remembered.
+ */
+export function narrowGrant(grant: GrantLike, allowed: readonly string[]): void {
+  const permitted = new Set(allowed);
+  const keep = (scopes: string) => scopes.split(' ').filter((scope) => permitted.has(scope)).join(' ');
+  if (grant.openid?.scope && allowed.some(isReservedScope)) grant.openid.scope = keep(grant.openid.scope);
+  for (const [resource, scopes] of Object.entries(grant.resources ?? {})) grant.resources![resource] = keep(scopes);
+}
+
+/** Makes every Grant oidc-provider loads follow its client's current scopes (narrowGrant). */
+export function installGrantNarrowing(provider: Provider, directory: ClientDirectory): void {
+  const grants = provider.Grant as unknown as { find(id: unknown, options?: unknown): Promise<GrantLike | undefined> };
+  if (typeof grants.find !== 'function') {
+    throw new Error('oidc-provider no longer has Grant.find: grants cannot be narrowed to their client\'s scopes; check the upgrade');
+  }
+  const find = grants.find.bind(grants);
+  grants.find = async (id: unknown, options?: unknown) => {
+    const grant = await find(id, options);
+    const client = grant?.clientId ? await directory.find(grant.clientId) : undefined;
+    if (grant && client) narrowGrant(grant, client.scopes);
+    return grant;
+  };
+}
+
+interface ScopedSource {
+  scopes?: Set<string>;
+}
+
+/**
+ * RFC 6749 §6: a refresh (or a code's redemption) issues at most what was granted; after a
+ * narrowing, less — the response's `scope` says what (§5.1). When nothing the token was granted
+ * for this API is still allowed, a token for the API would carry no permission at all: refused
+ * with invalid_scope, so the client learns it must ask again instead of calling with it.
+ */
+function refuseEmptyUserToken(ctx: KoaContextWithOIDC, api: Api): void {
+  if (ctx.oidc.route !== 'token' || isClientCredentials(ctx)) return;
+  const grant = ctx.oidc.entities.Grant as unknown as GrantLike | undefined;
+  const { RefreshToken, AuthorizationCode, DeviceCode } = ctx.oidc.entities as Record<string, ScopedSource | undefined>;
+  const source = RefreshToken ?? AuthorizationCode ?? DeviceCode;
+  if (!grant || !source) return;
+  const requested = requestedScopes(ctx);
+  const asked = (requested.length ? requested : [...source.scopes ?? []]).filter((scope) => api.scopes.includes(scope));
+  if (asked.length && !grant.getResourceScopeFiltered(api.identifier, asked)) {
+    throw new errors.InvalidScope(`this client is no longer allowed any of the scopes granted for ${api.identifier}; start a new authorization`, asked.join(' '));
+  }
+}
+
 /** What oidc-provider needs to mint an RFC 9068 JWT for an API. */
 export async function resourceServerInfo(
   catalog: ApiCatalog,
@@ -96,6 +160,7 @@ export async function resourceServerInfo(
   const api = snapshot.byIdentifier.get(resource);
   if (!api) throw new errors.InvalidTarget(`unknown resource "${resource}": no API is registered with that identifier`);
   if (ctx.oidc.params) enforceScopes(ctx, snapshot, api, await allowedScopes(directory, client));
+  refuseEmptyUserToken(ctx, api);
   return {
     scope: api.scopes.join(' '),
     audience: api.identifier,
