@@ -3,6 +3,7 @@ import * as initial from './001_initial.js';
 import * as users from './002_users.js';
 import * as signIn from './003_sign_in.js';
 import * as devicePolls from './004_device_polls.js';
+import * as attemptReservations from './006_attempt_reservations.js';
 
 export interface Migration {
   name: string;
@@ -15,4 +16,5 @@ export const migrations: Migration[] = [
   { name: '002_users', up: users.up },
   { name: '003_sign_in', up: signIn.up },
   { name: '004_device_polls', up: devicePolls.up },
+  { name: '006_attempt_reservations', up: attemptReservations.up },
 ];
