@@ -60,7 +60,8 @@ export type ReserveResult =
   | { allowed: true; reservations: Reservation[] }
   | { allowed: false; retryAfterSeconds: number };
 
-function keyFor(subject: Subject): string {
+/** The row a subject is counted in: a hash, so no username or address is stored. */
+export function keyFor(subject: Subject): string {
   return crypto.createHash('sha256').update(`${subject.kind}|${subject.value}`).digest('base64url');
 }
 

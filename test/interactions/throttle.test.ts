@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttemptThrottle, USERNAME_MAX_DELAY_MS, WINDOW_SECONDS, passwordSubjects } from '../../src/interactions/attempt-throttle.js';
+import { AttemptThrottle, USERNAME_MAX_DELAY_MS, WINDOW_SECONDS, keyFor, passwordSubjects } from '../../src/interactions/attempt-throttle.js';
 import { passwordHashing } from '../../src/users/password.js';
 import { unique } from '../helpers/database.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -238,6 +238,30 @@ describe('the per-address limit across usernames', () => {
     // The refused attempt's (username, address) reservation was given back.
     const again = await throttle.reserve([{ kind: 'user', value: `spray-last|${address}` }]);
     expect(again).toMatchObject({ allowed: true, reservations: [{ count: 1 }] });
+  });
+});
+
+describe('the window slides', () => {
+  it('attempts older than 15 minutes stop counting, and Retry-After says when the oldest counted one leaves', async () => {
+    const db = servers.direct.tollgate.database.knex;
+    const throttle = new AttemptThrottle(db);
+    const subject = { kind: 'user' as const, value: `window|${addressOf('window')}` };
+    for (let i = 0; i < LIMIT; i += 1) expect((await throttle.reserve([subject])).allowed).toBe(true);
+    const full = await throttle.reserve([subject]);
+    expect(full.allowed).toBe(false);
+    expect(full.allowed === false && full.retryAfterSeconds).toBeGreaterThan(WINDOW_SECONDS - 30);
+    // Move the five oldest attempts ten minutes back: they leave the window in about five minutes.
+    const shift = (minutes: number, count: number) => db.raw(
+      `UPDATE attempt_reservations SET reserved_at = reserved_at[1:${LIMIT - count}] || ARRAY(
+         SELECT t - make_interval(mins => ${minutes}) FROM unnest(reserved_at[${LIMIT - count + 1}:]) AS t) WHERE key = ?`, [keyFor(subject)]);
+    await shift(10, 5);
+    const later = await throttle.reserve([subject]);
+    expect(later.allowed === false && later.retryAfterSeconds).toBeGreaterThan(5 * 60 - 30);
+    expect(later.allowed === false && later.retryAfterSeconds).toBeLessThanOrEqual(5 * 60);
+    // Six more minutes: those five are out of the window, five new attempts fit, not a sixth.
+    await shift(6, 5);
+    for (let i = 0; i < 5; i += 1) expect((await throttle.reserve([subject])).allowed, `attempt ${i + 1}`).toBe(true);
+    expect((await throttle.reserve([subject])).allowed).toBe(false);
   });
 });
 
