@@ -4,6 +4,7 @@ import * as users from './002_users.js';
 import * as signIn from './003_sign_in.js';
 import * as devicePolls from './004_device_polls.js';
 import * as hashedPayloadIds from './005_hashed_payload_ids.js';
+import * as attemptReservations from './006_attempt_reservations.js';
 import * as rateLimits from './007_rate_limits.js';
 
 export interface Migration {
@@ -18,5 +19,6 @@ export const migrations: Migration[] = [
   { name: '003_sign_in', up: signIn.up },
   { name: '004_device_polls', up: devicePolls.up },
   { name: '005_hashed_payload_ids', up: hashedPayloadIds.up },
+  { name: '006_attempt_reservations', up: attemptReservations.up },
   { name: '007_rate_limits', up: rateLimits.up },
 ];

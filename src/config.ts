@@ -6,7 +6,11 @@ export interface Config {
   port: number;
   host: string;
   issuer: string;
-  trustProxy: boolean;
+  /**
+   * How many reverse proxies in front append to X-Forwarded-For (TRUST_PROXY: true = 1, or a
+   * number): the client is that many addresses from the right. 0: the headers are ignored.
+   */
+  trustProxy: number;
   adminPort: number;
   adminHost: string;
   /** Bearer token for the admin API; undefined means "generate into $DATA_DIR/admin-token". */
@@ -65,6 +69,15 @@ function flag(env: Env, name: string): boolean {
   if (raw === undefined || raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false;
   if (raw === '1' || raw === 'true' || raw === 'yes') return true;
   throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+/** TRUST_PROXY: unset or false ignores X-Forwarded-*; true is one proxy; a number counts the proxies. */
+function proxyHops(raw: string | undefined): number {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === 'false' || value === 'no') return 0;
+  if (value === 'true' || value === 'yes') return 1;
+  if (/^\d{1,2}$/.test(value) && Number(value) <= 16) return Number(value);
+  throw new ConfigError(`TRUST_PROXY must be true, false or the number of proxies in front (0-16), got "${raw}"`);
 }
 
 /** A 32-byte key given as base64url (padding and standard base64 tolerated). */
@@ -157,7 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: env.HOST || '127.0.0.1',
     issuer: issuerFrom(env.ISSUER, port),
-    trustProxy: flag(env, 'TRUST_PROXY'),
+    trustProxy: proxyHops(env.TRUST_PROXY),
     adminPort: integer(env, 'ADMIN_PORT', 3001, 0, 65535),
     adminHost: env.ADMIN_HOST || '127.0.0.1',
     adminToken,

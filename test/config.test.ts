@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       port: 3000,
       host: '127.0.0.1',
       issuer: 'http://localhost:3000',
-      trustProxy: false,
+      trustProxy: 0,
       adminPort: 3001,
       adminHost: '127.0.0.1',
       adminToken: undefined,
@@ -67,7 +67,7 @@ describe('loadConfig', () => {
       port: 4000,
       host: '0.0.0.0',
       issuer: 'https://auth.example.com',
-      trustProxy: true,
+      trustProxy: 1,
       adminPort: 4001,
       adminHost: '0.0.0.0',
       adminToken: 'a-long-enough-admin-token',
@@ -118,6 +118,13 @@ describe('loadConfig', () => {
     for (const bad of ['https://auth.example.com?tenant=a', 'https://auth.example.com#x', 'auth.example.com', 'ftp://auth.example.com']) {
       expect(configError({ ISSUER: bad }).message, bad).toContain('ISSUER');
     }
+  });
+
+  it('reads TRUST_PROXY as a count of proxies: false is 0, true is 1, a number is that many', () => {
+    for (const [raw, hops] of [['false', 0], ['0', 0], ['no', 0], ['true', 1], ['yes', 1], ['1', 1], ['2', 2], ['16', 16]] as const) {
+      expect(loadConfig({ TRUST_PROXY: raw }).trustProxy).toBe(hops);
+    }
+    for (const raw of ['17', '-1', '1.5', 'two', '10.0.0.1']) expect(configError({ TRUST_PROXY: raw }).message).toContain('TRUST_PROXY');
   });
 
   it('rejects other malformed values with a message naming the variable', () => {

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { gated } from '../http/path-gate.js';
-import type { AttemptThrottle } from '../interactions/attempt-throttle.js';
+import { deviceCodeSubjects, type AttemptThrottle } from '../interactions/attempt-throttle.js';
 import { SafeHtml, sendPage } from '../interactions/page.js';
 
 /**
@@ -8,7 +8,8 @@ import { SafeHtml, sendPage } from '../interactions/page.js';
  * - verification_uri_complete (GET /device?user_code=…) pre-fills the form instead of
  *   auto-submitting it (oidc-provider would post it with a script, which the pages' CSP forbids,
  *   and a person should see the code before sending it);
- * - wrong codes are counted per IP, and a guessing IP is slowed down (RFC 8628 §5.1).
+ * - code entries are counted per client address before the code is checked, and an address
+ *   that entered too many wrong codes is refused for a while (RFC 8628 §5.1).
  */
 export function deviceCodeEntry(options: { path: string; assets: string; throttle: AttemptThrottle }): Middleware {
   return gated((ctx) => ctx.path === options.path, async (ctx, next) => {
@@ -19,24 +20,30 @@ export function deviceCodeEntry(options: { path: string; assets: string; throttl
       return next();
     }
     if (ctx.method !== 'POST') return next();
-    const subject = [{ kind: 'device' as const, value: ctx.ip }];
-    const wait = await options.throttle.waitSeconds(subject);
-    if (wait > 0) {
-      ctx.set('Retry-After', String(wait));
+    // Counted before oidc-provider checks the code (reserve, then verify): see attempt-throttle.ts.
+    const reserved = await options.throttle.reserve(deviceCodeSubjects(ctx.ip));
+    if (!reserved.allowed) {
+      ctx.set('Retry-After', String(reserved.retryAfterSeconds));
       sendPage(ctx, options.assets, {
         view: 'error',
         title: 'Too many attempts',
         status: 429,
         values: {
           heading: 'Too many attempts',
-          message: `Too many wrong codes were entered from here. Try again in ${wait} second${wait === 1 ? '' : 's'}.`,
+          message: 'Too many wrong codes were entered from here. Please try again later.',
           detail: new SafeHtml(`    <p><a href="${options.path}">Enter a code</a></p>`),
         },
       });
       return undefined;
     }
-    await next();
-    if ((ctx.state as { deviceCodeRejected?: boolean }).deviceCodeRejected) await options.throttle.recordFailure(subject);
+    let rejected = false;
+    try {
+      await next();
+      rejected = !!(ctx.state as { deviceCodeRejected?: boolean }).deviceCodeRejected;
+    } finally {
+      // Only a wrong code keeps its reservation; a valid one, an empty form or an error gives it back.
+      if (!rejected) await options.throttle.release(reserved.reservations);
+    }
     return undefined;
   });
 }

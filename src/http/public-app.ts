@@ -7,6 +7,7 @@ import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Config } from '../config.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Logger } from '../log.js';
+import { trustProxyHops } from './client-address.js';
 import { health } from './health.js';
 import { issuerPath, issuerRouting } from './issuer-routing.js';
 import { gated } from './path-gate.js';
@@ -72,7 +73,7 @@ export interface PublicAppDependencies {
 export function createPublicApp(deps: PublicAppDependencies): Koa {
   const prefix = issuerPath(deps.config.issuer);
   const app = new Koa();
-  app.proxy = deps.config.trustProxy;
+  trustProxyHops(app, deps.config.trustProxy);
   app.silent = true;
   // Mounted, oidc-provider runs on this app's context: its signed cookies need its keys here.
   app.keys = deps.cookieKeys;

@@ -14,7 +14,8 @@ import { readForm } from './form-body.js';
 import { SafeHtml, errorMessage, sendPage } from './page.js';
 import { scopeList } from './scope-list.js';
 import { describeApiScope, describeOidcScope } from './scope-words.js';
-import { passwordSubjects, type AttemptThrottle } from './attempt-throttle.js';
+import { BusyError } from '../lib/bounded-semaphore.js';
+import { passwordSubjects, slowDownMs, type AttemptThrottle } from './attempt-throttle.js';
 
 export interface InteractionDependencies {
   providers: ProviderHost;
@@ -133,20 +134,35 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     if (!username || !password) {
       return loginPage(ctx, interaction, client, { status: 400, username, error: 'Enter your username and password.' });
     }
+    // Counted before the password is checked (reserve, then verify): see attempt-throttle.ts.
     const subjects = passwordSubjects(username, ctx.ip);
-    const wait = await deps.throttle.waitSeconds(subjects);
-    if (wait > 0) {
-      ctx.set('Retry-After', String(wait));
-      return loginPage(ctx, interaction, client, { status: 429, username, error: `Too many attempts. Try again in ${wait} second${wait === 1 ? '' : 's'}.` });
+    const reserved = await deps.throttle.reserve(subjects);
+    if (!reserved.allowed) {
+      ctx.set('Retry-After', String(reserved.retryAfterSeconds));
+      return loginPage(ctx, interaction, client, { status: 429, username, error: 'Too many attempts. Please try again later.' });
     }
+    const earlierUsernameFailures = (reserved.reservations.find((r) => r.subject.kind === 'username')?.count ?? 1) - 1;
+    const delay = slowDownMs(earlierUsernameFailures);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     // A missing user costs a full password check too, so timing tells nothing.
     const user = await userStore.byUsername(deps.db, username);
-    const valid = await verifyPassword(password, user?.passwordHash ?? await decoyHash());
+    let valid: boolean;
+    try {
+      valid = await verifyPassword(password, user?.passwordHash ?? await decoyHash());
+    } catch (error) {
+      if (!(error instanceof BusyError)) throw error;
+      // The password was not checked: the attempt does not count.
+      await deps.throttle.release(reserved.reservations);
+      ctx.set('Retry-After', '1');
+      return loginPage(ctx, interaction, client, { status: 503, username, error: 'Too many people are signing in right now. Please try again in a moment.' });
+    }
     if (!user || !valid) {
-      await deps.throttle.recordFailure(subjects);
       return loginPage(ctx, interaction, client, { status: 401, username, error: 'Incorrect username or password.' });
     }
-    await deps.throttle.recordSuccess(subjects[0]!);
+    // The right password: this attempt was no failure, and the failures of this username from
+    // this address are forgotten.
+    await deps.throttle.release(reserved.reservations.filter((r) => r.subject.kind !== 'user'));
+    await deps.throttle.clear(subjects[0]!);
     return finish(ctx, { login: { accountId: user.id, amr: ['pwd'] } }, false);
   });
 

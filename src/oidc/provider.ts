@@ -8,6 +8,7 @@ import { SIGNING_ALGORITHMS, DEFAULT_SIGNING_ALGORITHM } from '../keys/algorithm
 import type { KeySnapshot } from '../keys/key-snapshot.js';
 import type { Logger } from '../log.js';
 import { devicePages } from '../device/device-pages.js';
+import { trustProxyHops } from '../http/client-address.js';
 import { issuerPath } from '../http/issuer-routing.js';
 import { loadExistingGrant } from '../interactions/existing-grant.js';
 import { providerPages } from '../interactions/provider-pages.js';
@@ -161,7 +162,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.trustProxy;
+  trustProxyHops(provider, config.trustProxy);
   installClientSecretHook(provider);
   installClientInstanceCache(provider, deps.directory);
   installGrantNarrowing(provider, deps.directory);

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
+import { BoundedSemaphore } from '../lib/bounded-semaphore.js';
 import { ValidationError } from '../lib/errors.js';
 
 const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
@@ -13,22 +14,32 @@ const PARAMS = { N: 2 ** 17, r: 8, p: 1 };
 const KEY_LENGTH = 32;
 const MAX_MEMORY = 256 * 1024 * 1024;
 
+/**
+ * Each scrypt takes 128 MiB and a core for a few hundred ms: a burst of sign-ins must not exhaust
+ * memory or starve every other request. At most 2 run at once per process (256 MiB); up to 16
+ * sign-ins wait their turn (a few seconds at most); beyond that verifyPassword throws BusyError,
+ * which the sign-in form answers with 503 and Retry-After. Setting a password (admin API, CLI)
+ * waits however long it takes.
+ */
+export const passwordHashing = new BoundedSemaphore(2, 16);
+
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 256;
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = crypto.randomBytes(16);
-  const key = await scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...PARAMS, maxmem: MAX_MEMORY });
+  const key = await passwordHashing.run(() => scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...PARAMS, maxmem: MAX_MEMORY }), 'unbounded');
   return `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
+/** Throws BusyError (before hashing anything) when too many verifications are already waiting. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, key] = stored.split('$');
   if (scheme !== 'scrypt' || !n || !r || !p || !salt || !key) return false;
   const expected = Buffer.from(key, 'base64url');
-  const actual = await scrypt(password.normalize('NFKC'), Buffer.from(salt, 'base64url'), expected.length, {
+  const actual = await passwordHashing.run(() => scrypt(password.normalize('NFKC'), Buffer.from(salt, 'base64url'), expected.length, {
     N: Number(n), r: Number(r), p: Number(p), maxmem: MAX_MEMORY,
-  });
+  }));
   return crypto.timingSafeEqual(expected, actual);
 }
 

@@ -12,9 +12,10 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { APP_ORIGIN, REDIRECT_URI, callbackUrl, discover, gotoExpectingCallback, interceptApp, signIn, startAuthorization } from '../helpers/web-app.js';
 
 /**
- * What the sign-in pages refuse: wrong and unknown credentials, password guessing, forged forms,
+ * What the sign-in pages refuse: wrong and unknown credentials, forged forms,
  * unregistered redirect URIs, requests without PKCE, weak passwords, and sessions that outlive a
  * password change or a deleted user; plus the native-app (RFC 8252) and first-party paths.
+ * Password guessing: test/interactions/throttle.test.ts.
  *
  * The server trusts X-Forwarded-For here so each test signs in from its own made-up address: the
  * per-IP failure count lives in the database, which test files (and reruns) may share.
@@ -180,64 +181,6 @@ describe.skipIf(!browserAvailable)('sign-in: what is refused, and the native and
     await signIn(page, user.username, PASSWORD);
     await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
     await closePage(page);
-  });
-
-  it('repeated failures for one username from one address are slowed (429 + Retry-After), even for the right password; another username is not', async () => {
-    const victim = await createUser('victim-');
-    const neighbour = await createUser('neighbour-');
-    const config = await discover(server, web.client_id, web.client_secret);
-    const agent = server.public();
-    const ip = randomIp();
-    const { action, csrf } = await openLoginForm(agent, config);
-    const attempt = (username: string, password: string) =>
-      agent.post(action).set('X-Forwarded-For', ip).type('form').send({ csrf, username, password });
-
-    // Three free failures.
-    for (let i = 0; i < 3; i++) {
-      const failed = await attempt(victim.username, `guess-number-${i}-xyz`);
-      expect(failed.status).toBe(401);
-      expect(failed.text).toContain('Incorrect username or password.');
-    }
-
-    // Then a delay: 1 s after the third failure.
-    const throttled = await attempt(victim.username, 'guess-number-3-xyz');
-    expect(throttled.status).toBe(429);
-    expect(throttled.headers['retry-after']).toBe('1');
-    expect(throttled.text).toContain('Too many attempts');
-
-    // While throttled the right password is refused too (it is never checked).
-    const rightButThrottled = await attempt(victim.username, PASSWORD);
-    expect(rightButThrottled.status).toBe(429);
-    expect(rightButThrottled.headers['retry-after']).toMatch(/^[1-9]\d*$/);
-    expect(rightButThrottled.text).toContain('Too many attempts');
-
-    // The same address, another username: not blocked by the victim's failures.
-    const neighbourWrong = await attempt(neighbour.username, 'guess-number-9-xyz');
-    expect(neighbourWrong.status).toBe(401);
-
-    // After waiting, a fourth failure doubles the delay to 2 s.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const fourth = await attempt(victim.username, 'guess-number-4-xyz');
-    expect(fourth.status).toBe(401);
-    const doubled = await attempt(victim.username, PASSWORD);
-    expect(doubled.status).toBe(429);
-    expect(doubled.headers['retry-after']).toBe('2');
-    expect(doubled.text).toContain('Try again in 2 seconds');
-
-    // The throttle is stored under hashes, never under the username typed.
-    const rows: Record<string, unknown>[] = await server.tollgate.database.knex('sign_in_failures').select();
-    expect(rows.length).toBeGreaterThanOrEqual(2);
-    expect(rows.some((row) => Number(row.failures) >= 4)).toBe(true);
-    const stored = JSON.stringify(rows).toLowerCase();
-    expect(stored).not.toContain(victim.username.toLowerCase());
-    expect(stored).not.toContain(neighbour.username.toLowerCase());
-    expect(stored).not.toContain(ip);
-
-    // Once the delay has passed, the right password signs in.
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    const signedIn = await attempt(victim.username, PASSWORD);
-    expect(signedIn.status).toBe(303);
-    expect(new URL(signedIn.headers.location!, server.issuer).pathname).toMatch(/\/auth\//);
   });
 
   it('an unregistered redirect_uri gets a Tollgate error page (400) and is never visited', async () => {

@@ -28,15 +28,17 @@ describe('expired artefacts are swept', () => {
     expect(left.map((row: { id: string }) => row.id.split('-')[0]).sort()).toEqual(['forever', 'forever', 'grace', 'grace', 'grace', 'live', 'live', 'live']);
   });
 
-  it('forgets failed sign-ins older than the throttle window', async () => {
+  it('forgets throttle keys with no attempt inside the window', async () => {
     const db = server.tollgate.database.knex;
-    const [old, recent] = [unique('old-'), unique('recent-')];
-    await db('sign_in_failures').insert([
-      { key: old, failures: 9, last_failure_at: new Date(Date.now() - 3600_000) },
-      { key: recent, failures: 9, last_failure_at: new Date() },
+    const [old, recent, released] = [unique('old-'), unique('recent-'), unique('released-')];
+    const hourAgo = new Date(Date.now() - 3600_000);
+    await db('attempt_reservations').insert([
+      { key: old, reserved_at: [hourAgo], last_at: hourAgo },
+      { key: recent, reserved_at: [new Date()], last_at: new Date() },
+      { key: released, reserved_at: [], last_at: new Date() },
     ]);
     await server.tollgate.sweepExpired();
-    const keys = (await db('sign_in_failures').whereIn('key', [old, recent]).select('key')).map((row: { key: string }) => row.key);
+    const keys = (await db('attempt_reservations').whereIn('key', [old, recent, released]).select('key')).map((row: { key: string }) => row.key);
     expect(keys).toEqual([recent]);
   });
 });
