@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { projectRoot } from './lib/project-root.js';
 
 /** Everything Tollgate reads from its environment, validated once. Every default lives here. */
 export interface Config {
@@ -13,7 +14,7 @@ export interface Config {
   /** External PostgreSQL; undefined selects the embedded PGlite database in dataDir. */
   databaseUrl: string | undefined;
   dataDir: string;
-  /** Where the embedded default keeps its generated key-encryption key. */
+  /** Where the embedded default keeps its generated key-encryption key (never relative to the working directory). */
   keysDir: string;
   keyEncryptionKey: Buffer | undefined;
   keyEncryptionKeyPrevious: Buffer | undefined;
@@ -137,7 +138,8 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken,
     databaseUrl,
     dataDir: path.resolve(env.DATA_DIR || './data'),
-    keysDir: path.resolve('./keys'),
+    // Resolved against the project, so a start from another folder finds the same key.
+    keysDir: path.resolve(projectRoot, env.KEYS_DIR || 'keys'),
     keyEncryptionKey,
     keyEncryptionKeyPrevious: parseKey('KEY_ENCRYPTION_KEY_PREVIOUS', env.KEY_ENCRYPTION_KEY_PREVIOUS),
     keyRotationDays: integer(env, 'KEY_ROTATION_DAYS', 30, 1, 3650),

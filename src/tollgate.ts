@@ -52,7 +52,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     const applied = await migrate(db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
-    const kek = resolveKeyEncryptionKey({ configured: config.keyEncryptionKey, keysDir: config.keysDir });
+    const kek = await resolveKeyEncryptionKey({ configured: config.keyEncryptionKey, keysDir: config.keysDir, db });
     const keks = config.keyEncryptionKeyPrevious ? [kek, config.keyEncryptionKeyPrevious] : [kek];
     const keyRing = new KeyRing(db, keks, {
       jwksMaxAge: config.jwksMaxAge,
