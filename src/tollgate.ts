@@ -71,13 +71,9 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       prefix,
       keyRing.snapshot,
     );
-    const keyMaintenance = startKeyMaintenance({
-      keyRing, intervalSeconds: config.keyRingCheckSeconds, logger, apply: (keys) => providers.swap(keys),
-    });
     const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
     const throttle = new AttemptThrottle(db);
     const polls = new DevicePolls(db, config.lifetimes.devicePollInterval);
-    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep()]);
     const interactions = interactionRoutes({
       providers,
       db,
@@ -89,32 +85,41 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       assets: `${prefix}/assets`,
     });
 
+    const publicApp = createPublicApp({
+      config, providers, cookieKeys, db, keyRing, logger, interactions,
+      protocolExtras: [
+        jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
+        devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
+        deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
+      ],
+    });
+    const adminApp = createAdminApp({
+      adminToken,
+      apis: new ApiService(db, catalog),
+      clients: new ClientService(db, directory),
+      users: new UserService(db),
+      keyRing,
+      async rotateKeys(force) {
+        await keyRing.rotate({ force });
+        providers.swap(keyRing.snapshot);
+      },
+      logger,
+    });
+
+    // The timers start last, once nothing above can fail: a failed start closes the database,
+    // and a timer left running would go on querying the closed pool and logging its failures.
+    const keyMaintenance = startKeyMaintenance({
+      keyRing, intervalSeconds: config.keyRingCheckSeconds, logger, apply: (keys) => providers.swap(keys),
+    });
+    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep()]);
     return {
       config,
       database,
       get provider() { return providers.current; },
       keyRing,
       adminToken,
-      publicApp: createPublicApp({
-        config, providers, cookieKeys, db, keyRing, logger, interactions,
-        protocolExtras: [
-          jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
-          devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
-          deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
-        ],
-      }),
-      adminApp: createAdminApp({
-        adminToken,
-        apis: new ApiService(db, catalog),
-        clients: new ClientService(db, directory),
-        users: new UserService(db),
-        keyRing,
-        async rotateKeys(force) {
-          await keyRing.rotate({ force });
-          providers.swap(keyRing.snapshot);
-        },
-        logger,
-      }),
+      publicApp,
+      adminApp,
       sweepExpired: sweeper.runOnce,
       maintainKeys: keyMaintenance.runOnce,
       async close() {
