@@ -26,6 +26,8 @@ export interface Config {
   /** How often expired OAuth artefacts are swept from the database. */
   sweepIntervalSeconds: number;
   lifetimes: Lifetimes;
+  /** After SIGTERM/SIGINT, how long requests in flight may take before their connections are cut. */
+  shutdownGraceSeconds: number;
 }
 
 /** Token and session lifetimes in seconds (access tokens are set per API). */
@@ -148,5 +150,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel(env.LOG_LEVEL),
     sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', 60, 1, 86400),
     lifetimes: lifetimes(env),
+    shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
   };
 }
