@@ -46,6 +46,8 @@ export interface Tollgate {
 
 /** Wires one Tollgate instance: database → migrations → key ring → provider → both apps. */
 export async function createTollgate(config: Config, logger: Logger): Promise<Tollgate> {
+  // First: a DATA_DIR others can read is refused before anything is opened or written.
+  const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const db = database.knex;
@@ -71,7 +73,6 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       prefix,
       keyRing.snapshot,
     );
-    const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
     const throttle = new AttemptThrottle(db);
     const polls = new DevicePolls(db, config.lifetimes.devicePollInterval);
     const interactions = interactionRoutes({
