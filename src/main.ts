@@ -54,14 +54,7 @@ async function main(): Promise<void> {
     const { code } = error as NodeJS.ErrnoException;
     throw new Error(code === 'EADDRINUSE' ? `a port is already in use (${(error as Error).message.replace(/^listen EADDRINUSE: address already in use /, '')}); set PORT / ADMIN_PORT` : (error as Error).message);
   }
-  logger.info({
-    issuer: config.issuer,
-    public: `http://${config.host}:${config.port}`,
-    admin: `http://${config.adminHost}:${config.adminPort}`,
-    database: tollgate.database.kind,
-    admin_token: config.adminToken ? 'from ADMIN_TOKEN' : `in ${config.dataDir}/admin-token`,
-  }, 'Tollgate is listening');
-
+  // Before the line that says the server is up: whoever reads it may send SIGTERM at once.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -87,6 +80,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  logger.info({
+    issuer: config.issuer,
+    public: `http://${config.host}:${config.port}`,
+    admin: `http://${config.adminHost}:${config.adminPort}`,
+    database: tollgate.database.kind,
+    admin_token: config.adminToken ? 'from ADMIN_TOKEN' : `in ${config.dataDir}/admin-token`,
+  }, 'Tollgate is listening');
 }
 
 main().catch((error: unknown) => {
