@@ -116,11 +116,12 @@ describe('SIGTERM', () => {
 
     const signalled = Date.now();
     server.child.kill('SIGTERM');
+    // Node keeps an idle keep-alive connection open for 5 s; shutting down must not wait for it.
+    await closedByServer;
+    expect(Date.now() - signalled).toBeLessThan(2_000);
     const exit = await server.exited;
     expect(exit).toMatchObject({ code: 0, signal: null });
-    // Node keeps an idle keep-alive connection for 5 s; the process must not.
-    expect(exit.at - signalled).toBeLessThan(3_000);
-    await closedByServer;
+    expect(exit.at - signalled).toBeLessThan(10_000);
     agent.destroy();
   }, 120_000);
 
@@ -132,11 +133,15 @@ describe('SIGTERM', () => {
 
     const signalled = Date.now();
     server.child.kill('SIGTERM');
+    // Cut when the grace is over, not before; not at some fixed later moment either. (Closing
+    // the database afterwards takes its own time on a busy machine, hence the bounds on the cut.)
+    expect(await stalled.received).toBe('');
+    const cut = Date.now();
+    expect(cut - signalled).toBeGreaterThanOrEqual(1_000);
+    expect(cut - signalled).toBeLessThan(3_500);
     const exit = await server.exited;
     expect(exit).toMatchObject({ code: 0, signal: null });
-    expect(exit.at - signalled).toBeGreaterThanOrEqual(1_000);
-    expect(exit.at - signalled).toBeLessThan(4_000);
-    expect(await stalled.received).toBe('');
+    expect(exit.at - signalled).toBeLessThan(10_000);
     expect(server.stdout()).toContain('shutdown grace period over');
   }, 120_000);
 
