@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseRate, type Rate } from './limits/rate.js';
+import { projectRoot } from './lib/project-root.js';
 
 /** Everything Tollgate reads from its environment, validated once. Every default lives here. */
 export interface Config {
@@ -18,7 +19,7 @@ export interface Config {
   /** External PostgreSQL; undefined selects the embedded PGlite database in dataDir. */
   databaseUrl: string | undefined;
   dataDir: string;
-  /** Where the embedded default keeps its generated key-encryption key. */
+  /** Where the embedded default keeps its generated key-encryption key (never relative to the working directory). */
   keysDir: string;
   keyEncryptionKey: Buffer | undefined;
   keyEncryptionKeyPrevious: Buffer | undefined;
@@ -32,6 +33,8 @@ export interface Config {
   lifetimes: Lifetimes;
   /** Requests per client address to endpoints that store something for an unauthenticated caller. */
   anonymousRateLimit: Rate;
+  /** After SIGTERM/SIGINT, how long requests in flight may take before their connections are cut. */
+  shutdownGraceSeconds: number;
 }
 
 /** Token and session lifetimes in seconds (access tokens are set per API). */
@@ -176,7 +179,8 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken,
     databaseUrl,
     dataDir: path.resolve(env.DATA_DIR || './data'),
-    keysDir: path.resolve('./keys'),
+    // Resolved against the project, so a start from another folder finds the same key.
+    keysDir: path.resolve(projectRoot, env.KEYS_DIR || 'keys'),
     keyEncryptionKey,
     keyEncryptionKeyPrevious: parseKey('KEY_ENCRYPTION_KEY_PREVIOUS', env.KEY_ENCRYPTION_KEY_PREVIOUS),
     keyRotationDays: integer(env, 'KEY_ROTATION_DAYS', 30, 1, 3650),
@@ -186,5 +190,6 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', 60, 1, 86400),
     lifetimes: lifetimes(env),
     anonymousRateLimit: rate(env, 'ANONYMOUS_RATE_LIMIT', '60/min'),
+    shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
   };
 }

@@ -1,8 +1,12 @@
 import './runtime-check.js';
 import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
+import { Drain } from './http/drain.js';
 import { createLogger, type Logger } from './log.js';
 import { createTollgate } from './tollgate.js';
+
+/** Closing the database after the listeners have drained; beyond it the process exits with 1. */
+const DATABASE_CLOSE_TIMEOUT_MS = 10_000;
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -36,8 +40,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   routeLibraryNotices(logger);
   const tollgate = await createTollgate(config, logger);
-  const publicServer = http.createServer(tollgate.publicApp.callback());
-  const adminServer = http.createServer(tollgate.adminApp.callback());
+  const publicServer = http.createServer();
+  const adminServer = http.createServer();
+  const drain = new Drain();
+  drain.listen(publicServer, tollgate.publicApp.callback(), { readinessPath: '/readyz' });
+  drain.listen(adminServer, tollgate.adminApp.callback());
   try {
     await listen(publicServer, config.port, config.host);
     await listen(adminServer, config.adminPort, config.adminHost);
@@ -47,6 +54,32 @@ async function main(): Promise<void> {
     const { code } = error as NodeJS.ErrnoException;
     throw new Error(code === 'EADDRINUSE' ? `a port is already in use (${(error as Error).message.replace(/^listen EADDRINUSE: address already in use /, '')}); set PORT / ADMIN_PORT` : (error as Error).message);
   }
+  // Before the line that says the server is up: whoever reads it may send SIGTERM at once.
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      // A second signal (Ctrl-C twice): no more waiting for requests in flight.
+      drain.cutNow();
+      return;
+    }
+    stopping = true;
+    logger.info({ signal, grace_seconds: config.shutdownGraceSeconds }, 'shutting down: no new connections, finishing requests in flight');
+    const inTime = await drain.drain(config.shutdownGraceSeconds * 1000);
+    if (!inTime) logger.warn('shutdown grace period over: connections with requests still in flight were closed');
+    // Should the database not let go (unreachable), the process still ends.
+    setTimeout(() => process.exit(1), DATABASE_CLOSE_TIMEOUT_MS).unref();
+    let code = 0;
+    try {
+      await tollgate.close();
+      logger.info('stopped');
+    } catch (error) {
+      logger.error({ err: { message: (error as Error).message } }, 'closing the database failed');
+      code = 1;
+    }
+    logger.flush(() => process.exit(code));
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   logger.info({
     issuer: config.issuer,
     public: `http://${config.host}:${config.port}`,
@@ -54,27 +87,6 @@ async function main(): Promise<void> {
     database: tollgate.database.kind,
     admin_token: config.adminToken ? 'from ADMIN_TOKEN' : `in ${config.dataDir}/admin-token`,
   }, 'Tollgate is listening');
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const closed = Promise.all([
-      new Promise((resolve) => publicServer.close(resolve)),
-      new Promise((resolve) => adminServer.close(resolve)),
-    ]);
-    publicServer.closeIdleConnections();
-    adminServer.closeIdleConnections();
-    // In-flight requests get a few seconds; then the process ends regardless.
-    setTimeout(() => process.exit(0), 5000).unref();
-    void closed.then(() => tollgate.close()).then(() => {
-      logger.flush();
-      process.exit(0);
-    });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((error: unknown) => {

@@ -53,13 +53,15 @@ export interface Tollgate {
 export async function createTollgate(config: Config, logger: Logger): Promise<Tollgate> {
   const issuerWarning = insecureIssuerWarning(config.issuer);
   if (issuerWarning) logger.warn({ issuer: config.issuer }, issuerWarning);
+  // First: a DATA_DIR others can read is refused before anything is opened or written.
+  const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const db = database.knex;
     const applied = await migrate(db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
-    const kek = resolveKeyEncryptionKey({ configured: config.keyEncryptionKey, keysDir: config.keysDir });
+    const kek = await resolveKeyEncryptionKey({ configured: config.keyEncryptionKey, keysDir: config.keysDir, db });
     const keks = config.keyEncryptionKeyPrevious ? [kek, config.keyEncryptionKeyPrevious] : [kek];
     const keyRing = new KeyRing(db, keks, {
       jwksMaxAge: config.jwksMaxAge,
@@ -80,14 +82,9 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       prefix,
       keyRing.snapshot,
     );
-    const keyMaintenance = startKeyMaintenance({
-      keyRing, intervalSeconds: config.keyRingCheckSeconds, logger, apply: (keys) => providers.swap(keys),
-    });
-    const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
     const throttle = new AttemptThrottle(db);
     const polls = new DevicePolls(db, config.lifetimes.devicePollInterval);
     const anonymousLimit = new RateLimit(db, 'anonymous', config.anonymousRateLimit);
-    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep(), () => anonymousLimit.sweep()]);
     const interactions = interactionRoutes({
       providers,
       db,
@@ -99,48 +96,57 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       assets: `${prefix}/assets`,
     });
 
+    const publicApp = createPublicApp({
+      config, providers, cookieKeys, db, keyRing, logger, interactions,
+      protocolExtras: [
+        anonymousRequestLimit({
+          paths: {
+            authorization: `${prefix}/auth`, endSession: `${prefix}/session/end`, device: `${prefix}/device`,
+            deviceAuthorization: `${prefix}/device/auth`, pushedAuthorization: `${prefix}/request`,
+          },
+          assets: `${prefix}/assets`,
+          limit: anonymousLimit,
+        }),
+        jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
+        devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
+        deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
+        selfSubmittingFormPolicy(prefix),
+        // Last, next to oidc-provider: a refresh rotation is written only for a 200 it answered.
+        rotations.commitOnSuccess(`${prefix}/token`),
+      ],
+    });
+    const adminApp = createAdminApp({
+      adminToken,
+      apis: new ApiService(db, catalog),
+      clients: new ClientService(db, directory),
+      users: new UserService(db),
+      keyRing,
+      async rotateKeys(force) {
+        await keyRing.rotate({ force });
+        providers.swap(keyRing.snapshot);
+      },
+      async revokeKey(kid) {
+        const revoked = await keyRing.revoke(kid);
+        providers.swap(keyRing.snapshot);
+        return revoked;
+      },
+      logger,
+    });
+
+    // The timers start last, once nothing above can fail: a failed start closes the database,
+    // and a timer left running would go on querying the closed pool and logging its failures.
+    const keyMaintenance = startKeyMaintenance({
+      keyRing, intervalSeconds: config.keyRingCheckSeconds, logger, apply: (keys) => providers.swap(keys),
+    });
+    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep(), () => anonymousLimit.sweep()]);
     return {
       config,
       database,
       get provider() { return providers.current; },
       keyRing,
       adminToken,
-      publicApp: createPublicApp({
-        config, providers, cookieKeys, db, keyRing, logger, interactions,
-        protocolExtras: [
-          anonymousRequestLimit({
-            paths: {
-              authorization: `${prefix}/auth`, endSession: `${prefix}/session/end`, device: `${prefix}/device`,
-              deviceAuthorization: `${prefix}/device/auth`, pushedAuthorization: `${prefix}/request`,
-            },
-            assets: `${prefix}/assets`,
-            limit: anonymousLimit,
-          }),
-          jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
-          devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
-          deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
-          selfSubmittingFormPolicy(prefix),
-          // Last, next to oidc-provider: a refresh rotation is written only for a 200 it answered.
-          rotations.commitOnSuccess(`${prefix}/token`),
-        ],
-      }),
-      adminApp: createAdminApp({
-        adminToken,
-        apis: new ApiService(db, catalog),
-        clients: new ClientService(db, directory),
-        users: new UserService(db),
-        keyRing,
-        async rotateKeys(force) {
-          await keyRing.rotate({ force });
-          providers.swap(keyRing.snapshot);
-        },
-        async revokeKey(kid) {
-          const revoked = await keyRing.revoke(kid);
-          providers.swap(keyRing.snapshot);
-          return revoked;
-        },
-        logger,
-      }),
+      publicApp,
+      adminApp,
       sweepExpired: sweeper.runOnce,
       maintainKeys: keyMaintenance.runOnce,
       async close() {

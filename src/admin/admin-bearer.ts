@@ -1,16 +1,20 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensureOwnerOnlyDirectory } from '../lib/owner-only-directory.js';
 
-/** ADMIN_TOKEN when set; otherwise one generated at first start into $DATA_DIR/admin-token (0600). */
+/**
+ * ADMIN_TOKEN when set; otherwise one generated at first start into $DATA_DIR/admin-token (0600),
+ * in a DATA_DIR only its owner can enter (refused otherwise, also with DATABASE_URL).
+ */
 export function resolveAdminToken(configured: string | undefined, dataDir: string): string {
   if (configured) return configured;
+  ensureOwnerOnlyDirectory(dataDir);
   const file = path.join(dataDir, 'admin-token');
   if (fs.existsSync(file)) {
     const token = fs.readFileSync(file, 'utf8').trim();
     if (token) return token;
   }
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = `tga_${crypto.randomBytes(32).toString('base64url')}`;
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensureOwnerOnlyDirectory } from '../lib/owner-only-directory.js';
 
 export class DataDirLockedError extends Error {
   override name = 'DataDirLockedError';
@@ -21,10 +22,10 @@ const held = new Set<string>();
 /**
  * PGlite is one database in one process: a second process opening the same files would corrupt
  * them. The lock is a pid file created exclusively; a file left by a process that no longer runs
- * is taken over.
+ * is taken over. The directory must be its owner's alone (see ensureOwnerOnlyDirectory).
  */
 export function lockDataDir(dataDir: string): () => void {
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensureOwnerOnlyDirectory(dataDir);
   const lockFile = path.join(dataDir, 'tollgate.lock');
   if (held.has(lockFile)) {
     throw new DataDirLockedError(`${dataDir} is already open in this process: the embedded database serves one connection at a time`);

@@ -4,6 +4,7 @@ import ClientPgLite from 'knex-pglite';
 import { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from './data-dir-lock.js';
 import { createEmbeddedCluster } from './embedded-cluster.js';
+import { OwnerOnlyNodeFS } from './owner-only-nodefs.js';
 
 export type { Knex };
 
@@ -41,7 +42,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // authorization server's working set is far smaller.
     // One instance, handed to the dialect: it may ask for its connection more than once, and two
     // PGlite instances on one directory corrupt it.
-    const pglite = new PGlite(pgdata, { postgresqlconf: 'shared_buffers = 16MB' });
+    const pglite = new PGlite({ fs: new OwnerOnlyNodeFS(pgdata), postgresqlconf: 'shared_buffers = 16MB' });
     const knex = knexFactory({
       client: ClientPgLite,
       dialect: 'postgres',

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GROUP_AND_OTHER_BITS, tightenTree } from '../lib/owner-only-directory.js';
 
 /** The child-process entry beside this module: .js when built, .ts under the test runner. */
 const INITDB_ENTRY = fileURLToPath(new URL(`./pglite-initdb${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -14,7 +15,12 @@ const INITDB_ENTRY = fileURLToPath(new URL(`./pglite-initdb${path.extname(fileUR
  * start leaves nothing half-made.
  */
 export async function createEmbeddedCluster(pgdata: string): Promise<void> {
-  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return;
+  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
+    // Clusters made before PGlite was confined to owner-only modes (owner-only-nodefs.ts) hold
+    // files at 0666; such a cluster's own folder was 0755, so one look tells whether to walk it.
+    if (fs.statSync(pgdata).mode & GROUP_AND_OTHER_BITS) tightenTree(pgdata);
+    return;
+  }
   if (fs.existsSync(pgdata) && fs.readdirSync(pgdata).length > 0) {
     throw new Error(`${pgdata} is not empty but holds no database (no PG_VERSION): move it away, or point DATA_DIR elsewhere`);
   }
