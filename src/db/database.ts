@@ -19,15 +19,43 @@ export interface DatabaseOptions {
   dataDir: string;
   /** Connections to an external PostgreSQL. */
   poolSize?: number;
+  /** Bounds on waiting for an external PostgreSQL, in milliseconds (defaults below). */
+  timeouts?: Partial<DatabaseTimeouts>;
 }
+
+/**
+ * The contract: losing the database answers 503 and never hangs a request past 10 s. A refused or
+ * reset connection fails at once; these bound the cases that would otherwise wait forever — a
+ * server that accepts no connection, or stops answering on one that is open.
+ */
+export interface DatabaseTimeouts {
+  /** Opening a connection (pg `connectionTimeoutMillis`). */
+  connect: number;
+  /** Waiting for a free connection of the pool (knex `acquireConnectionTimeout`). */
+  acquire: number;
+  /** One statement, enforced by the server (`statement_timeout`, SQLSTATE 57014) — migrations too. */
+  statement: number;
+  /** One query, enforced by the client when the server does not answer at all (pg `query_timeout`). */
+  query: number;
+}
+
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connect: 3_000, acquire: 5_000, statement: 7_000, query: 8_000 };
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
+    const timeouts = { ...DEFAULT_DATABASE_TIMEOUTS, ...options.timeouts };
     const knex = knexFactory({
       client: 'pg',
-      connection: options.databaseUrl,
+      connection: {
+        connectionString: options.databaseUrl,
+        connectionTimeoutMillis: timeouts.connect,
+        statement_timeout: timeouts.statement,
+        query_timeout: timeouts.query,
+        // Notices a peer that vanished without closing the connection (a host gone, a partition).
+        keepAlive: true,
+      },
       pool: { min: 0, max: options.poolSize ?? 10 },
-      acquireConnectionTimeout: 10_000,
+      acquireConnectionTimeout: timeouts.acquire,
     });
     return { knex, kind: 'postgres', close: () => knex.destroy() };
   }

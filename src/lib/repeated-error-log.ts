@@ -1,0 +1,34 @@
+import type { Logger } from '../log.js';
+
+/** How many kinds are remembered at once; past it the oldest is forgotten (it may log again). */
+const MAX_KINDS = 500;
+
+/**
+ * Error-level log lines, at most one per kind of error per interval, with the number of times it
+ * happened since the last line. A database outage fails every request the same way: one line
+ * with a stack per request (465 lines in 5 s, issue 14) buries everything else and costs I/O
+ * exactly when the service is struggling.
+ */
+export class RepeatedErrorLog {
+  readonly #kinds = new Map<string, { loggedAt: number; since: number }>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  /** Logs `fields` under `message` unless this kind was logged within the interval; counts it either way. */
+  error(kind: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    const seen = this.#kinds.get(kind);
+    if (seen && now - seen.loggedAt < this.intervalMs) {
+      seen.since += 1;
+      return;
+    }
+    this.#kinds.delete(kind);
+    if (this.#kinds.size >= MAX_KINDS) this.#kinds.delete(this.#kinds.keys().next().value!);
+    this.#kinds.set(kind, { loggedAt: now, since: 0 });
+    // `occurrences`: this one and those not logged since the previous line of this kind.
+    this.logger.error({ ...fields, error_kind: kind, occurrences: (seen?.since ?? 0) + 1 }, message);
+  }
+}
