@@ -34,7 +34,9 @@ const jsonErrors: Koa.Middleware = async (ctx, next) => {
     if (ctx.status === 404 && ctx.body == null) {
       ctx.status = 404;
       ctx.body = { error: 'not_found', error_description: `no admin route ${ctx.method} ${ctx.path}` };
-    } else if (ctx.status === 405 && ctx.body == null) {
+    } else if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
+      // The router answers a method it knows nowhere (PROPFIND) with 501; for a client it is the
+      // same mistake as any other method the route lacks, and bad input is never a 5xx.
       ctx.status = 405;
       ctx.body = { error: 'method_not_allowed', error_description: `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow')})` };
     }

@@ -34,7 +34,7 @@ export function deviceSessionGuard(options: { prefix: string; assets: string; pr
       ctx.body = { error: 'invalid_request', error_description: 'the device authorization endpoint accepts POST only (RFC 8628 §3.1)' };
       return undefined;
     }
-    const needsSession = (ctx.method === 'POST' && ctx.path === codePage) || (ctx.method === 'GET' && ctx.path.startsWith(`${codePage}/`));
+    const needsSession = (ctx.method === 'POST' && ctx.path === codePage) || ((ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.path.startsWith(`${codePage}/`));
     if (!needsSession) return next();
     return hasSavedSession(ctx).then((saved) => {
       if (saved) return next();
