@@ -46,7 +46,7 @@ export interface Tollgate {
 
 /** Wires one Tollgate instance: database → migrations → key ring → provider → both apps. */
 export async function createTollgate(config: Config, logger: Logger): Promise<Tollgate> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
   try {
     const db = database.knex;
     const applied = await migrate(db);

@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa';
 import { classifyDatabaseError, failureKind, type DatabaseFailure } from '../db/database-errors.js';
 import { SafeHtml, sendPage } from '../interactions/page.js';
 import type { Logger } from '../log.js';
-import { RepeatedErrorLog } from '../lib/repeated-error-log.js';
+import { RepeatedLog } from '../lib/repeated-log.js';
 
 /** Seconds a client is told to wait while the database is away (RFC 9110 §10.2.3). */
 export const RETRY_AFTER_SECONDS = 5;
@@ -64,14 +64,15 @@ export interface ErrorBoundaryOptions {
  * the response, and at most one error line per kind of failure per 10 s in the log.
  */
 export function errorBoundary(options: ErrorBoundaryOptions): Middleware {
-  const errorLog = new RepeatedErrorLog(options.logger);
+  const errorLog = new RepeatedLog(options.logger);
 
   function report(ctx: Context, error: unknown, failure: DatabaseFailure | undefined): void {
     if (failure === 'bad_input') return; // the caller's mistake, answered with a 400: not an error of ours
     const err = error as Error;
-    const fields = { method: ctx.method, path: ctx.path, err: { type: err?.name, message: err?.message, ...(failure ? {} : { stack: err?.stack }) } };
-    if (failure === 'unavailable') errorLog.error(`database unavailable: ${failureKind(error)}`, fields, 'database unavailable');
-    else errorLog.error(`request failed: ${failureKind(error)}`, fields, 'request failed');
+    const where = { method: ctx.method, path: ctx.path };
+    // An outage is not a bug: its message says enough, a stack per kind would only be noise.
+    if (failure === 'unavailable') errorLog.error(`database unavailable: ${failureKind(error)}`, { ...where, error: { type: err?.name, message: err?.message } }, 'database unavailable');
+    else errorLog.error(`request failed: ${failureKind(error)}`, { ...where, err: { type: err?.name, message: err?.message, stack: err?.stack } }, 'request failed');
   }
 
   function answer(ctx: Context, failure: DatabaseFailure | undefined): void {

@@ -4,12 +4,12 @@ import type { Logger } from '../log.js';
 const MAX_KINDS = 500;
 
 /**
- * Error-level log lines, at most one per kind of error per interval, with the number of times it
- * happened since the last line. A database outage fails every request the same way: one line
- * with a stack per request (465 lines in 5 s, issue 14) buries everything else and costs I/O
- * exactly when the service is struggling.
+ * Log lines at most one per kind per interval, each with the number of times its kind happened
+ * since the previous line. A database outage fails every request the same way: one line with a
+ * stack per request (465 lines in 5 s, issue 14) buries everything else and costs I/O exactly
+ * when the service is struggling.
  */
-export class RepeatedErrorLog {
+export class RepeatedLog {
   readonly #kinds = new Map<string, { loggedAt: number; since: number }>();
 
   constructor(
@@ -17,8 +17,15 @@ export class RepeatedErrorLog {
     private readonly intervalMs = 10_000,
   ) {}
 
-  /** Logs `fields` under `message` unless this kind was logged within the interval; counts it either way. */
   error(kind: string, fields: Record<string, unknown>, message: string): void {
+    this.#log('error', kind, fields, message);
+  }
+
+  warn(kind: string, fields: Record<string, unknown>, message: string): void {
+    this.#log('warn', kind, fields, message);
+  }
+
+  #log(level: 'error' | 'warn', kind: string, fields: Record<string, unknown>, message: string): void {
     const now = Date.now();
     const seen = this.#kinds.get(kind);
     if (seen && now - seen.loggedAt < this.intervalMs) {
@@ -29,6 +36,6 @@ export class RepeatedErrorLog {
     if (this.#kinds.size >= MAX_KINDS) this.#kinds.delete(this.#kinds.keys().next().value!);
     this.#kinds.set(kind, { loggedAt: now, since: 0 });
     // `occurrences`: this one and those not logged since the previous line of this kind.
-    this.logger.error({ ...fields, error_kind: kind, occurrences: (seen?.since ?? 0) + 1 }, message);
+    this.logger[level]({ ...fields, error_kind: kind, occurrences: (seen?.since ?? 0) + 1 }, message);
   }
 }
