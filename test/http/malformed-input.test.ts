@@ -264,6 +264,44 @@ describe('a property-based sweep: no input gets a 5xx', () => {
     expect(errorLines()).toEqual([]);
   });
 
+  it('valid requests with one parameter made hostile: never 5xx, RFC 6749 JSON from OAuth endpoints', async () => {
+    // Deeper than random requests reach: an authenticated client, a known grant type, then one
+    // parameter replaced (or added) with a malformed value.
+    const secret = `client_id=${service.client_id}&client_secret=${service.client_secret}`;
+    const templates: Array<{ method: 'GET' | 'POST'; path: string; params: string; json: boolean }> = [
+      { method: 'POST', path: endpoints.token_endpoint!, params: `grant_type=client_credentials&${secret}`, json: true },
+      { method: 'POST', path: endpoints.token_endpoint!, params: `grant_type=refresh_token&refresh_token=abc&${secret}`, json: true },
+      { method: 'POST', path: endpoints.token_endpoint!, params: `grant_type=authorization_code&code=abc&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&code_verifier=${'v'.repeat(43)}&${secret}`, json: true },
+      { method: 'POST', path: endpoints.token_endpoint!, params: `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=abc&client_id=${deviceClientId}`, json: true },
+      { method: 'POST', path: endpoints.introspection_endpoint!, params: `token=abc&${secret}`, json: true },
+      { method: 'POST', path: endpoints.revocation_endpoint!, params: `token=abc&${secret}`, json: true },
+      { method: 'POST', path: endpoints.device_authorization_endpoint!, params: `client_id=${deviceClientId}&scope=openid`, json: true },
+      { method: 'POST', path: endpoints.pushed_authorization_request_endpoint!, params: `response_type=code&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&scope=openid&code_challenge=${'c'.repeat(43)}&code_challenge_method=S256&${secret}`, json: true },
+      { method: 'GET', path: endpoints.authorization_endpoint!, params: `response_type=code&client_id=${webClientId}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&scope=openid&state=s&nonce=n&code_challenge=${'c'.repeat(43)}&code_challenge_method=S256`, json: false },
+      { method: 'GET', path: endpoints.end_session_endpoint!, params: `client_id=${webClientId}&state=s`, json: false },
+    ];
+    const hostile = fc.record({
+      template: fc.constantFrom(...templates),
+      name: fc.constantFrom(...PARAMETER_NAMES),
+      value: nastyText,
+      replace: fc.boolean(),
+    });
+    await fc.assert(fc.asyncProperty(hostile, async ({ template, name, value, replace }) => {
+      const params = replace ? template.params.split('&').map((pair) => (pair.startsWith(`${name}=`) ? `${name}=${value}` : pair)).join('&') : `${template.params}&${name}=${value}`;
+      const request: RawRequest = template.method === 'GET'
+        ? { method: 'GET', target: `${template.path}?${params}` }
+        : { method: 'POST', target: template.path, headers: FORM, body: params };
+      const response = await publicRequest(request);
+      const label = `${request.method} ${template.path} ${params.slice(0, 300)}`;
+      expect(response.status, label).toBeLessThan(500);
+      if (template.json && response.status >= 400) {
+        expect(response.headers['content-type'], label).toMatch(/^application\/json/);
+        expect(JSON.parse(response.body), label).toHaveProperty('error');
+      }
+    }), { numRuns: SWEEP_RUNS || 150 });
+    expect(errorLines()).toEqual([]);
+  });
+
   it('admin routes: never 5xx, errors as JSON', async () => {
     const paths = ['/apis', `/apis/${apiId}`, '/clients', `/clients/${webClientId}`, `/clients/${webClientId}/rotate-secret`,
       '/users', `/users/${userId}`, `/users/${userId}/password`, '/keys', '/x'];
