@@ -31,7 +31,7 @@ export function deviceSessionGuard(options: { prefix: string; assets: string; pr
       if (ctx.method === 'POST' || ctx.method === 'OPTIONS') return next();
       ctx.status = 405;
       ctx.set('Allow', 'POST');
-      ctx.body = { error: 'invalid_request', error_description: 'the device authorization endpoint accepts POST only (RFC 8628 §3.1)' };
+      ctx.body = { error: 'invalid_request', error_description: 'the device authorization endpoint accepts POST only (RFC 8628 section 3.1)' };
       return undefined;
     }
     const needsSession = (ctx.method === 'POST' && ctx.path === codePage) || ((ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.path.startsWith(`${codePage}/`));

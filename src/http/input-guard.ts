@@ -9,8 +9,13 @@ const PLAIN = /^[\x21-\x24\x26-\x7E]*$/;
 /** RFC 3986 §2: a request target holds ASCII only; anything else must be percent-encoded. */
 const RAW_NON_ASCII_OR_SPACE = /[^\x21-\x7E]/;
 
+/**
+ * A parameter's name as error_description may carry it: RFC 6749 §5.2 allows printable ASCII
+ * without `"` and `\` there, so anything else becomes `?`.
+ */
 function shown(name: string): string {
-  return JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
+  const short = name.length > 40 ? `${name.slice(0, 40)}...` : name;
+  return `'${short.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?')}'`;
 }
 
 /** Why the path cannot be accepted (after percent-decoding, each segment as a router would see it). */
