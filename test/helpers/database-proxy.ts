@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
  * - refuse(): every connection is dropped and new ones are refused (a database that went down);
  * - blackhole(): connections stay open and new ones are accepted, but nothing gets through (a
  *   host gone silent, a network partition) — only timeouts can notice;
- * - restore(): forwards again; connections cut or swallowed meanwhile are dropped.
+ * - restore(): forwards again (connections swallowed meanwhile are dropped); a no-op when forwarding.
  */
 export interface DatabaseProxy {
   /** The database URL that goes through the proxy. */
@@ -78,7 +78,8 @@ export async function startDatabaseProxy(databaseUrl: string): Promise<DatabaseP
       }
     },
     async restore() {
-      for (const pair of [...pairs]) drop(pair);
+      // Swallowed connections are dropped (their peers have given up on them); forwarding ones stay.
+      if (mode === 'blackhole') for (const pair of [...pairs]) drop(pair);
       mode = 'forward';
       if (!server) await listen(port);
     },
