@@ -55,6 +55,24 @@ export interface ErrorBoundaryOptions {
   logger: Logger;
   /** Pages answer failures with a page; undefined (the admin API) means always JSON. */
   page?: { isPage(ctx: Context): boolean; assets: string };
+  /** Keep every error_description within RFC 6749 §5.2's characters (the OAuth endpoints). */
+  rfc6749Descriptions?: boolean;
+}
+
+/** RFC 6749 §5.2: error_description is printable ASCII except `"` and `\`. */
+const OUTSIDE_DESCRIPTION = /[^\x20\x21\x23-\x5B\x5D-\x7E]/;
+
+/**
+ * Messages quote what the client sent (`scope "…" is not …`, from Tollgate or oidc-provider), and
+ * a client can send anything: the quotes become `'`, an ellipsis `...`, anything else outside the
+ * set `?` — one rule at the edge rather than in every message.
+ */
+function conformDescriptions(ctx: Context): void {
+  const body = ctx.body as { error?: unknown; error_description?: unknown } | null | undefined;
+  if (ctx.status < 400 || !body || typeof body !== 'object' || typeof body.error_description !== 'string') return;
+  if (!OUTSIDE_DESCRIPTION.test(body.error_description)) return;
+  const description = body.error_description.replace(/"/g, "'").replace(/…/g, '...').replace(new RegExp(OUTSIDE_DESCRIPTION.source, 'g'), '?');
+  ctx.body = { ...body, error_description: description };
 }
 
 /**
@@ -108,6 +126,7 @@ export function errorBoundary(options: ErrorBoundaryOptions): Middleware {
       answer(ctx, failure);
       return;
     }
+    if (options.rfc6749Descriptions) conformDescriptions(ctx);
     const handled = providerErrors.get(ctx);
     if (handled === undefined) return;
     const failure = classifyDatabaseError(handled);

@@ -83,7 +83,7 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));
   const isPage = pageRoutes(prefix);
-  app.use(errorBoundary({ logger: deps.logger, page: { isPage, assets: `${prefix}/assets` } }));
+  app.use(errorBoundary({ logger: deps.logger, page: { isPage, assets: `${prefix}/assets` }, rfc6749Descriptions: true }));
   app.use(inputGuard({ isPage, assets: `${prefix}/assets` }));
   app.use(health(deps.db, deps.keyRing));
   app.use(issuerRouting(app, deps.config.issuer));

@@ -151,6 +151,15 @@ describe('text that is not UTF-8, or not well encoded, is refused where it enter
     expectOAuthError(await publicRequest({ method: 'GET', target: `${endpoints.userinfo_endpoint}?x=%ED%A0%80` }));
   });
 
+  it('an error_description that quotes what the client sent stays within RFC 6749 §5.2\'s characters', async () => {
+    const body = `grant_type=client_credentials&client_id=${service.client_id}&client_secret=${service.client_secret}&scope=..%2F..%2F`;
+    const response = await publicRequest({ method: 'POST', target: endpoints.token_endpoint!, headers: FORM, body });
+    expectOAuthError(response, 400, 'invalid_scope');
+    const description = JSON.parse(response.body).error_description as string;
+    expect(description).toMatch(ERROR_DESCRIPTION);
+    expect(description).toContain("scope '../../' is not");
+  });
+
   it('well-formed UTF-8 passes: a state with "é" reaches the sign-in page', async () => {
     const query = `response_type=code&client_id=${webClientId}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&scope=openid&state=caf%C3%A9+au+lait&code_challenge=${'c'.repeat(43)}&code_challenge_method=S256`;
     const response = await publicRequest({ method: 'GET', target: `${endpoints.authorization_endpoint}?${query}` });
