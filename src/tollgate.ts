@@ -55,7 +55,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
   if (issuerWarning) logger.warn({ issuer: config.issuer }, issuerWarning);
   // First: a DATA_DIR others can read is refused before anything is opened or written.
   const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
   try {
     const db = database.knex;
     const applied = await migrate(db);

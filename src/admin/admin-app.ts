@@ -10,9 +10,11 @@ import { userToJson } from '../users/user.js';
 import type { UserService } from '../users/user-service.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
+import { errorBoundary } from '../http/error-boundary.js';
 import { requestLog } from '../http/request-log.js';
 import { adminTokenMatches } from './admin-bearer.js';
 import { readJsonBody } from './json-body.js';
+import { adminUrlGuard } from './url-guard.js';
 
 export interface AdminDependencies {
   adminToken: string;
@@ -27,14 +29,16 @@ export interface AdminDependencies {
   logger: Logger;
 }
 
-/** Turns thrown AppErrors into JSON; the request log turns anything else into a bare 500. */
+/** Turns thrown AppErrors into JSON; the error boundary judges anything else (400, 503 or a bare 500). */
 const jsonErrors: Koa.Middleware = async (ctx, next) => {
   try {
     await next();
     if (ctx.status === 404 && ctx.body == null) {
       ctx.status = 404;
       ctx.body = { error: 'not_found', error_description: `no admin route ${ctx.method} ${ctx.path}` };
-    } else if (ctx.status === 405 && ctx.body == null) {
+    } else if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
+      // The router answers a method it knows nowhere (PROPFIND) with 501; for a client it is the
+      // same mistake as any other method the route lacks, and bad input is never a 5xx.
       ctx.status = 405;
       ctx.body = { error: 'method_not_allowed', error_description: `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow')})` };
     }
@@ -118,14 +122,16 @@ function routes(deps: AdminDependencies): Router {
   return router;
 }
 
-/** The admin listener: request log → JSON errors → bearer token → routes. */
+/** The admin listener: request log → error boundary → JSON errors → bearer token → URL guard → routes. */
 export function createAdminApp(deps: AdminDependencies): Koa {
   const app = new Koa();
   app.silent = true;
   const router = routes(deps);
   app.use(requestLog(deps.logger));
+  app.use(errorBoundary({ logger: deps.logger }));
   app.use(jsonErrors);
   app.use(bearerAuth(deps.adminToken));
+  app.use(adminUrlGuard);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   return app;

@@ -18,6 +18,19 @@ export function validateRedirectUri(value: string, field: string, isPublic: bool
   if (!url) throw new ValidationError(`${field}: "${value}" is not an absolute URI`);
   if (value.includes('#')) throw new ValidationError(`${field}: "${value}" must not contain a fragment`);
   if (value.includes('*')) throw new ValidationError(`${field}: "${value}" must not contain wildcards; register each URI exactly`);
+  // Credentials in a redirect URI would be handed to every browser sent there, and
+  // `https://good.example@evil.example/` reads as one host while it is another (RFC 3986 §3.2.1
+  // deprecates userinfo; RFC 9700 §4.1 on redirect URI manipulation).
+  if (url.username || url.password || /^[^:]+:\/\/[^/?#]*@/.test(value)) {
+    throw new ValidationError(`${field}: "${value}" must not contain user information (user:password@)`);
+  }
+  // Matched by exact string comparison (RFC 6749 §3.1.2.3, RFC 9700 §4.1.3), so what is stored
+  // must be the one spelling a client sends: its normal form (lower-case scheme and host, no
+  // default port, a path, percent-encoding as WHATWG URL writes it). Anything else would be
+  // stored as typed and never match; it is refused with the form to register instead.
+  if (url.href !== value) {
+    throw new ValidationError(`${field}: "${value}" is not in normal form; register it as "${url.href}"`);
+  }
   const scheme = url.protocol.slice(0, -1);
   if (scheme === 'https') {
     if (!url.hostname) throw new ValidationError(`${field}: "${value}" has no host`);

@@ -1,14 +1,23 @@
 import querystring from 'node:querystring';
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import { readLimitedBody } from './read-body.js';
 
-/** oidc-provider's own limit for form bodies. */
-const MAX_FORM_BYTES = 56 * 1024;
+/** oidc-provider's own limit for form bodies (lib/shared/selective_body.js). */
+export const MAX_FORM_BYTES = 56 * 1024;
 
 /**
- * Reads a form body that oidc-provider will also need: it takes an already-read body from
- * req.body (duplicated parameters stay arrays, so its duplicate check still works).
- * When the body is over the limit it answers 400 itself and resolves undefined.
+ * Hands a form body read by Tollgate to oidc-provider. Once the stream is consumed, oidc-provider
+ * takes req.body instead (selective_body.js, "already parsed request body"); parsed with
+ * querystring, duplicated parameters stay arrays, so its duplicate check still works.
+ */
+export function handFormToProvider(req: IncomingMessage, text: string): void {
+  (req as { body?: unknown }).body = querystring.parse(text);
+}
+
+/**
+ * Reads a form body that oidc-provider will also need (already read by the input guard, so this
+ * is the same bytes). When the body is over the limit it answers 400 itself and resolves undefined.
  */
 export async function peekForm(ctx: Context): Promise<URLSearchParams | undefined> {
   const raw = await readLimitedBody(ctx.req, MAX_FORM_BYTES);
@@ -18,6 +27,6 @@ export async function peekForm(ctx: Context): Promise<URLSearchParams | undefine
     return undefined;
   }
   const text = raw.toString('utf8');
-  (ctx.req as { body?: unknown }).body = querystring.parse(text);
+  handFormToProvider(ctx.req, text);
   return new URLSearchParams(text);
 }

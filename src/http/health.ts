@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Knex } from 'knex';
 import type { KeyRing } from '../keys/key-ring.js';
+import { RETRY_AFTER_SECONDS } from './error-boundary.js';
 import { gated } from './path-gate.js';
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -30,6 +31,7 @@ export function health(db: Knex, keyRing: KeyRing): Middleware {
     const database = await databaseReachable(db);
     const keys = keyRing.snapshot.hasCurrentKeys;
     ctx.status = database && keys ? 200 : 503;
+    if (ctx.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
     ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', database: database ? 'ok' : 'unreachable', signing_keys: keys ? 'loaded' : 'missing' };
   });
 }

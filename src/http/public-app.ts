@@ -8,8 +8,12 @@ import type { Config } from '../config.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Logger } from '../log.js';
 import { trustProxyHops } from './client-address.js';
+import { deviceSessionGuard } from '../device/device-session-guard.js';
+import { errorBoundary } from './error-boundary.js';
 import { health } from './health.js';
+import { inputGuard } from './input-guard.js';
 import { issuerPath, issuerRouting } from './issuer-routing.js';
+import { pageRoutes } from './page-routes.js';
 import { gated } from './path-gate.js';
 import { requestLog } from './request-log.js';
 import { secureCookiesForHttpsIssuer, securityHeaders } from './security-headers.js';
@@ -67,8 +71,8 @@ export interface PublicAppDependencies {
 }
 
 /**
- * The public listener: security headers → request log → health → issuer routing → pages
- * (stylesheet, login/consent) → oidc-provider.
+ * The public listener: security headers → request log → error boundary → input guard → health →
+ * issuer routing → pages (stylesheet, login/consent) → device session guard → oidc-provider.
  */
 export function createPublicApp(deps: PublicAppDependencies): Koa {
   const prefix = issuerPath(deps.config.issuer);
@@ -80,6 +84,9 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   secureCookiesForHttpsIssuer(app, deps.config.issuer);
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));
+  const isPage = pageRoutes(prefix);
+  app.use(errorBoundary({ logger: deps.logger, page: { isPage, assets: `${prefix}/assets` }, rfc6749Descriptions: true }));
+  app.use(inputGuard({ isPage, assets: `${prefix}/assets` }));
   app.use(health(deps.db, deps.keyRing));
   app.use(issuerRouting(app, deps.config.issuer));
   app.use(jwksCaching(`${prefix}/jwks`, deps.config.jwksMaxAge));
@@ -88,6 +95,7 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   const interactionRoutes = deps.interactions.routes();
   app.use((ctx, next) => (ctx.path.startsWith(`${prefix}/interaction/`) ? interactionRoutes(ctx as Parameters<typeof interactionRoutes>[0], next) : next()));
   app.use(impliedConsentForOfflineAccess(`${prefix}/auth`));
+  app.use(deviceSessionGuard({ prefix, assets: `${prefix}/assets`, providers: deps.providers }));
   for (const extra of deps.protocolExtras) app.use(extra);
   app.use(deps.providers.middleware());
   return app;

@@ -1,3 +1,4 @@
+import { unacceptableLine } from './acceptable-text.js';
 import { ValidationError } from './errors.js';
 
 /** Small readers for admin request bodies: each returns the typed value or throws a clear message. */
@@ -10,6 +11,12 @@ export function asBody(value: unknown): Body {
   return value as Body;
 }
 
+/** Admin values are single lines: no control characters, nothing that is not UTF-8 (see acceptable-text.ts). */
+function refuseUnacceptable(field: string, value: string): void {
+  const problem = unacceptableLine(value);
+  if (problem) throw new ValidationError(`${field} ${problem}`);
+}
+
 export function rejectUnknownFields(body: Body, allowed: readonly string[]): void {
   const unknown = Object.keys(body).filter((key) => !allowed.includes(key));
   if (unknown.length) throw new ValidationError(`unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`);
@@ -19,6 +26,7 @@ export function optionalString(body: Body, field: string, maxLength = 200): stri
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`);
+  refuseUnacceptable(field, value);
   const trimmed = value.trim();
   if (!trimmed) throw new ValidationError(`${field} must not be empty`);
   if (trimmed.length > maxLength) throw new ValidationError(`${field} must be at most ${maxLength} characters`);
@@ -56,6 +64,7 @@ export function optionalList(body: Body, field: string, maxItems = 100): string[
   else throw new ValidationError(`${field} must be a list of strings`);
   const strings = items.map((item) => {
     if (typeof item !== 'string') throw new ValidationError(`${field} must be a list of strings`);
+    refuseUnacceptable(field, item);
     return item.trim();
   }).filter(Boolean);
   if (strings.length > maxItems) throw new ValidationError(`${field} may hold at most ${maxItems} entries`);

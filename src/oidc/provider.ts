@@ -18,6 +18,7 @@ import { installClientInstanceCache } from './client-instances.js';
 import { installClientSecretHook } from './client-secret-hook.js';
 import { IMPLIED_CONSENT_PARAM, interactionPolicyWithImpliedConsent } from './offline-access.js';
 import { defaultResource, installGrantNarrowing, resourceServerInfo } from './resource-policy.js';
+import { noteProviderServerError } from '../http/error-boundary.js';
 
 export interface ProviderDependencies {
   config: Config;
@@ -167,8 +168,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   installClientInstanceCache(provider, deps.directory);
   installGrantNarrowing(provider, deps.directory);
 
-  provider.on('server_error', (_ctx: unknown, error: Error) => {
-    deps.logger.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'oidc-provider server error');
-  });
+  // Judged (400 for input the database refused, 503 for a database away) and logged, rate-limited,
+  // by the public app's error boundary for the request that failed.
+  provider.on('server_error', (ctx: object, error: Error) => noteProviderServerError(ctx, error));
   return provider;
 }

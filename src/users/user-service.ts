@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../lib/errors.js';
-import { newId } from '../lib/ids.js';
+import { ID_PREFIX, newId } from '../lib/ids.js';
 import { asBody, optionalString, rejectUnknownFields, requiredString } from '../lib/validate.js';
 import { oidcPayloadStore } from '../oidc/payload-store.js';
 import { assertAcceptablePassword, hashPassword } from './password.js';
@@ -12,6 +12,9 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function username(value: string): string {
   if (!USERNAME.test(value)) throw new ValidationError('username must be 1–64 letters, digits or . _ @ + - (starting with a letter or digit)');
+  // Users are found by id or by username (show, update, delete): a username that looks like an id
+  // ("user_…", any case) could name another user's id and make a command act on the wrong user.
+  if (value.toLowerCase().startsWith(ID_PREFIX.user)) throw new ValidationError(`username must not begin with "${ID_PREFIX.user}": that prefix marks user ids`);
   return value;
 }
 

@@ -1,0 +1,54 @@
+import type { Context, Middleware } from 'koa';
+import { escapeHtml } from '../http/html.js';
+import { SafeHtml, sendPage } from '../interactions/page.js';
+import type { ProviderHost } from '../oidc/provider-host.js';
+
+interface SessionLike {
+  exp?: unknown;
+}
+
+/**
+ * Two holes in oidc-provider's device pages, closed in front of it:
+ * - GET on the device authorization endpoint matched the device page's `/device/:uid` route and
+ *   failed with a 500; RFC 8628 §3.1 makes that endpoint POST only: 405 with `Allow: POST`.
+ * - The code form (POST /device) and the return from sign-in (GET /device/:uid) need the session
+ *   the code page started: without it (no cookie, or one whose session has expired) any error
+ *   there made oidc-provider persist a session it never saved ("persist can only be called on
+ *   previously persisted Sessions", a 500). Such a request gets a page that starts again instead.
+ */
+export function deviceSessionGuard(options: { prefix: string; assets: string; providers: ProviderHost }): Middleware {
+  const codePage = `${options.prefix}/device`;
+  const authorization = `${codePage}/auth`;
+
+  async function hasSavedSession(ctx: Context): Promise<boolean> {
+    const { Session } = options.providers.current as unknown as { Session: { get(ctx: Context): Promise<SessionLike> } };
+    const session = await Session.get(ctx);
+    return typeof session.exp === 'number';
+  }
+
+  return (ctx, next) => {
+    if (ctx.path === authorization) {
+      if (ctx.method === 'POST' || ctx.method === 'OPTIONS') return next();
+      ctx.status = 405;
+      ctx.set('Allow', 'POST');
+      ctx.body = { error: 'invalid_request', error_description: 'the device authorization endpoint accepts POST only (RFC 8628 section 3.1)' };
+      return undefined;
+    }
+    const needsSession = (ctx.method === 'POST' && ctx.path === codePage) || ((ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.path.startsWith(`${codePage}/`));
+    if (!needsSession) return next();
+    return hasSavedSession(ctx).then((saved) => {
+      if (saved) return next();
+      sendPage(ctx, options.assets, {
+        view: 'error',
+        title: 'Start again',
+        status: 400,
+        values: {
+          heading: 'This page has expired',
+          message: 'Your visit to this page timed out or was not started here. Enter the code shown on your device again.',
+          detail: new SafeHtml(`    <p><a href="${escapeHtml(codePage)}">Enter a code</a></p>`),
+        },
+      });
+      return undefined;
+    });
+  };
+}

@@ -1,0 +1,109 @@
+import type { Context, Middleware } from 'koa';
+import { decodeComponent, isUtf8Text, unacceptableParameter } from '../lib/acceptable-text.js';
+import { errorMessage, sendPage } from '../interactions/page.js';
+import { MAX_FORM_BYTES, handFormToProvider } from './form-peek.js';
+import { readLimitedBody } from './read-body.js';
+
+/** Printable ASCII without `%`: a path or query made only of these needs no decoding to check. */
+const PLAIN = /^[\x21-\x24\x26-\x7E]*$/;
+/** RFC 3986 §2: a request target holds ASCII only; anything else must be percent-encoded. */
+const RAW_NON_ASCII_OR_SPACE = /[^\x21-\x7E]/;
+
+/**
+ * A parameter's name as error_description may carry it: RFC 6749 §5.2 allows printable ASCII
+ * without `"` and `\` there, so anything else becomes `?`.
+ */
+function shown(name: string): string {
+  const short = name.length > 40 ? `${name.slice(0, 40)}...` : name;
+  return `'${short.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?')}'`;
+}
+
+/** Why the path cannot be accepted (after percent-decoding, each segment as a router would see it). */
+export function problemInPath(path: string): string | undefined {
+  if (PLAIN.test(path)) return undefined;
+  if (RAW_NON_ASCII_OR_SPACE.test(path)) return 'the path holds characters that must be percent-encoded';
+  const decoded = decodeComponent(path, false);
+  if (decoded === undefined) return 'the path has malformed percent-encoding or is not UTF-8';
+  const problem = unacceptableParameter(decoded);
+  return problem && `the path ${problem}`;
+}
+
+/**
+ * Why an application/x-www-form-urlencoded string — a query string or a form body — cannot be
+ * accepted, naming the parameter. `source` says which it was, for the message.
+ */
+export function problemInForm(text: string, source: 'query' | 'body'): string | undefined {
+  if (source === 'query' && PLAIN.test(text)) return undefined;
+  if (source === 'query' && RAW_NON_ASCII_OR_SPACE.test(text)) return 'the query string holds characters that must be percent-encoded';
+  for (const pair of text.split('&')) {
+    if (!pair) continue;
+    const equals = pair.indexOf('=');
+    const rawName = equals === -1 ? pair : pair.slice(0, equals);
+    const name = decodeComponent(rawName, true);
+    if (name === undefined) return `a ${source} parameter name has malformed percent-encoding or is not UTF-8`;
+    const nameProblem = unacceptableParameter(name);
+    if (nameProblem) return `a ${source} parameter name ${nameProblem}`;
+    if (equals === -1) continue;
+    const value = decodeComponent(pair.slice(equals + 1), true);
+    if (value === undefined) return `the ${source} parameter ${shown(name)} has malformed percent-encoding or is not UTF-8`;
+    const valueProblem = unacceptableParameter(value);
+    if (valueProblem) return `the ${source} parameter ${shown(name)} ${valueProblem}`;
+  }
+  return undefined;
+}
+
+function isFormPost(ctx: Context): boolean {
+  return ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.method !== 'OPTIONS' && Boolean(ctx.is('application/x-www-form-urlencoded'));
+}
+
+async function problemInBody(ctx: Context): Promise<string | undefined> {
+  const bytes = await readLimitedBody(ctx.req, MAX_FORM_BYTES);
+  if (!bytes) return 'the request body is too large';
+  if (!isUtf8Text(bytes)) return 'the request body is not UTF-8';
+  const text = bytes.toString('utf8');
+  const problem = problemInForm(text, 'body');
+  if (!problem) handFormToProvider(ctx.req, text);
+  return problem;
+}
+
+export interface InputGuardOptions {
+  /** Whether the request is for a page a person sees: refused with a page rather than JSON. */
+  isPage(ctx: Context): boolean;
+  assets: string;
+}
+
+/**
+ * In front of everything on the public listener, oidc-provider included: a path, query string or
+ * form body holding a control character (a NUL above all), malformed percent-encoding or bytes that
+ * are not UTF-8 is refused here with RFC 6749 `invalid_request` (§4.1.2.1, §5.2), so such a value
+ * never reaches a database query, a log line or a stored payload. The form body is read once here
+ * and handed on (see read-body.ts, form-peek.ts).
+ */
+export function inputGuard(options: InputGuardOptions): Middleware {
+  function refuse(ctx: Context, problem: string): void {
+    ctx.set('Cache-Control', 'no-store');
+    if (options.isPage(ctx)) {
+      sendPage(ctx, options.assets, {
+        view: 'error',
+        title: 'Invalid request',
+        status: 400,
+        values: {
+          heading: 'Invalid request',
+          message: 'This address or form holds characters that are not allowed. Go back to the app and start again.',
+          detail: errorMessage(problem.charAt(0).toUpperCase() + problem.slice(1)),
+        },
+      });
+    } else {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: problem };
+    }
+  }
+
+  // Synchronous unless there is a body to read: most requests pass with two regular expressions.
+  return (ctx, next) => {
+    const problem = problemInPath(ctx.path) ?? (ctx.querystring ? problemInForm(ctx.querystring, 'query') : undefined);
+    if (problem) return refuse(ctx, problem);
+    if (!isFormPost(ctx)) return next();
+    return problemInBody(ctx).then((bodyProblem) => (bodyProblem ? refuse(ctx, bodyProblem) : next()));
+  };
+}
