@@ -58,7 +58,8 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
   try {
     const db = database.knex;
-    const applied = await migrate(db);
+    // Unbounded: a migration may take longer than a request may wait (see Database.unbounded).
+    const applied = await database.unbounded((knex) => migrate(knex));
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
     const kek = await resolveKeyEncryptionKey({ configured: config.keyEncryptionKey, keysDir: config.keysDir, db });

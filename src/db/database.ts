@@ -14,6 +14,12 @@ export interface Database {
   knex: Knex;
   /** 'embedded' is PGlite in DATA_DIR; 'postgres' an external server. Same SQL either way. */
   kind: 'embedded' | 'postgres';
+  /**
+   * Runs `work` on a connection of its own without the request timeouts below: migrations may
+   * rewrite a large table, or wait for another instance's migration lock, for longer than any
+   * request should wait. On the embedded database, the one connection there is.
+   */
+  unbounded<T>(work: (knex: Knex) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -57,8 +63,7 @@ export interface DatabaseTimeouts {
   acquire: number;
   /**
    * One statement, enforced by the server (`statement_timeout`, SQLSTATE 57014). Migrations run
-   * under it too: one that needs longer says so itself (`SET LOCAL statement_timeout = 0` in its
-   * transaction, and knex's `.options({ query_timeout })` on the long query).
+   * without it, on a connection of their own (Database.unbounded).
    */
   statement: number;
   /** One query, enforced by the client when the server does not answer at all (pg `query_timeout`). */
@@ -88,7 +93,21 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       acquireConnectionTimeout: timeouts.acquire,
       log: knexLog(options.logger ?? createLogger('info')),
     });
-    return { knex, kind: 'postgres', close: () => knex.destroy() };
+    const unbounded = async <T>(work: (knex: Knex) => Promise<T>): Promise<T> => {
+      const single = knexFactory({
+        client: 'pg',
+        connection: { connectionString: options.databaseUrl, connectionTimeoutMillis: timeouts.connect, keepAlive: true },
+        pool: { min: 0, max: 1 },
+        acquireConnectionTimeout: timeouts.acquire,
+        log: knexLog(options.logger ?? createLogger('info')),
+      });
+      try {
+        return await work(single);
+      } finally {
+        await single.destroy();
+      }
+    };
+    return { knex, kind: 'postgres', unbounded, close: () => knex.destroy() };
   }
 
   const release = lockDataDir(options.dataDir);
@@ -109,6 +128,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return {
       knex,
       kind: 'embedded',
+      unbounded: (work) => work(knex),
       async close() {
         try {
           await knex.destroy();

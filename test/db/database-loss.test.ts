@@ -143,3 +143,19 @@ describe.skipIf(!onPostgres)('losing the database (issue 14 item 13)', () => {
     await expectBackWithin(5_000);
   });
 });
+
+describe.skipIf(!onPostgres)('migrations are not bound by the request timeouts', () => {
+  it('a statement longer than the statement timeout fails on the pool but completes unbounded', async () => {
+    const { openDatabase } = await import('../../src/db/database.js');
+    const database = await openDatabase({
+      databaseUrl: TEST_DATABASE_URL, dataDir: '/nonexistent-unused', timeouts: { statement: 200, query: 400 },
+    });
+    try {
+      await expect(database.knex.raw('SELECT pg_sleep(0.6)')).rejects.toThrow();
+      const { rows } = await database.unbounded((knex) => knex.raw('SELECT pg_sleep(0.6), 1 AS done'));
+      expect(rows[0].done).toBe(1);
+    } finally {
+      await database.close();
+    }
+  });
+});
