@@ -103,7 +103,8 @@ describe('refresh tokens', () => {
       statements += 1;
       return acquire.call(this);
     };
-    const malformed = ['short', 'A'.repeat(44), `${'A'.repeat(21)}\u0000${'A'.repeat(21)}`, `${'A'.repeat(42)}.`, `${'A'.repeat(42)}é`];
+    // (A NUL byte never gets this far: the input guard refuses it first; test/http/malformed-input.test.ts.)
+    const malformed = ['short', 'A'.repeat(44), `${'A'.repeat(42)}.`, `${'A'.repeat(42)}é`, `${'A'.repeat(21)} ${'A'.repeat(21)}`];
     try {
       for (const token of malformed) {
         const refused = await refresh(token);
