@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { gated } from '../http/path-gate.js';
 import { deviceCodeSubjects, type AttemptThrottle } from '../interactions/attempt-throttle.js';
-import { SafeHtml, sendPage } from '../interactions/page.js';
+import { sendDeviceErrorPage } from './device-error-page.js';
 
 /**
  * In front of oidc-provider's /device page:
@@ -24,15 +24,13 @@ export function deviceCodeEntry(options: { path: string; assets: string; throttl
     const reserved = await options.throttle.reserve(deviceCodeSubjects(ctx.ip));
     if (!reserved.allowed) {
       ctx.set('Retry-After', String(reserved.retryAfterSeconds));
-      sendPage(ctx, options.assets, {
-        view: 'error',
-        title: 'Too many attempts',
+      sendDeviceErrorPage(ctx, {
+        assets: options.assets,
+        codePage: options.path,
         status: 429,
-        values: {
-          heading: 'Too many attempts',
-          message: 'Too many wrong codes were entered from here. Please try again later.',
-          detail: new SafeHtml(`    <p><a href="${options.path}">Enter a code</a></p>`),
-        },
+        title: 'Too many attempts',
+        heading: 'Too many attempts',
+        message: 'Too many wrong codes were entered from here. Please try again later.',
       });
       return undefined;
     }

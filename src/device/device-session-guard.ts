@@ -1,6 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { escapeHtml } from '../http/html.js';
-import { SafeHtml, sendPage } from '../interactions/page.js';
+import { sendDeviceErrorPage } from './device-error-page.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 
 interface SessionLike {
@@ -38,15 +37,13 @@ export function deviceSessionGuard(options: { prefix: string; assets: string; pr
     if (!needsSession) return next();
     return hasSavedSession(ctx).then((saved) => {
       if (saved) return next();
-      sendPage(ctx, options.assets, {
-        view: 'error',
-        title: 'Start again',
+      sendDeviceErrorPage(ctx, {
+        assets: options.assets,
+        codePage,
         status: 400,
-        values: {
-          heading: 'This page has expired',
-          message: 'Your visit to this page timed out or was not started here. Enter the code shown on your device again.',
-          detail: new SafeHtml(`    <p><a href="${escapeHtml(codePage)}">Enter a code</a></p>`),
-        },
+        title: 'Start again',
+        heading: 'This page has expired',
+        message: 'Your visit to this page timed out or was not started here. Enter the code shown on your device again.',
       });
       return undefined;
     });

@@ -1,0 +1,25 @@
+import type { Context } from 'koa';
+import { escapeHtml } from '../http/html.js';
+import { SafeHtml, sendPage } from '../interactions/page.js';
+
+/** An error page of the device flow, with a way back to the code form. */
+export function sendDeviceErrorPage(ctx: Context, page: {
+  assets: string;
+  /** The code form (`/device` under the issuer's path). */
+  codePage: string;
+  status: number;
+  title: string;
+  heading: string;
+  message: string;
+}): void {
+  sendPage(ctx, page.assets, {
+    view: 'error',
+    title: page.title,
+    status: page.status,
+    values: {
+      heading: page.heading,
+      message: page.message,
+      detail: new SafeHtml(`    <p><a href="${escapeHtml(page.codePage)}">Enter a code</a></p>`),
+    },
+  });
+}
