@@ -14,6 +14,9 @@ ENV NODE_ENV=production HOST=0.0.0.0 ADMIN_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app /app
 COPY views ./views
+# Without DATABASE_URL the embedded database lives in ./data and its generated key-encryption key
+# in ./keys: both owned by the user Tollgate runs as, and owner-only, or the start refuses them.
+RUN install -d -m 0700 -o node -g node /app/data /app/keys
 USER node
 EXPOSE 3000 3001
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:3000/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
