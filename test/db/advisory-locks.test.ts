@@ -1,20 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import knexFactory from 'knex';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { ADVISORY_LOCKS } from '../../src/db/advisory-locks.js';
 import { migrate } from '../../src/db/migrate.js';
 import { isolatedPostgres, onPostgres } from '../helpers/database.js';
-
-const SRC = path.resolve(import.meta.dirname, '../../src');
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    return entry.isDirectory() ? sourceFiles(full) : entry.name.endsWith('.ts') ? [full] : [];
-  });
-}
+import { sourceFilesOfSrc } from '../helpers/source-files.js';
 
 describe('advisory lock ids', () => {
   it('are the numbers earlier versions take, each used for one thing', () => {
@@ -25,10 +15,9 @@ describe('advisory lock ids', () => {
   });
 
   it('are taken only through src/db/advisory-locks.ts', () => {
-    const elsewhere = sourceFiles(SRC)
-      .filter((file) => file !== path.join(SRC, 'db/advisory-locks.ts'))
-      .filter((file) => /pg_(try_)?advisory/.test(fs.readFileSync(file, 'utf8')))
-      .map((file) => path.relative(SRC, file));
+    const elsewhere = sourceFilesOfSrc()
+      .filter(({ file, text }) => file !== 'db/advisory-locks.ts' && /pg_(try_)?advisory/.test(text))
+      .map(({ file }) => file);
     expect(elsewhere).toEqual([]);
   });
 

@@ -1,17 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashClientSecret, verifyClientSecret } from '../../src/clients/client-secret.js';
 import { sha256Base64url, sha256Bytes } from '../../src/lib/sha256.js';
-
-const SRC = path.resolve(import.meta.dirname, '../../src');
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    return entry.isDirectory() ? sourceFiles(full) : entry.name.endsWith('.ts') ? [full] : [];
-  });
-}
+import { sourceFilesOfSrc } from '../helpers/source-files.js';
 
 describe('SHA-256 → base64url, one helper', () => {
   it('gives the FIPS 180-2 digests, unpadded base64url (RFC 4648 §5)', () => {
@@ -30,10 +20,9 @@ describe('SHA-256 → base64url, one helper', () => {
   });
 
   it('is the only place in src/ that hashes with SHA-256 by hand', () => {
-    const handWritten = sourceFiles(SRC)
-      .filter((file) => file !== path.join(SRC, 'lib/sha256.ts'))
-      .filter((file) => /createHash\(\s*['"]sha256['"]|\bhash\(\s*['"]sha256['"]/.test(fs.readFileSync(file, 'utf8')))
-      .map((file) => path.relative(SRC, file));
+    const handWritten = sourceFilesOfSrc()
+      .filter(({ file, text }) => file !== 'lib/sha256.ts' && /createHash\(\s*['\"]sha256['\"]|\bhash\(\s*['\"]sha256['\"]/.test(text))
+      .map(({ file }) => file);
     expect(handWritten).toEqual([]);
   });
 });
