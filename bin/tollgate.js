@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 // The `tollgate` command. Plain JavaScript so it can refuse an old Node before loading anything.
+import fs from 'node:fs';
+
+// The minimum is package.json's engines.node (">=MAJOR.MINOR"), the one place it is stated
+// (src/runtime-check.ts reads it there too).
+const { engines } = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const [, needMajor = '0', needMinor = '0'] = /^>=\s*(\d+)\.(\d+)$/.exec(engines.node) ?? [];
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 12)) {
-  process.stderr.write(`tollgate: needs Node.js 22.12 or newer (this is ${process.version}); run it as "npx tollgate", which uses the Node 24 this project installs, or install Node 24.\n`);
+if (major < Number(needMajor) || (major === Number(needMajor) && minor < Number(needMinor))) {
+  process.stderr.write(`tollgate: needs Node.js ${needMajor}.${needMinor} or newer (this is ${process.version}); run it as "npx tollgate", which uses the Node 24 this project installs, or install Node 24.\n`);
   process.exit(1);
 }
 try {

@@ -1,8 +1,12 @@
 import path from 'node:path';
 import { parseRate, type Rate } from './limits/rate.js';
 import { projectRoot } from './lib/project-root.js';
+import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, dataDirFrom } from './lib/admin-defaults.js';
 
-/** Everything Tollgate reads from its environment, validated once. Every default lives here. */
+/**
+ * Everything Tollgate reads from its environment, validated once. Every default lives here, but
+ * the admin API's location and DATA_DIR's, which the CLI shares (lib/admin-defaults.ts).
+ */
 export interface Config {
   port: number;
   host: string;
@@ -174,11 +178,11 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST || '127.0.0.1',
     issuer: issuerFrom(env.ISSUER, port),
     trustProxy: proxyHops(env.TRUST_PROXY),
-    adminPort: integer(env, 'ADMIN_PORT', 3001, 0, 65535),
-    adminHost: env.ADMIN_HOST || '127.0.0.1',
+    adminPort: integer(env, 'ADMIN_PORT', DEFAULT_ADMIN_PORT, 0, 65535),
+    adminHost: env.ADMIN_HOST || DEFAULT_ADMIN_HOST,
     adminToken,
     databaseUrl,
-    dataDir: path.resolve(env.DATA_DIR || './data'),
+    dataDir: dataDirFrom(env),
     // Resolved against the project, so a start from another folder finds the same key.
     keysDir: path.resolve(projectRoot, env.KEYS_DIR || 'keys'),
     keyEncryptionKey,

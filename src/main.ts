@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { Drain } from './http/drain.js';
 import { createLogger, type Logger } from './log.js';
 import { createTollgate } from './tollgate.js';
+import { adminTokenPath } from './lib/admin-defaults.js';
 
 /** Closing the database after the listeners have drained; beyond it the process exits with 1. */
 const DATABASE_CLOSE_TIMEOUT_MS = 10_000;
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
     public: `http://${config.host}:${config.port}`,
     admin: `http://${config.adminHost}:${config.adminPort}`,
     database: tollgate.database.kind,
-    admin_token: config.adminToken ? 'from ADMIN_TOKEN' : `in ${config.dataDir}/admin-token`,
+    admin_token: config.adminToken ? 'from ADMIN_TOKEN' : `in ${adminTokenPath(config.dataDir)}`,
   }, 'Tollgate is listening');
 }
 

@@ -136,7 +136,16 @@ describe('loadConfig', () => {
   });
 });
 
-/** A Node older than 22.12 on this machine, if there is one. */
+const root = path.resolve(import.meta.dirname, '..');
+/**
+ * The minimum Node as package.json's engines states it, e.g. "22.12". Read here rather than
+ * imported from src/runtime-check.ts, which would end this test process on an older Node.
+ */
+const MINIMUM_NODE_VERSION = /^>=\s*(\d+\.\d+)$/.exec(
+  (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node,
+)![1]!;
+
+/** A Node older than the minimum on this machine, if there is one. */
 function findOldNode(): string | undefined {
   for (const candidate of ['/usr/bin/node', '/usr/local/bin/node']) {
     if (!fs.existsSync(candidate)) continue;
@@ -144,13 +153,13 @@ function findOldNode(): string | undefined {
     const match = /^v(\d+)\.(\d+)\./.exec(result.stdout ?? '');
     if (!match) continue;
     const [major, minor] = [Number(match[1]), Number(match[2])];
-    if (major < 22 || (major === 22 && minor < 12)) return candidate;
+    const [needMajor, needMinor] = MINIMUM_NODE_VERSION.split('.').map(Number) as [number, number];
+    if (major < needMajor || (major === needMajor && minor < needMinor)) return candidate;
   }
   return undefined;
 }
 
 const oldNode = findOldNode();
-const root = path.resolve(import.meta.dirname, '..');
 
 describe('runtime check', () => {
   it.skipIf(!oldNode)('an old Node exits at once with a message saying what to run instead', () => {
@@ -169,11 +178,51 @@ describe('runtime check', () => {
     });
     expect(result.signal, 'the process did not exit by itself').toBeNull();
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('22.12');
+    expect(result.stderr).toContain(MINIMUM_NODE_VERSION);
     expect(result.stderr).toContain(spawnSync(oldNode!, ['--version'], { encoding: 'utf8' }).stdout.trim());
     expect(result.stderr).toMatch(/npm start/);
     expect(result.stdout).toBe('');
     // It stopped before touching anything.
     expect(fs.readdirSync(dataDir)).toEqual([]);
   }, 60_000);
+});
+
+/**
+ * The minimum Node is stated once, in package.json's engines (which npm checks too): the runtime
+ * check and the `tollgate` command read it there. Proven on a copy of each beside a package.json
+ * that asks for a Node no machine has.
+ */
+describe('the minimum Node version, from package.json', () => {
+  const pinnedNode = path.join(root, 'node_modules/.bin/node');
+  const node = fs.existsSync(pinnedNode) ? pinnedNode : process.execPath;
+
+  function copyBeside(file: string, engines: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-engines-'));
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', engines: { node: engines } }));
+    const copy = path.join(dir, file);
+    fs.mkdirSync(path.dirname(copy));
+    fs.copyFileSync(path.join(root, file), copy);
+    return copy;
+  }
+
+  it('is what the README says', () => {
+    expect(fs.readFileSync(path.join(root, 'README.md'), 'utf8')).toContain(`Node.js ${MINIMUM_NODE_VERSION} or newer`);
+  });
+
+  it('the runtime check refuses a Node below what package.json asks for, and passes one above', () => {
+    // Run as TypeScript by the pinned Node 24 (type stripping), as vitest runs src/.
+    const tooNew = spawnSync(node, [copyBeside('src/runtime-check.ts', '>=99.0')], { encoding: 'utf8', timeout: 20_000 });
+    expect(tooNew.status).toBe(1);
+    expect(tooNew.stderr).toContain('Tollgate needs Node.js 99.0 or newer');
+    const old = spawnSync(node, [copyBeside('src/runtime-check.ts', '>=18.0')], { encoding: 'utf8', timeout: 20_000 });
+    expect(old.stderr).toBe('');
+    expect(old.status).toBe(0);
+  });
+
+  it('the tollgate command refuses a Node below what package.json asks for', () => {
+    const result = spawnSync(node, [copyBeside('bin/tollgate.js', '>=99.0'), '--help'], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('tollgate: needs Node.js 99.0 or newer');
+    expect(result.stdout).toBe('');
+  });
 });

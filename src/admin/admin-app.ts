@@ -15,6 +15,7 @@ import { requestLog } from '../http/request-log.js';
 import { adminTokenMatches } from './admin-bearer.js';
 import { readJsonBody } from './json-body.js';
 import { adminUrlGuard } from './url-guard.js';
+import { ADMIN_TOKEN_LOCATION } from '../lib/admin-defaults.js';
 
 export interface AdminDependencies {
   adminToken: string;
@@ -54,7 +55,7 @@ function bearerAuth(adminToken: string): Koa.Middleware {
     const match = /^Bearer ([^\s]+)$/i.exec(ctx.get('authorization'));
     if (!match?.[1] || !adminTokenMatches(match[1], adminToken)) {
       ctx.set('WWW-Authenticate', 'Bearer realm="tollgate-admin"');
-      throw new AppError(401, 'unauthorized', 'the admin API needs the admin token as a bearer token (ADMIN_TOKEN, or $DATA_DIR/admin-token)');
+      throw new AppError(401, 'unauthorized', `the admin API needs the admin token as a bearer token (ADMIN_TOKEN, or ${ADMIN_TOKEN_LOCATION})`);
     }
     await next();
   };

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { ensureOwnerOnlyDirectory } from '../lib/owner-only-directory.js';
+import { sha256Bytes } from '../lib/sha256.js';
+import { adminTokenPath } from '../lib/admin-defaults.js';
 
 /**
  * ADMIN_TOKEN when set; otherwise one generated at first start into $DATA_DIR/admin-token (0600),
@@ -10,7 +11,7 @@ import { ensureOwnerOnlyDirectory } from '../lib/owner-only-directory.js';
 export function resolveAdminToken(configured: string | undefined, dataDir: string): string {
   if (configured) return configured;
   ensureOwnerOnlyDirectory(dataDir);
-  const file = path.join(dataDir, 'admin-token');
+  const file = adminTokenPath(dataDir);
   if (fs.existsSync(file)) {
     const token = fs.readFileSync(file, 'utf8').trim();
     if (token) return token;
@@ -20,11 +21,7 @@ export function resolveAdminToken(configured: string | undefined, dataDir: strin
   return token;
 }
 
-function digest(value: string): Buffer {
-  return crypto.createHash('sha256').update(value, 'utf8').digest();
-}
-
 /** Constant-time comparison of a presented bearer token with the admin token. */
 export function adminTokenMatches(presented: string, expected: string): boolean {
-  return crypto.timingSafeEqual(digest(presented), digest(expected));
+  return crypto.timingSafeEqual(sha256Bytes(presented), sha256Bytes(expected));
 }

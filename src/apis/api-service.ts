@@ -3,7 +3,7 @@ import { DEFAULT_SIGNING_ALGORITHM, SIGNING_ALGORITHMS, isSigningAlgorithm, type
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { asBody, optionalInteger, optionalList, optionalString, rejectUnknownFields, requiredString } from '../lib/validate.js';
-import { DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, type Api } from './api.js';
+import { DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, tokenTtlLimitMessage, type Api } from './api.js';
 import type { ApiCatalog } from './api-catalog.js';
 import { apiStore } from './api-store.js';
 import { isReservedScope, isScopeToken } from './scope-names.js';
@@ -29,7 +29,7 @@ function validScopes(scopes: string[]): string[] {
 function tokenTtl(body: Record<string, unknown>): number | undefined {
   const value = body.token_ttl;
   if (typeof value === 'number' && Number.isInteger(value) && value > MAX_TOKEN_TTL) {
-    throw new ValidationError(`token_ttl may be at most ${MAX_TOKEN_TTL} seconds (access tokens are short-lived; use refresh tokens for long sessions), got ${value}`);
+    throw new ValidationError(`${tokenTtlLimitMessage('token_ttl')}, got ${value}`);
   }
   return optionalInteger(body, 'token_ttl', 1, MAX_TOKEN_TTL);
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
+import { adminTokenPath, dataDirFrom, DEFAULT_ADMIN_URL } from '../lib/admin-defaults.js';
 
 export class CliError extends Error {
   override name = 'CliError';
@@ -7,9 +7,9 @@ export class CliError extends Error {
 
 /** Where the admin API is and how to authenticate, from the contract's variables. */
 export function adminConnection(env: NodeJS.ProcessEnv = process.env): { url: string; token: string } {
-  const url = (env.TOLLGATE_ADMIN_URL || 'http://127.0.0.1:3001').replace(/\/$/, '');
+  const url = (env.TOLLGATE_ADMIN_URL || DEFAULT_ADMIN_URL).replace(/\/$/, '');
   if (env.TOLLGATE_ADMIN_TOKEN) return { url, token: env.TOLLGATE_ADMIN_TOKEN };
-  const file = path.resolve(env.DATA_DIR || './data', 'admin-token');
+  const file = adminTokenPath(dataDirFrom(env));
   try {
     return { url, token: fs.readFileSync(file, 'utf8').trim() };
   } catch {

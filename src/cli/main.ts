@@ -3,6 +3,7 @@ import { apisCommand } from './commands/apis.js';
 import { clientsCommand } from './commands/clients.js';
 import { keysCommand } from './commands/keys.js';
 import { usersCommand } from './commands/users.js';
+import { ADMIN_TOKEN_LOCATION, DEFAULT_ADMIN_URL, DEFAULT_DATA_DIR } from '../lib/admin-defaults.js';
 
 const HELP = `tollgate — manage a Tollgate authorization server through its admin API
 
@@ -12,8 +13,8 @@ const HELP = `tollgate — manage a Tollgate authorization server through its ad
   tollgate keys list|rotate [--force]|revoke KID
 
 Every command takes --json for one JSON document on stdout.
-Admin API: TOLLGATE_ADMIN_URL (default http://127.0.0.1:3001); token: TOLLGATE_ADMIN_TOKEN,
-else $DATA_DIR/admin-token (DATA_DIR default ./data).
+Admin API: TOLLGATE_ADMIN_URL (default ${DEFAULT_ADMIN_URL}); token: TOLLGATE_ADMIN_TOKEN,
+else ${ADMIN_TOKEN_LOCATION} (DATA_DIR default ${DEFAULT_DATA_DIR}).
 Run "tollgate <group>" for the options of each command.`;
 
 const GROUPS: Record<string, (action: string | undefined, args: string[]) => Promise<void>> = {

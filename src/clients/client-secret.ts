@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sha256Base64url, sha256Bytes } from '../lib/sha256.js';
 
 /**
  * Client secrets are 256 random bits generated here, shown once and stored only as a SHA-256
@@ -14,13 +15,13 @@ export function generateClientSecret(): string {
 }
 
 export function hashClientSecret(secret: string): string {
-  return HASH_PREFIX + crypto.hash('sha256', secret, 'base64url');
+  return HASH_PREFIX + sha256Base64url(secret);
 }
 
 /** Constant-time: both sides are fixed-length digests. */
 export function verifyClientSecret(presented: unknown, storedHash: string | undefined): boolean {
   if (typeof presented !== 'string' || !storedHash?.startsWith(HASH_PREFIX)) return false;
   const expected = Buffer.from(storedHash.slice(HASH_PREFIX.length), 'base64url');
-  const actual = crypto.hash('sha256', presented, 'buffer');
+  const actual = sha256Bytes(presented);
   return expected.length === actual.length && crypto.timingSafeEqual(expected, actual);
 }

@@ -1,8 +1,6 @@
 import type { Knex } from 'knex';
 import { migrations as allMigrations, type Migration } from '../../migrations/index.js';
-
-/** Arbitrary but fixed: the advisory lock every Tollgate instance takes to migrate. */
-const MIGRATION_LOCK = 7_411_001;
+import { lockForTransaction } from './advisory-locks.js';
 
 /**
  * Applies pending migrations in one transaction under a PostgreSQL advisory lock, so instances
@@ -11,7 +9,7 @@ const MIGRATION_LOCK = 7_411_001;
  */
 export async function migrate(knex: Knex, migrations: Migration[] = allMigrations): Promise<string[]> {
   return knex.transaction(async (trx) => {
-    await trx.raw('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    await lockForTransaction(trx, 'migrations');
     await trx.raw(`CREATE TABLE IF NOT EXISTS schema_migrations (
       name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await trx('schema_migrations').select('name')).map((row: { name: string }) => row.name));

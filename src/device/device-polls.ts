@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
+import { sha256Base64url } from '../lib/sha256.js';
 
 /** RFC 8628 §3.5: after slow_down, the interval grows by 5 seconds for all later requests. */
 const SLOW_DOWN_STEP = 5;
@@ -20,7 +20,7 @@ export class DevicePolls {
   ) {}
 
   async record(deviceCode: string): Promise<PollVerdict> {
-    const codeHash = crypto.createHash('sha256').update(deviceCode).digest('base64url');
+    const codeHash = sha256Base64url(deviceCode);
     return this.db.transaction(async (trx) => {
       const previous: { interval_seconds: number; last_poll_at: Date } | undefined = await trx('device_polls')
         .where({ code_hash: codeHash }).forUpdate().first();

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import Koa from 'koa';
 import type { Knex } from 'knex';
 import type Router from '@koa/router';
@@ -18,6 +17,7 @@ import { gated } from './path-gate.js';
 import { requestLog } from './request-log.js';
 import { secureCookiesForHttpsIssuer, securityHeaders } from './security-headers.js';
 import { stylesheet } from './views.js';
+import { sha256Base64url } from '../lib/sha256.js';
 
 /**
  * JWKS responses may be cached by verifiers for JWKS_MAX_AGE (the key ring plans rotations
@@ -34,7 +34,7 @@ function jwksCaching(path: string, maxAge: number): Koa.Middleware {
     const keys = (ctx.body as { keys?: object }).keys ?? ctx.body as object;
     let etag = etags.get(keys);
     if (!etag) {
-      etag = crypto.createHash('sha256').update(JSON.stringify(ctx.body)).digest('base64url').slice(0, 27);
+      etag = sha256Base64url(JSON.stringify(ctx.body)).slice(0, 27);
       etags.set(keys, etag);
     }
     ctx.etag = etag;

@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
+import { sha256Base64url } from '../lib/sha256.js';
 
 /**
  * Sign-in and device-code guessing limits, shared by every instance through the database.
@@ -62,7 +62,7 @@ export type ReserveResult =
 
 /** The row a subject is counted in: a hash, so no username or address is stored. */
 export function keyFor(subject: Subject): string {
-  return crypto.createHash('sha256').update(`${subject.kind}|${subject.value}`).digest('base64url');
+  return sha256Base64url(`${subject.kind}|${subject.value}`);
 }
 
 function rowsOf<T>(result: unknown): T[] {

@@ -7,9 +7,8 @@ import { KeySnapshot, type LoadedKey } from './key-snapshot.js';
 import { ringFingerprint } from './ring-fingerprint.js';
 import { kekId, open, seal, sealedBy } from './sealed-box.js';
 import { signingKeyStore, type KeyState, type SigningKeyRow } from './signing-key-store.js';
+import { lockForTransaction } from '../db/advisory-locks.js';
 
-/** Arbitrary but fixed: the advisory lock under which the ring is changed. */
-const KEY_RING_LOCK = 7_411_002;
 /** Clock skew allowed to verifiers, both for publishing ahead and for keeping old keys. */
 export const CLOCK_SKEW_SECONDS = 60;
 
@@ -221,7 +220,7 @@ export class KeyRing {
 
   #locked<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
     return this.db.transaction(async (trx) => {
-      await trx.raw('SELECT pg_advisory_xact_lock(?)', [KEY_RING_LOCK]);
+      await lockForTransaction(trx, 'keyRing');
       return work(trx);
     });
   }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sha256Base64url } from '../lib/sha256.js';
 
 /**
  * Authenticated encryption at rest (AES-256-GCM) for private keys and server secrets.
@@ -7,7 +8,7 @@ import crypto from 'node:crypto';
  * caller's `context` (e.g. a kid) is bound as additional data so sealed values cannot be swapped.
  */
 export function kekId(kek: Buffer): string {
-  return crypto.createHash('sha256').update(kek).digest('base64url').slice(0, 11);
+  return sha256Base64url(kek).slice(0, 11);
 }
 
 export function seal(kek: Buffer, plaintext: string, context: string): string {

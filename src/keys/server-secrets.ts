@@ -1,9 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { kekId, open, seal, sealedBy } from './sealed-box.js';
-
-/** Arbitrary but fixed: the advisory lock under which a server secret is first generated. */
-const SERVER_SECRETS_LOCK = 7_411_003;
+import { lockForTransaction } from '../db/advisory-locks.js';
 
 /**
  * A secret every instance must share (the cookie-signing keys), generated once and kept sealed
@@ -13,7 +11,7 @@ export async function serverSecret(db: Knex, keks: Buffer[], name: string): Prom
   const kek = keks[0];
   if (!kek) throw new Error('no key-encryption key');
   return db.transaction(async (trx) => {
-    await trx.raw('SELECT pg_advisory_xact_lock(?)', [SERVER_SECRETS_LOCK]);
+    await lockForTransaction(trx, 'serverSecrets');
     const row: { sealed: string } | undefined = await trx('server_secrets').select('sealed').where({ name }).first();
     if (row) {
       const value = open(keks, row.sealed, name);

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { open, seal, SealedBoxError } from '../keys/sealed-box.js';
+import { sha256Base64url } from '../lib/sha256.js';
 
 /**
  * What oidc-provider persists is keyed by ids that are bearer secrets: refresh tokens,
@@ -23,7 +24,7 @@ const ISSUED_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /** The id an artefact is stored under: the SHA-256 (base64url) of its id, but for grants. */
 export function storedId(kind: string, id: string): string {
-  return STORED_AS_IS.has(kind) ? id : crypto.hash('sha256', id, 'base64url');
+  return STORED_AS_IS.has(kind) ? id : sha256Base64url(id);
 }
 
 /**

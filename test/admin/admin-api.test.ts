@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenTtlLimitMessage } from '../../src/apis/api.js';
 import { unique } from '../helpers/database.js';
 import { createApi, createServiceClient, type ApiFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -252,6 +253,8 @@ describe('APIs', () => {
     expectJsonError(refused, 400, 'invalid_request');
     expect(refused.body.error_description).toContain('token_ttl');
     expect(refused.body.error_description).toContain('3600');
+    // Worded once (src/apis/api.ts) for the admin API and the CLI.
+    expect(refused.body.error_description).toContain(tokenTtlLimitMessage('token_ttl'));
     expect((await server.admin('get', `/apis/${encodeURIComponent(other.identifier)}`)).status).toBe(404);
 
     const update = await server.admin('patch', `/apis/${accepted.body.id}`, { token_ttl: 7200 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenTtlLimitMessage } from '../../src/apis/api.js';
 import { verifyPassword } from '../../src/users/password.js';
 import { onPostgres, unique } from '../helpers/database.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -145,6 +146,8 @@ describe('tollgate apis', () => {
     expectFailure(run);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('3600');
+    // The admin API's wording, from the one constant module (src/apis/api.ts).
+    expect(run.stderr).toContain(tokenTtlLimitMessage('--token-ttl'));
     expect((await server.admin('get', `/apis/${encodeURIComponent(other)}`)).status).toBe(404);
   });
 

@@ -1,4 +1,4 @@
-import { MAX_TOKEN_TTL } from '../../apis/api.js';
+import { MAX_TOKEN_TTL, tokenTtlLimitMessage } from '../../apis/api.js';
 import { callAdmin, CliError } from '../admin-client.js';
 import { defined, integer, list, oneId, parse, text } from '../args.js';
 import { print, record, table, type Row } from '../format.js';
@@ -16,7 +16,7 @@ const COLUMNS = ['id', 'identifier', 'scopes', 'token_ttl', 'alg'];
 function tokenTtl(value: string | boolean | undefined): number | undefined {
   const ttl = integer(value, '--token-ttl');
   if (ttl !== undefined && ttl > MAX_TOKEN_TTL) {
-    throw new CliError(`--token-ttl may be at most ${MAX_TOKEN_TTL} seconds (access tokens are short-lived; use refresh tokens for long sessions)`);
+    throw new CliError(tokenTtlLimitMessage('--token-ttl'));
   }
   return ttl;
 }
