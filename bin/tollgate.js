@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 // The `tollgate` command. Plain JavaScript so it can refuse an old Node before loading anything.
+// The minimum Node is checked here and in src/runtime-check.ts, not through package.json's
+// "engines": npm checks that field against the Node running npm (the system Node), while the
+// project runs everything on the Node 24 it installs, so on a system Node 20 it only made `npm install`
+// and the first `npx tollgate` of a checkout (npm installs the project into its npx cache) print
+// EBADENGINE warnings (test/cli/quiet.test.ts).
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 12)) {
   process.stderr.write(`tollgate: needs Node.js 22.12 or newer (this is ${process.version}); run it as "npx tollgate", which uses the Node 24 this project installs, or install Node 24.\n`);
