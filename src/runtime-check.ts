@@ -1,11 +1,12 @@
 // Imported first by every entry point, so it runs before anything that needs a newer Node.
-// The minimum is package.json's `engines.node` (">=MAJOR.MINOR"), the one place it is stated (npm
-// and bin/tollgate.js read it there too), so the check and the manifest cannot disagree. Only
+// The minimum is package.json's `tollgate.minimumNode` ("MAJOR.MINOR"), the one place it is stated
+// (bin/tollgate.js reads it there too), so the check and the manifest cannot disagree. It is not
+// `engines`: npm checks that against the system Node that runs npm (see bin/tollgate.js). Only
 // fs and syntax an old Node understands, so that this file itself still loads there.
 import fs from 'node:fs';
 
 /** The nearest package.json above this file: the project's, from src/ (tests) or dist/src/ (npm start). */
-function readManifest(): { engines?: { node?: string } } {
+function readManifest(): { tollgate?: { minimumNode?: string } } {
   for (let levels = 1; levels <= 4; levels += 1) {
     const candidate = new URL(`${'../'.repeat(levels)}package.json`, import.meta.url);
     if (fs.existsSync(candidate)) return JSON.parse(fs.readFileSync(candidate, 'utf8'));
@@ -13,9 +14,9 @@ function readManifest(): { engines?: { node?: string } } {
   throw new Error('runtime check: cannot find package.json above this file');
 }
 
-const range = readManifest().engines?.node ?? '';
-const required = /^>=\s*(\d+)\.(\d+)$/.exec(range);
-if (!required) throw new Error(`runtime check: package.json engines.node must read ">=MAJOR.MINOR", not "${range}"`);
+const stated = readManifest().tollgate?.minimumNode ?? '';
+const required = /^(\d+)\.(\d+)$/.exec(stated);
+if (!required) throw new Error(`runtime check: package.json tollgate.minimumNode must read "MAJOR.MINOR", not "${stated}"`);
 /** The oldest Node Tollgate runs on, as package.json states it, e.g. "22.12". */
 const MINIMUM_NODE_VERSION = `${required[1]}.${required[2]}`;
 

@@ -138,12 +138,10 @@ describe('loadConfig', () => {
 
 const root = path.resolve(import.meta.dirname, '..');
 /**
- * The minimum Node as package.json's engines states it, e.g. "22.12". Read here rather than
- * imported from src/runtime-check.ts, which would end this test process on an older Node.
+ * The minimum Node as package.json's tollgate.minimumNode states it, e.g. "22.12". Read here rather
+ * than imported from src/runtime-check.ts, which would end this test process on an older Node.
  */
-const MINIMUM_NODE_VERSION = /^>=\s*(\d+\.\d+)$/.exec(
-  (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node,
-)![1]!;
+const MINIMUM_NODE_VERSION = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { tollgate: { minimumNode: string } }).tollgate.minimumNode;
 
 /** A Node older than the minimum on this machine, if there is one. */
 function findOldNode(): string | undefined {
@@ -188,17 +186,17 @@ describe('runtime check', () => {
 });
 
 /**
- * The minimum Node is stated once, in package.json's engines (which npm checks too): the runtime
- * check and the `tollgate` command read it there. Proven on a copy of each beside a package.json
+ * The minimum Node is stated once, in package.json's tollgate.minimumNode: the runtime check and
+ * the `tollgate` command read it there. Proven on a copy of each beside a package.json
  * that asks for a Node no machine has.
  */
 describe('the minimum Node version, from package.json', () => {
   const pinnedNode = path.join(root, 'node_modules/.bin/node');
   const node = fs.existsSync(pinnedNode) ? pinnedNode : process.execPath;
 
-  function copyBeside(file: string, engines: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-engines-'));
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', engines: { node: engines } }));
+  function copyBeside(file: string, minimumNode: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-minimum-node-'));
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', tollgate: { minimumNode } }));
     const copy = path.join(dir, file);
     fs.mkdirSync(path.dirname(copy));
     fs.copyFileSync(path.join(root, file), copy);
@@ -211,16 +209,16 @@ describe('the minimum Node version, from package.json', () => {
 
   it('the runtime check refuses a Node below what package.json asks for, and passes one above', () => {
     // Run as TypeScript by the pinned Node 24 (type stripping), as vitest runs src/.
-    const tooNew = spawnSync(node, [copyBeside('src/runtime-check.ts', '>=99.0')], { encoding: 'utf8', timeout: 20_000 });
+    const tooNew = spawnSync(node, [copyBeside('src/runtime-check.ts', '99.0')], { encoding: 'utf8', timeout: 20_000 });
     expect(tooNew.status).toBe(1);
     expect(tooNew.stderr).toContain('Tollgate needs Node.js 99.0 or newer');
-    const old = spawnSync(node, [copyBeside('src/runtime-check.ts', '>=18.0')], { encoding: 'utf8', timeout: 20_000 });
+    const old = spawnSync(node, [copyBeside('src/runtime-check.ts', '18.0')], { encoding: 'utf8', timeout: 20_000 });
     expect(old.stderr).toBe('');
     expect(old.status).toBe(0);
   });
 
   it('the tollgate command refuses a Node below what package.json asks for', () => {
-    const result = spawnSync(node, [copyBeside('bin/tollgate.js', '>=99.0'), '--help'], { encoding: 'utf8', timeout: 20_000 });
+    const result = spawnSync(node, [copyBeside('bin/tollgate.js', '99.0'), '--help'], { encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('tollgate: needs Node.js 99.0 or newer');
     expect(result.stdout).toBe('');
