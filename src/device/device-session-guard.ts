@@ -18,6 +18,8 @@ interface SessionLike {
 export function deviceSessionGuard(options: { prefix: string; assets: string; providers: ProviderHost }): Middleware {
   const codePage = `${options.prefix}/device`;
   const authorization = `${codePage}/auth`;
+  /** oidc-provider's `/device/:uid`: one non-empty segment after the code page. */
+  const isResumePage = (path: string) => path.startsWith(`${codePage}/`) && /^[^/]+$/.test(path.slice(codePage.length + 1));
 
   async function hasSavedSession(ctx: Context): Promise<boolean> {
     const { Session } = options.providers.current as unknown as { Session: { get(ctx: Context): Promise<SessionLike> } };
@@ -33,7 +35,7 @@ export function deviceSessionGuard(options: { prefix: string; assets: string; pr
       ctx.body = { error: 'invalid_request', error_description: 'the device authorization endpoint accepts POST only (RFC 8628 section 3.1)' };
       return undefined;
     }
-    const needsSession = (ctx.method === 'POST' && ctx.path === codePage) || ((ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.path.startsWith(`${codePage}/`));
+    const needsSession = (ctx.method === 'POST' && ctx.path === codePage) || ((ctx.method === 'GET' || ctx.method === 'HEAD') && isResumePage(ctx.path));
     if (!needsSession) return next();
     return hasSavedSession(ctx).then((saved) => {
       if (saved) return next();
