@@ -101,6 +101,14 @@ export function inputGuard(options: InputGuardOptions): Middleware {
 
   // Synchronous unless there is a body to read: most requests pass with two regular expressions.
   return (ctx, next) => {
+    // A request target with no absolute path ("//host…", "*") gives Koa no path at all (ctx.path is
+    // null): nothing behind this serves one, and every later check assumes a path.
+    if (typeof ctx.path !== 'string' || !ctx.path.startsWith('/')) {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: 'the request target is not an absolute path' };
+      return undefined;
+    }
     const problem = problemInPath(ctx.path) ?? (ctx.querystring ? problemInForm(ctx.querystring, 'query') : undefined);
     if (problem) return refuse(ctx, problem);
     if (!isFormPost(ctx)) return next();

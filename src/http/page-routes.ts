@@ -12,8 +12,9 @@ export function pageRoutes(prefix: string): (ctx: Pick<Context, 'path'>) => bool
   const deviceAuthorization = `${prefix}/device/auth`;
   const interaction = `${prefix}/interaction/`;
   const endSession = `${prefix}/session/end`;
-  return ({ path }) => path === auth || path.startsWith(`${auth}/`)
+  // `path` is null for a request target Koa cannot parse: not a page.
+  return ({ path }) => typeof path === 'string' && (path === auth || path.startsWith(`${auth}/`)
     || (path === device || (path.startsWith(`${device}/`) && path !== deviceAuthorization))
     || path.startsWith(interaction)
-    || path === endSession || path.startsWith(`${endSession}/`);
+    || path === endSession || path.startsWith(`${endSession}/`));
 }

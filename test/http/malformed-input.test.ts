@@ -168,6 +168,20 @@ describe('text that is not UTF-8, or not well encoded, is refused where it enter
   });
 });
 
+describe('a request target without an absolute path (found by the sweep)', () => {
+  it('a target Koa finds no path in ("//#?x=@", "*") is 400 invalid_request; "//host/…" is just not found', async () => {
+    for (const target of ['//#?client_id=@&client_id=x', '*']) {
+      const response = await publicRequest({ method: 'GET', target });
+      if (refusedByHttpParser(response)) continue;
+      expectOAuthError(response);
+    }
+    for (const target of ['//', '//example.com/token']) {
+      expect((await publicRequest({ method: 'GET', target })).status, target).toBe(404);
+    }
+    expect(errorLines()).toEqual([]);
+  });
+});
+
 describe('the device pages (issue 14 item 5)', () => {
   it('GET on the device authorization endpoint is 405 with Allow: POST, as JSON', async () => {
     const response = await publicRequest({ method: 'GET', target: endpoints.device_authorization_endpoint! });
