@@ -56,6 +56,10 @@ export interface Lifetimes {
   devicePollInterval: number;
 }
 
+/**
+ * A start-up error, not an answer to a caller: it stops the process with one line on stderr before
+ * any listener exists, so it stays outside the TollgateError model of src/lib/errors.ts.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

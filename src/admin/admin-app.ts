@@ -4,13 +4,14 @@ import { apiToJson } from '../apis/api.js';
 import type { ApiService } from '../apis/api-service.js';
 import { clientToJson } from '../clients/client.js';
 import type { ClientService } from '../clients/client-service.js';
-import { RotationTooEarlyError, type KeyRing } from '../keys/key-ring.js';
+import type { KeyRing } from '../keys/key-ring.js';
 import { asBody, optionalBoolean, rejectUnknownFields } from '../lib/validate.js';
 import { userToJson } from '../users/user.js';
 import type { UserService } from '../users/user-service.js';
-import { AppError } from '../lib/errors.js';
+import { TollgateError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { errorBoundary } from '../http/error-boundary.js';
+import { sendErrorResponse } from '../http/error-response.js';
 import { requestLog } from '../http/request-log.js';
 import { adminTokenMatches } from './admin-bearer.js';
 import { readJsonBody } from './json-body.js';
@@ -30,23 +31,24 @@ export interface AdminDependencies {
   logger: Logger;
 }
 
-/** Turns thrown AppErrors into JSON; the error boundary judges anything else (400, 503 or a bare 500). */
+/**
+ * Turns thrown TollgateErrors into JSON; the error boundary judges anything else (400, 503 or a
+ * bare 500). The admin API is no OAuth endpoint: its descriptions stay as written (they quote
+ * names with `"` for the CLI to show).
+ */
 const jsonErrors: Koa.Middleware = async (ctx, next) => {
   try {
     await next();
     if (ctx.status === 404 && ctx.body == null) {
-      ctx.status = 404;
-      ctx.body = { error: 'not_found', error_description: `no admin route ${ctx.method} ${ctx.path}` };
+      throw new TollgateError(404, 'not_found', `no admin route ${ctx.method} ${ctx.path}`);
     } else if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
       // The router answers a method it knows nowhere (PROPFIND) with 501; for a client it is the
       // same mistake as any other method the route lacks, and bad input is never a 5xx.
-      ctx.status = 405;
-      ctx.body = { error: 'method_not_allowed', error_description: `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow')})` };
+      throw new TollgateError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow')})`);
     }
   } catch (error) {
-    if (!(error instanceof AppError)) throw error;
-    ctx.status = error.status;
-    ctx.body = { error: error.code, error_description: error.message };
+    if (!(error instanceof TollgateError)) throw error;
+    sendErrorResponse(ctx, error, { description: 'as-written' });
   }
 };
 
@@ -54,8 +56,9 @@ function bearerAuth(adminToken: string): Koa.Middleware {
   return async (ctx, next) => {
     const match = /^Bearer ([^\s]+)$/i.exec(ctx.get('authorization'));
     if (!match?.[1] || !adminTokenMatches(match[1], adminToken)) {
-      ctx.set('WWW-Authenticate', 'Bearer realm="tollgate-admin"');
-      throw new AppError(401, 'unauthorized', `the admin API needs the admin token as a bearer token (ADMIN_TOKEN, or ${ADMIN_TOKEN_LOCATION})`);
+      throw new TollgateError(401, 'unauthorized', `the admin API needs the admin token as a bearer token (ADMIN_TOKEN, or ${ADMIN_TOKEN_LOCATION})`, {
+        headers: { 'WWW-Authenticate': 'Bearer realm="tollgate-admin"' },
+      });
     }
     await next();
   };
@@ -104,16 +107,8 @@ function routes(deps: AdminDependencies): Router {
   router.post('/keys/rotate', async (ctx) => {
     const body = asBody(await readJsonBody(ctx));
     rejectUnknownFields(body, ['force']);
-    try {
-      await deps.rotateKeys(optionalBoolean(body, 'force') ?? false);
-    } catch (error) {
-      if (error instanceof RotationTooEarlyError) {
-        ctx.status = 409;
-        ctx.body = { error: 'rotation_too_early', error_description: error.message, possible_at: error.possibleAt.toISOString() };
-        return;
-      }
-      throw error;
-    }
+    // Too early: RotationTooEarlyError, a 409 with the time it becomes possible, answered by jsonErrors.
+    await deps.rotateKeys(optionalBoolean(body, 'force') ?? false);
     ctx.body = keyRing.list();
   });
   router.post('/keys/:kid/revoke', async (ctx) => {

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { readLimitedBody } from '../http/read-body.js';
 import { isUtf8Text, unacceptableParameter } from '../lib/acceptable-text.js';
-import { AppError, ValidationError } from '../lib/errors.js';
+import { TollgateError, ValidationError } from '../lib/errors.js';
 
 /** Admin request bodies are small JSON documents; anything larger is refused before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -31,12 +31,12 @@ function unacceptableString(value: unknown, path: string, depth = 0): string | u
  * them too, in validate.ts.
  */
 export async function readJsonBody(ctx: Context): Promise<unknown> {
-  const tooLarge = new AppError(413, 'invalid_request', `the request body exceeds ${MAX_BODY_BYTES} bytes`);
+  const tooLarge = new TollgateError(413, 'invalid_request', `the request body exceeds ${MAX_BODY_BYTES} bytes`);
   if (Number(ctx.get('content-length') || 0) > MAX_BODY_BYTES) throw tooLarge;
   const body = await readLimitedBody(ctx.req, MAX_BODY_BYTES);
   if (!body) throw tooLarge;
   if (!body.length) return {};
-  if (!ctx.is('application/json')) throw new AppError(415, 'invalid_request', 'send the request body as application/json');
+  if (!ctx.is('application/json')) throw new TollgateError(415, 'invalid_request', 'send the request body as application/json');
   if (!isUtf8Text(body)) throw new ValidationError('the request body is not valid UTF-8');
   let document: unknown;
   try {

@@ -1,5 +1,7 @@
 import type { Middleware } from 'koa';
 import { DEVICE_CODE_GRANT } from '../clients/grant-types.js';
+import { sendErrorResponse } from '../http/error-response.js';
+import { TollgateError } from '../lib/errors.js';
 import type { DevicePolls } from './device-polls.js';
 
 interface OidcState {
@@ -28,7 +30,9 @@ export function devicePolling(options: { tokenPath: string; deviceAuthorizationP
     if (ctx.status !== 400 || body?.error !== 'authorization_pending') return;
     const verdict = await options.polls.record(params.device_code);
     if (verdict.tooFast) {
-      ctx.body = { error: 'slow_down', error_description: `polling too fast: wait at least ${verdict.intervalSeconds} seconds between requests`, interval: verdict.intervalSeconds };
+      sendErrorResponse(ctx, new TollgateError(400, 'slow_down', `polling too fast: wait at least ${verdict.intervalSeconds} seconds between requests`, {
+        extraFields: { interval: verdict.intervalSeconds },
+      }));
     }
   };
 }

@@ -1,4 +1,6 @@
 import type { Context, Middleware } from 'koa';
+import { sendErrorResponse } from '../http/error-response.js';
+import { TollgateError } from '../lib/errors.js';
 import { sendDeviceErrorPage } from './device-error-page.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
 
@@ -30,9 +32,7 @@ export function deviceSessionGuard(options: { prefix: string; assets: string; pr
   return (ctx, next) => {
     if (ctx.path === authorization) {
       if (ctx.method === 'POST' || ctx.method === 'OPTIONS') return next();
-      ctx.status = 405;
-      ctx.set('Allow', 'POST');
-      ctx.body = { error: 'invalid_request', error_description: 'the device authorization endpoint accepts POST only (RFC 8628 section 3.1)' };
+      sendErrorResponse(ctx, new TollgateError(405, 'invalid_request', 'the device authorization endpoint accepts POST only (RFC 8628 section 3.1)', { headers: { Allow: 'POST' } }));
       return undefined;
     }
     const needsSession = (ctx.method === 'POST' && ctx.path === codePage) || ((ctx.method === 'GET' || ctx.method === 'HEAD') && isResumePage(ctx.path));

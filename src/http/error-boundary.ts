@@ -2,7 +2,9 @@ import type { Context, Middleware } from 'koa';
 import { classifyDatabaseError, failureKind, type DatabaseFailure } from '../db/database-errors.js';
 import { SafeHtml, sendPage } from '../interactions/page.js';
 import type { Logger } from '../log.js';
+import { TollgateError, type ErrorCode } from '../lib/errors.js';
 import { RepeatedLog } from '../lib/repeated-log.js';
+import { conformErrorBody, sendErrorResponse } from './error-response.js';
 
 /** Seconds a client is told to wait while the database is away (RFC 9110 §10.2.3). */
 export const RETRY_AFTER_SECONDS = 5;
@@ -20,7 +22,7 @@ export function noteProviderServerError(ctx: object, error: unknown): void {
 
 interface Answer {
   status: number;
-  error: string;
+  error: ErrorCode;
   description: string;
   heading: string;
   message: string;
@@ -59,22 +61,6 @@ export interface ErrorBoundaryOptions {
   rfc6749Descriptions?: boolean;
 }
 
-/** RFC 6749 §5.2: error_description is printable ASCII except `"` and `\`. */
-const OUTSIDE_DESCRIPTION = /[^\x20\x21\x23-\x5B\x5D-\x7E]/;
-
-/**
- * Messages quote what the client sent (`scope "…" is not …`, from Tollgate or oidc-provider), and
- * a client can send anything: the quotes become `'`, an ellipsis `...`, anything else outside the
- * set `?` — one rule at the edge rather than in every message.
- */
-function conformDescriptions(ctx: Context): void {
-  const body = ctx.body as { error?: unknown; error_description?: unknown } | null | undefined;
-  if (ctx.status < 400 || !body || typeof body !== 'object' || typeof body.error_description !== 'string') return;
-  if (!OUTSIDE_DESCRIPTION.test(body.error_description)) return;
-  const description = body.error_description.replace(/"/g, "'").replace(/…/g, '...').replace(new RegExp(OUTSIDE_DESCRIPTION.source, 'g'), '?');
-  ctx.body = { ...body, error_description: description };
-}
-
 /**
  * Every failure of a request ends here, thrown or answered by oidc-provider: a database that
  * refused the request's input is a 400 (the input guard should have stopped it first), a database
@@ -83,6 +69,7 @@ function conformDescriptions(ctx: Context): void {
  */
 export function errorBoundary(options: ErrorBoundaryOptions): Middleware {
   const errorLog = new RepeatedLog(options.logger);
+  const descriptions = { description: options.rfc6749Descriptions ? 'rfc6749' : 'as-written' } as const;
 
   function report(ctx: Context, error: unknown, failure: DatabaseFailure | undefined): void {
     if (failure === 'bad_input') return; // the caller's mistake, answered with a 400: not an error of ours
@@ -106,8 +93,7 @@ export function errorBoundary(options: ErrorBoundaryOptions): Middleware {
       });
       return;
     }
-    ctx.status = chosen.status;
-    ctx.body = { error: chosen.error, error_description: chosen.description };
+    sendErrorResponse(ctx, new TollgateError(chosen.status, chosen.error, chosen.description), descriptions);
   }
 
   return async (ctx, next) => {
@@ -117,8 +103,7 @@ export function errorBoundary(options: ErrorBoundaryOptions): Middleware {
       const { status, expose, message } = error as { status?: number; expose?: boolean; message?: string };
       if (status && status < 500 && expose) {
         // Koa's own HTTP errors (ctx.throw, a malformed cookie or URL): the caller's mistake.
-        ctx.status = status;
-        ctx.body = { error: 'invalid_request', error_description: message };
+        sendErrorResponse(ctx, new TollgateError(status, 'invalid_request', message ?? ''), descriptions);
         return;
       }
       const failure = classifyDatabaseError(error);
@@ -126,7 +111,7 @@ export function errorBoundary(options: ErrorBoundaryOptions): Middleware {
       answer(ctx, failure);
       return;
     }
-    if (options.rfc6749Descriptions) conformDescriptions(ctx);
+    if (options.rfc6749Descriptions) conformErrorBody(ctx);
     const handled = providerErrors.get(ctx);
     if (handled === undefined) return;
     const failure = classifyDatabaseError(handled);

@@ -1,6 +1,8 @@
 import querystring from 'node:querystring';
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
+import { TollgateError } from '../lib/errors.js';
+import { sendErrorResponse } from './error-response.js';
 import { readLimitedBody } from './read-body.js';
 
 /** oidc-provider's own limit for form bodies (lib/shared/selective_body.js). */
@@ -22,8 +24,7 @@ export function handFormToProvider(req: IncomingMessage, text: string): void {
 export async function peekForm(ctx: Context): Promise<URLSearchParams | undefined> {
   const raw = await readLimitedBody(ctx.req, MAX_FORM_BYTES);
   if (!raw) {
-    ctx.status = 400;
-    ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
+    sendErrorResponse(ctx, new TollgateError(400, 'invalid_request', 'the request body is too large'));
     return undefined;
   }
   const text = raw.toString('utf8');

@@ -1,6 +1,8 @@
 import type { Context, Middleware } from 'koa';
 import { decodeComponent, isUtf8Text, unacceptableParameter } from '../lib/acceptable-text.js';
 import { errorMessage, sendPage } from '../interactions/page.js';
+import { TollgateError } from '../lib/errors.js';
+import { sendErrorResponse } from './error-response.js';
 import { MAX_FORM_BYTES, handFormToProvider } from './form-peek.js';
 import { readLimitedBody } from './read-body.js';
 
@@ -94,8 +96,7 @@ export function inputGuard(options: InputGuardOptions): Middleware {
         },
       });
     } else {
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: problem };
+      sendErrorResponse(ctx, new TollgateError(400, 'invalid_request', problem));
     }
   }
 

@@ -1,5 +1,7 @@
 import type { Middleware } from 'koa';
+import { TollgateError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
+import { sendErrorResponse } from './error-response.js';
 
 /**
  * One line per request: method, route, status, duration and client. Deliberately no query
@@ -17,11 +19,9 @@ export function requestLog(logger: Logger): Middleware {
       failure = error;
       const status = (error as { status?: number; expose?: boolean }).status;
       if (status && status < 500 && (error as { expose?: boolean }).expose) {
-        ctx.status = status;
-        ctx.body = { error: 'invalid_request', error_description: (error as Error).message };
+        sendErrorResponse(ctx, new TollgateError(status, 'invalid_request', (error as Error).message));
       } else {
-        ctx.status = 500;
-        ctx.body = { error: 'server_error', error_description: 'an unexpected error occurred' };
+        sendErrorResponse(ctx, new TollgateError(500, 'server_error', 'an unexpected error occurred'));
       }
     } finally {
       if (failure || logger.isLevelEnabled('info')) logLine();

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { JWK } from 'jose';
-import { NotFoundError } from '../lib/errors.js';
+import { NotFoundError, TollgateError } from '../lib/errors.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
 import { generateSigningKey } from './generate-key.js';
 import { KeySnapshot, type LoadedKey } from './key-snapshot.js';
@@ -32,9 +32,11 @@ export interface KeyRingTiming {
   rotationDays: number;
 }
 
-export class RotationTooEarlyError extends Error {
+export class RotationTooEarlyError extends TollgateError {
   constructor(readonly possibleAt: Date) {
-    super(`the next key has not been published long enough for every cached JWKS to hold it; rotation is possible from ${possibleAt.toISOString()} (or use --force for an emergency such as a leaked key)`);
+    super(409, 'rotation_too_early', `the next key has not been published long enough for every cached JWKS to hold it; rotation is possible from ${possibleAt.toISOString()} (or use --force for an emergency such as a leaked key)`, {
+      extraFields: { possible_at: possibleAt.toISOString() },
+    });
   }
 }
 

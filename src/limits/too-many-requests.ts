@@ -1,5 +1,7 @@
 import type { Context } from 'koa';
+import { sendErrorResponse } from '../http/error-response.js';
 import { SafeHtml, sendPage } from '../interactions/page.js';
+import { TollgateError } from '../lib/errors.js';
 
 /**
  * The answer past a rate limit: 429 with Retry-After (RFC 6585 §4, RFC 9110 §10.2.3). OAuth
@@ -7,13 +9,9 @@ import { SafeHtml, sendPage } from '../interactions/page.js';
  * (§4.1.2.1, §11.4) for a server that will not serve the request now. People get a page.
  */
 export function tooManyRequestsJson(ctx: Context, retryAfterSeconds: number): void {
-  ctx.status = 429;
-  ctx.set('Retry-After', String(retryAfterSeconds));
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = {
-    error: 'temporarily_unavailable',
-    error_description: `too many requests; retry after ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`,
-  };
+  sendErrorResponse(ctx, new TollgateError(429, 'temporarily_unavailable', `too many requests; retry after ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`, {
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  }));
 }
 
 export function tooManyRequestsPage(ctx: Context, assets: string, retryAfterSeconds: number): void {

@@ -2,10 +2,11 @@ import type { Context } from 'koa';
 import type { Client } from '../clients/client.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { verifyClientSecret } from '../clients/client-secret.js';
+import { TollgateError } from '../lib/errors.js';
 
-export class ClientAuthenticationError extends Error {
-  constructor(readonly status: 400 | 401, readonly error: string, message: string) {
-    super(message);
+export class ClientAuthenticationError extends TollgateError {
+  constructor(status: 400 | 401, code: 'invalid_request' | 'invalid_client', message: string) {
+    super(status, code, message);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import type { ClientDirectory } from '../clients/client-directory.js';
+import { sendErrorResponse } from '../http/error-response.js';
 import { peekForm } from '../http/form-peek.js';
 import { gated } from '../http/path-gate.js';
 import { SIGNING_ALGORITHMS } from '../keys/algorithms.js';
@@ -45,9 +46,8 @@ export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware
       clientId = (await authenticateClient(ctx, params, deps.directory)).id;
     } catch (error) {
       if (!(error instanceof ClientAuthenticationError)) throw error;
-      ctx.status = error.status;
       if (error.status === 401) ctx.set('WWW-Authenticate', `Basic realm="${deps.issuer}", error="invalid_client"`);
-      ctx.body = { error: error.error, error_description: error.message };
+      sendErrorResponse(ctx, error);
       return undefined;
     }
     ctx.body = await introspect(deps, token, clientId);

@@ -1,5 +1,7 @@
 import type { Middleware } from 'koa';
+import { sendErrorResponse } from '../http/error-response.js';
 import { gated } from '../http/path-gate.js';
+import { TollgateError } from '../lib/errors.js';
 import { RequestScoped } from './request-scoped.js';
 
 /** A refresh token's rotation, decided but not yet written. */
@@ -58,8 +60,7 @@ export class RefreshRotation {
       const pending = this.#pending.takeFrom(ctx, ONE)?.value;
       if (!pending || ctx.status !== 200) return;
       if (await pending.commit()) return;
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_grant', error_description: 'refresh token already used' };
+      sendErrorResponse(ctx, new TollgateError(400, 'invalid_grant', 'refresh token already used'));
     });
   }
 }
