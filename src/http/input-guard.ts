@@ -105,9 +105,7 @@ export function inputGuard(options: InputGuardOptions): Middleware {
     // A request target with no absolute path ("//host…", "*") gives Koa no path at all (ctx.path is
     // null): nothing behind this serves one, and every later check assumes a path.
     if (typeof ctx.path !== 'string' || !ctx.path.startsWith('/')) {
-      ctx.set('Cache-Control', 'no-store');
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: 'the request target is not an absolute path' };
+      sendErrorResponse(ctx, new TollgateError(400, 'invalid_request', 'the request target is not an absolute path'));
       return undefined;
     }
     const problem = problemInPath(ctx.path) ?? (ctx.querystring ? problemInForm(ctx.querystring, 'query') : undefined);

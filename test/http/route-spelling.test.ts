@@ -43,7 +43,10 @@ describe('an endpoint answers only at its own spelling', () => {
         const spelling = respelled(path, flips, slash);
         fc.pre(spelling !== path);
         const response = await server.public()[method as 'get' | 'post'](spelling).type('form').send({ client_id: 'x' });
-        expect(response.status, `${method.toUpperCase()} ${spelling}`).toBe(404);
+        // "/device/Auth" is another route: the device page's /device/:uid, whose resumption without
+        // its session is a 400 page. Every other respelling routes nowhere.
+        const resumePage = method === 'get' && /^\/device\/[^/]+$/.test(spelling);
+        expect(resumePage ? [400, 404] : [404], `${method.toUpperCase()} ${spelling}: ${response.status}`).toContain(response.status);
       },
     ), { numRuns: 150 });
   });
