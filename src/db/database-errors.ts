@@ -28,14 +28,22 @@ interface ErrorLike {
   errors?: unknown;
 }
 
-export function classifyDatabaseError(error: unknown): DatabaseFailure | undefined {
-  // Errors may arrive wrapped (oidc-provider's `cause`, AggregateError from a dual-stack connect).
+/**
+ * The error and what it wraps, outermost first: oidc-provider's `cause`, the first of an
+ * AggregateError's `errors` (a dual-stack connect); a few levels at most.
+ */
+function* wrapped(error: unknown): Generator<ErrorLike> {
   for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth += 1) {
-    const found = classifyOne(current as ErrorLike);
+    yield current as ErrorLike;
+    const { errors, cause } = current as ErrorLike;
+    current = Array.isArray(errors) && errors.length ? errors[0] : cause;
+  }
+}
+
+export function classifyDatabaseError(error: unknown): DatabaseFailure | undefined {
+  for (const layer of wrapped(error)) {
+    const found = classifyOne(layer);
     if (found) return found;
-    const { errors } = current as ErrorLike;
-    if (Array.isArray(errors) && errors.length) current = errors[0];
-    else current = (current as ErrorLike).cause;
   }
   return undefined;
 }
@@ -52,11 +60,9 @@ function classifyOne(error: ErrorLike): DatabaseFailure | undefined {
 
 /** A short, stable name for the kind of failure, for rate-limited logging ("ECONNREFUSED", "57P01"…). */
 export function failureKind(error: unknown): string {
-  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth += 1) {
-    const { code, name, errors, cause } = current as ErrorLike;
+  for (const { code, name } of wrapped(error)) {
     if (typeof code === 'string' && code) return code;
     if (name === 'KnexTimeoutError') return name;
-    current = Array.isArray(errors) && errors.length ? errors[0] : cause;
   }
   const { name, message } = (error ?? {}) as ErrorLike;
   return `${typeof name === 'string' ? name : 'Error'}: ${typeof message === 'string' ? message.slice(0, 80) : ''}`;

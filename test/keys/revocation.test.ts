@@ -4,6 +4,7 @@ import { createVerifier } from '@tollgate/resource-server';
 import { isolatedPostgres, onPostgres } from '../helpers/database.js';
 import { createApi, createServiceClient, type ApiFixture, type ClientFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { startTwoInstances, type TwoInstances } from '../helpers/two-instances.js';
 
 interface Key { kid: string; alg: string; state: string }
 
@@ -165,20 +166,14 @@ describe.skipIf(!onPostgres)('revoking a signing key with several instances on o
   let b: TestServer;
   let api: ApiFixture;
   let client: ClientFixture;
-  let database: Awaited<ReturnType<typeof isolatedPostgres>>;
+  let instances: TwoInstances | undefined;
 
   beforeAll(async () => {
-    database = await isolatedPostgres();
     // The slowest key-ring check allowed: the test runs the check itself, as the timer would.
-    const env = { KEY_RING_CHECK_SECONDS: '60', DATABASE_URL: database!.url };
-    [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
-    api = await createApi(a);
-    client = await createServiceClient(a, [api.scopes[0]!]);
+    instances = await startTwoInstances({ KEY_RING_CHECK_SECONDS: '60' });
+    ({ a, b, api, client } = instances);
   });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await database?.drop();
-  });
+  afterAll(async () => { await instances?.close(); });
 
   it('the other instance stops signing with the revoked key and stops publishing it at its next key-ring check', async () => {
     const leaked = decodeProtectedHeader(await token(b, client, api)).kid!;

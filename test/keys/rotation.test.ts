@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedPostgres, onPostgres } from '../helpers/database.js';
 import { createApi, createServiceClient, type ApiFixture, type ClientFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { startTwoInstances, type TwoInstances } from '../helpers/two-instances.js';
 
 interface Key { kid: string; alg: string; state: string; remove_after: string | null }
 
@@ -163,19 +164,13 @@ describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
   let b: TestServer;
   let api: ApiFixture;
   let client: ClientFixture;
-  let database: Awaited<ReturnType<typeof isolatedPostgres>>;
+  let instances: TwoInstances | undefined;
 
   beforeAll(async () => {
-    database = await isolatedPostgres();
-    const env = { KEY_RING_CHECK_SECONDS: '1', DATABASE_URL: database!.url };
-    [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
-    api = await createApi(a);
-    client = await createServiceClient(a, [api.scopes[0]!]);
+    instances = await startTwoInstances({ KEY_RING_CHECK_SECONDS: '1' });
+    ({ a, b, api, client } = instances);
   });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await database?.drop();
-  });
+  afterAll(async () => { await instances?.close(); });
 
   it('concurrent scheduled rotations on two instances produce one new set of keys', async () => {
     const db = a.tollgate.database.knex;
