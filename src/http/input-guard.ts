@@ -3,7 +3,7 @@ import { decodeComponent, isUtf8Text, unacceptableParameter } from '../lib/accep
 import { errorMessage, sendPage } from '../interactions/page.js';
 import { TollgateError } from '../lib/errors.js';
 import { sendErrorResponse } from './error-response.js';
-import { MAX_FORM_BYTES, handFormToProvider } from './form-peek.js';
+import { MAX_FORM_BYTES, handFormToProvider, type FormFields } from './form-peek.js';
 import { readLimitedBody } from './read-body.js';
 
 /** Printable ASCII without `%`: a path or query made only of these needs no decoding to check. */
@@ -31,27 +31,36 @@ export function problemInPath(path: string): string | undefined {
 }
 
 /**
- * Why an application/x-www-form-urlencoded string — a query string or a form body — cannot be
- * accepted, naming the parameter. `source` says which it was, for the message.
+ * Checks an application/x-www-form-urlencoded string — a query string or a form body — and, while
+ * at it, parses it: the problem naming the parameter, or the fields. `source` says which it was,
+ * for the message. One pass, so a form body is not parsed again for oidc-provider.
  */
-export function problemInForm(text: string, source: 'query' | 'body'): string | undefined {
-  if (source === 'query' && PLAIN.test(text)) return undefined;
-  if (source === 'query' && RAW_NON_ASCII_OR_SPACE.test(text)) return 'the query string holds characters that must be percent-encoded';
+export function parseForm(text: string, source: 'query' | 'body'): { problem: string } | { fields: FormFields } {
+  if (source === 'query' && RAW_NON_ASCII_OR_SPACE.test(text)) return { problem: 'the query string holds characters that must be percent-encoded' };
+  const fields: FormFields = Object.create(null) as FormFields;
   for (const pair of text.split('&')) {
     if (!pair) continue;
     const equals = pair.indexOf('=');
     const rawName = equals === -1 ? pair : pair.slice(0, equals);
     const name = decodeComponent(rawName, true);
-    if (name === undefined) return `a ${source} parameter name has malformed percent-encoding or is not UTF-8`;
+    if (name === undefined) return { problem: `a ${source} parameter name has malformed percent-encoding or is not UTF-8` };
     const nameProblem = unacceptableParameter(name);
-    if (nameProblem) return `a ${source} parameter name ${nameProblem}`;
-    if (equals === -1) continue;
-    const value = decodeComponent(pair.slice(equals + 1), true);
-    if (value === undefined) return `the ${source} parameter ${shown(name)} has malformed percent-encoding or is not UTF-8`;
+    if (nameProblem) return { problem: `a ${source} parameter name ${nameProblem}` };
+    const value = equals === -1 ? '' : decodeComponent(pair.slice(equals + 1), true);
+    if (value === undefined) return { problem: `the ${source} parameter ${shown(name)} has malformed percent-encoding or is not UTF-8` };
     const valueProblem = unacceptableParameter(value);
-    if (valueProblem) return `the ${source} parameter ${shown(name)} ${valueProblem}`;
+    if (valueProblem) return { problem: `the ${source} parameter ${shown(name)} ${valueProblem}` };
+    const earlier = fields[name];
+    fields[name] = earlier === undefined ? value : [...(Array.isArray(earlier) ? earlier : [earlier]), value];
   }
-  return undefined;
+  return { fields };
+}
+
+/** Why a query string or form cannot be accepted, or undefined. */
+export function problemInForm(text: string, source: 'query' | 'body'): string | undefined {
+  if (source === 'query' && PLAIN.test(text)) return undefined;
+  const parsed = parseForm(text, source);
+  return 'problem' in parsed ? parsed.problem : undefined;
 }
 
 function isFormPost(ctx: Context): boolean {
@@ -62,10 +71,10 @@ async function problemInBody(ctx: Context): Promise<string | undefined> {
   const bytes = await readLimitedBody(ctx.req, MAX_FORM_BYTES);
   if (!bytes) return 'the request body is too large';
   if (!isUtf8Text(bytes)) return 'the request body is not UTF-8';
-  const text = bytes.toString('utf8');
-  const problem = problemInForm(text, 'body');
-  if (!problem) handFormToProvider(ctx.req, text);
-  return problem;
+  const parsed = parseForm(bytes.toString('utf8'), 'body');
+  if ('problem' in parsed) return parsed.problem;
+  handFormToProvider(ctx.req, parsed.fields);
+  return undefined;
 }
 
 export interface InputGuardOptions {

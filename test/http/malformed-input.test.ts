@@ -168,6 +168,17 @@ describe('text that is not UTF-8, or not well encoded, is refused where it enter
   });
 });
 
+describe('a form read by the input guard and handed on', () => {
+  it('keeps a repeated parameter repeated: oidc-provider refuses it (RFC 6749 §3.2), for a parameter with and without "="', async () => {
+    const credentials = `client_id=${service.client_id}&client_secret=${service.client_secret}`;
+    for (const body of [`grant_type=client_credentials&grant_type=client_credentials&${credentials}`, `grant_type=client_credentials&scope&scope=a&${credentials}`]) {
+      const response = await publicRequest({ method: 'POST', target: endpoints.token_endpoint!, headers: FORM, body });
+      expectOAuthError(response);
+      expect(JSON.parse(response.body).error_description, body).toMatch(/provided twice/);
+    }
+  });
+});
+
 describe('a request target without an absolute path (found by the sweep)', () => {
   it('a target Koa finds no path in ("//#?x=@", "*") is 400 invalid_request; "//host/…" is just not found', async () => {
     for (const target of ['//#?client_id=@&client_id=x', '*']) {
