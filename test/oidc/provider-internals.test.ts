@@ -72,6 +72,20 @@ describe('the seam to oidc-provider', () => {
   });
 });
 
+describe('docs/UPGRADING-oidc-provider.md', () => {
+  it('describes every reliance the seam checks, under its name', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const seam = fs.readFileSync(path.join(root, 'src', SEAM), 'utf8');
+    const union = /export type Reliance =([^;]+);/.exec(seam)![1]!;
+    const reliances = [...union.matchAll(/'([a-z-]+)'/g)].map((match) => match[1]);
+    expect(reliances.length).toBeGreaterThan(10);
+    const doc = fs.readFileSync(path.join(root, 'docs/UPGRADING-oidc-provider.md'), 'utf8');
+    const headings = new Set([...doc.matchAll(/^### ([a-z-]+)/gm)].map((match) => match[1]));
+    expect(reliances.filter((name) => !headings.has(name))).toEqual([]);
+    expect([...headings].filter((name) => !reliances.includes(name))).toEqual([]);
+  });
+});
+
 describe('layers', () => {
   it('src/oidc/ imports no pages, device flow or public app: the composition root passes them in', () => {
     const upward = /from '\.\.\/(interactions|device)\/|from '\.\.\/http\/(error-boundary|public-app)\.js'/;
