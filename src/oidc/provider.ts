@@ -179,8 +179,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   installClientInstanceCache(provider, deps.directory);
   installGrantNarrowing(provider, deps.directory);
 
-  // Judged (400 for input the database refused, 503 for a database away) and logged, rate-limited,
-  // by the public app's error boundary for the request that failed.
+  // Its own failures go to whoever the composition root chose (the public app's error boundary).
   onServerError(provider, deps.reportServerError);
   return provider;
 }
