@@ -1,8 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Paths } from './paths.js';
 
-export { issuerPath } from './paths.js';
-
 /**
  * Serves the RFC 8414 document at its own place — /.well-known/oauth-authorization-server
  * followed by the issuer's path — with the same metadata as OpenID discovery. (That every URL
