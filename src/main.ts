@@ -2,9 +2,10 @@ import './runtime-check.js';
 import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
 import { Drain } from './http/drain.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger } from './log.js';
 import { createTollgate } from './tollgate.js';
 import { adminTokenPath } from './lib/admin-defaults.js';
+import { routeProviderNotices } from './oidc/provider-internals.js';
 
 /** Closing the database after the listeners have drained; beyond it the process exits with 1. */
 const DATABASE_CLOSE_TIMEOUT_MS = 10_000;
@@ -19,27 +20,10 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
   });
 }
 
-/** oidc-provider prints its notices with console.info/warn; keep every line of output JSON. */
-function routeLibraryNotices(logger: Logger): void {
-  for (const method of ['info', 'warn'] as const) {
-    const original = console[method].bind(console);
-    console[method] = (...args: unknown[]) => {
-      const [first] = args;
-      if (typeof first === 'string' && first.includes('oidc-provider ')) {
-        // Tollgate reads some form bodies before oidc-provider on purpose (src/http/form-peek.ts).
-        const expected = method === 'info' || first.includes('already parsed request body');
-        logger[expected ? 'debug' : 'warn']({ source: 'oidc-provider' }, first.replace(/\x1b\[[0-9;]*m/g, ''));
-      } else {
-        original(...args);
-      }
-    };
-  }
-}
-
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  routeLibraryNotices(logger);
+  routeProviderNotices(logger);
   const tollgate = await createTollgate(config, logger);
   const publicServer = http.createServer();
   const adminServer = http.createServer();
