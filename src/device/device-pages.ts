@@ -1,7 +1,8 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ApiCatalog } from '../apis/api-catalog.js';
 import { isReservedScope } from '../apis/scope-names.js';
-import { SafeHtml, errorMessage, sendPage } from '../interactions/page.js';
+import { html } from '../http/html.js';
+import { errorMessage, sendPage } from '../interactions/page.js';
 import { scopeList } from '../interactions/scope-list.js';
 import { describeApiScope, describeOidcScope } from '../interactions/scope-words.js';
 
@@ -23,7 +24,7 @@ export function devicePages(assets: string, catalog: ApiCatalog) {
         sendPage(ctx as never, assets, {
           view: 'error',
           title: 'Request denied',
-          values: { heading: 'Request denied', message: 'The device was not connected. You can close this window.', detail: new SafeHtml('') },
+          values: { heading: 'Request denied', message: 'The device was not connected. You can close this window.', detail: html`` },
         });
         return;
       }
@@ -40,7 +41,7 @@ export function devicePages(assets: string, catalog: ApiCatalog) {
         view: 'device',
         title: 'Connect a device',
         status: rejected ? 400 : 200,
-        values: { ...formParts(form), code: prefill, error: message ? errorMessage(message) : new SafeHtml('') },
+        values: { ...formParts(form), code: prefill, error: message ? errorMessage(message) : html`` },
       });
     },
 
