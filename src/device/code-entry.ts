@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { gated } from '../http/path-gate.js';
 import type { Paths } from '../http/paths.js';
+import { requestState } from '../http/request-state.js';
 import { deviceCodeSubjects, type AttemptThrottle } from '../interactions/attempt-throttle.js';
 import { sendDeviceErrorPage } from './device-error-page.js';
 
@@ -16,7 +17,7 @@ export function deviceCodeEntry(options: { paths: Pick<Paths, 'device' | 'assets
   const { device: codePage, assets } = options.paths;
   return gated((ctx) => ctx.path === codePage, async (ctx, next) => {
     if (ctx.method === 'GET' && typeof ctx.query.user_code === 'string') {
-      (ctx.state as { prefillUserCode?: string }).prefillUserCode = ctx.query.user_code.slice(0, 32);
+      requestState(ctx).prefillUserCode = ctx.query.user_code.slice(0, 32);
       const { user_code: _prefill, ...rest } = ctx.query;
       ctx.query = rest;
       return next();
@@ -39,7 +40,7 @@ export function deviceCodeEntry(options: { paths: Pick<Paths, 'device' | 'assets
     let rejected = false;
     try {
       await next();
-      rejected = !!(ctx.state as { deviceCodeRejected?: boolean }).deviceCodeRejected;
+      rejected = !!requestState(ctx).deviceCodeRejected;
     } finally {
       // Only a wrong code keeps its reservation; a valid one, an empty form or an error gives it back.
       if (!rejected) await options.throttle.release(reserved.reservations);

@@ -1,6 +1,8 @@
 import type { ApiCatalog } from '../apis/api-catalog.js';
 import { isReservedScope } from '../apis/scope-names.js';
-import { SafeHtml, errorMessage, sendPage } from '../interactions/page.js';
+import { html } from '../http/html.js';
+import { requestState } from '../http/request-state.js';
+import { errorMessage, sendPage } from '../interactions/page.js';
 import { scopeList } from '../interactions/scope-list.js';
 import { describeApiScope, describeOidcScope } from '../interactions/scope-words.js';
 import { deviceFormParts as formParts, type ProviderPageContext } from '../oidc/provider-internals.js';
@@ -15,24 +17,24 @@ export function devicePages(assets: string, catalog: ApiCatalog) {
         sendPage(ctx, assets, {
           view: 'error',
           title: 'Request denied',
-          values: { heading: 'Request denied', message: 'The device was not connected. You can close this window.', detail: new SafeHtml('') },
+          values: { heading: 'Request denied', message: 'The device was not connected. You can close this window.', detail: html`` },
         });
         return;
       }
       const rejected = !!error && REJECTED_CODE.has(error.name);
       // Counted by the code-entry throttle: wrong, expired or used codes are guesses.
-      if (rejected && error.name !== 'NoCodeError') (ctx.state as { deviceCodeRejected?: boolean }).deviceCodeRejected = true;
+      if (rejected && error.name !== 'NoCodeError') requestState(ctx).deviceCodeRejected = true;
       const message = !error ? undefined
         : error.name === 'NoCodeError' ? 'Enter the code shown on your device.'
           : error.name === 'ExpiredError' ? 'That code has expired. Start again on your device to get a new one.'
             : rejected ? 'That code is not valid. Check it and try again.'
               : 'Something went wrong. Start again on your device.';
-      const prefill = (ctx.state as { prefillUserCode?: string }).prefillUserCode ?? error?.userCode ?? '';
+      const prefill = requestState(ctx).prefillUserCode ?? error?.userCode ?? '';
       sendPage(ctx, assets, {
         view: 'device',
         title: 'Connect a device',
         status: rejected ? 400 : 200,
-        values: { ...formParts(form), code: prefill, error: message ? errorMessage(message) : new SafeHtml('') },
+        values: { ...formParts(form), code: prefill, error: message ? errorMessage(message) : html`` },
       });
     },
 

@@ -12,7 +12,8 @@ import { decoyHash, verifyPassword } from '../users/password.js';
 import { consentStore } from './consent-store.js';
 import type { CsrfTokens } from './csrf.js';
 import { readForm } from './form-body.js';
-import { SafeHtml, errorMessage, sendPage } from './page.js';
+import { html } from '../http/html.js';
+import { errorMessage, sendPage } from './page.js';
 import { scopeList } from './scope-list.js';
 import { describeApiScope, describeOidcScope } from './scope-words.js';
 import { BusyError } from '../lib/bounded-semaphore.js';
@@ -67,7 +68,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         action: `${deps.paths.interactionPage(interaction.uid)}/login`,
         csrf: csrf.for(interaction.uid),
         username: extra.username ?? '',
-        error: extra.error ? errorMessage(extra.error) : new SafeHtml(''),
+        error: extra.error ? errorMessage(extra.error) : html``,
       },
     });
   }
@@ -108,7 +109,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         values: {
           heading: 'This sign-in has expired',
           message: 'It was already completed, or took too long. Go back to the app and start again.',
-          detail: new SafeHtml(''),
+          detail: html``,
         },
       });
     }

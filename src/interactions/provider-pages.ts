@@ -2,8 +2,8 @@ import type { Middleware } from 'koa';
 import { gated } from '../http/path-gate.js';
 import type { Paths } from '../http/paths.js';
 import { providerRequestOf, type ProviderPageContext } from '../oidc/provider-internals.js';
-import { escapeHtml } from '../http/html.js';
-import { SafeHtml, formTargets, sendPage } from './page.js';
+import { html, trustedHtml } from '../http/html.js';
+import { formTargets, sendPage } from './page.js';
 
 /** Words for the errors a person can meet in the browser (RFC 6749 §4.1.2.1 and oidc-provider's). */
 const ERROR_WORDS: Record<string, string> = {
@@ -34,14 +34,14 @@ export function providerPages(assets: string) {
         values: {
           heading: 'Something went wrong',
           message: words,
-          detail: new SafeHtml(`    <p class="account"><code>${out.error.replace(/[^\w.-]/g, '')}</code>${out.error_description ? ` — ${escapeHtml(out.error_description)}` : ''}</p>`),
+          detail: html`    <p class="account"><code>${out.error.replace(/[^\w.-]/g, '')}</code>${out.error_description ? html` — ${out.error_description}` : ''}</p>`,
         },
       });
     },
     logoutSource(ctx: ProviderPageContext, form: string) {
       // The form's redirect ends at the client's post-logout URI: form-action must allow it.
       const redirectUris = [...(ctx.oidc?.client?.postLogoutRedirectUris ?? [])];
-      sendPage(ctx, assets, { view: 'logout', title: 'Sign out', redirectUris, values: { client: clientName(ctx), form: new SafeHtml(form) } });
+      sendPage(ctx, assets, { view: 'logout', title: 'Sign out', redirectUris, values: { client: clientName(ctx), form: trustedHtml(form) } });
     },
     postLogoutSuccessSource(ctx: ProviderPageContext) {
       sendPage(ctx, assets, { view: 'logged-out', title: 'Signed out', values: { client: clientName(ctx) } });
