@@ -28,13 +28,15 @@ const identifier = requiredText(2048).transform(resourceIdentifier)
   .meta({ description: 'the API\'s audience: an absolute URI without a fragment (RFC 8707)' });
 const tokenTtl = optional(integer(1, MAX_TOKEN_TTL, (field, value) => `${tokenTtlLimitMessage(field)}, got ${value}`))
   .meta({ description: 'access-token lifetime in seconds (default 600)' });
+const name = optionalText().meta({ description: 'a name for people' });
+const scopes = optional(apiScopes).meta({ description: 'the scopes it defines; names are unique across APIs (orders:read)' });
 const alg = optional(z.enum(SIGNING_ALGORITHMS)).meta({ description: 'the JWS algorithm its tokens are signed with (default ES256)' });
 
 /** POST /apis */
 export const createApiBody = z.strictObject({
   identifier,
-  name: optionalText(),
-  scopes: optional(apiScopes),
+  name: name,
+  scopes,
   token_ttl: tokenTtl,
   alg,
 }).transform((body) => ({
@@ -49,8 +51,8 @@ export type CreateApiInput = z.output<typeof createApiBody>;
 /** PATCH /apis/:id: only what is given changes; `identifier`, when present, must be one. */
 export const updateApiBody = z.strictObject({
   identifier: identifier.optional(),
-  name: optionalText(),
-  scopes: optional(apiScopes),
+  name: name,
+  scopes,
   token_ttl: tokenTtl,
   alg,
 }).transform((body) => ({

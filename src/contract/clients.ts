@@ -19,22 +19,25 @@ function grantTypes(missing?: (field: string) => string) {
       return refuse(ctx, () => `grant type "${unsupported}" is not supported; choose from client_credentials, authorization_code, refresh_token, device_code`);
     }
     return grants as GrantType[];
-  }).meta({ description: 'client_credentials, authorization_code, refresh_token, device_code (or its URN)' });
+  });
 }
+const GRANTS = 'client_credentials, authorization_code, refresh_token, device_code (or its URN)';
+const name = requiredText().meta({ description: 'a name people recognise on the consent page' });
 
 const redirectUris = optional(list()).meta({ description: 'exact redirect URIs (authorization_code only)' });
-const postLogoutRedirectUris = optional(list());
+const postLogoutRedirectUris = optional(list()).meta({ description: 'where the client may send a user after signing out' });
+const firstParty = optionalBoolean().meta({ description: 'skips the consent page (never the device confirmation)' });
 const scopes = optional(list({ maxItems: 200 })).meta({ description: 'API scopes the client may ask for' });
 
 /** POST /clients */
 export const createClientBody = z.strictObject({
-  name: requiredText(),
-  grant_types: grantTypes((field) => `${field} is required, e.g. client_credentials`),
+  name,
+  grant_types: grantTypes((field) => `${field} is required, e.g. client_credentials`).meta({ description: GRANTS }),
   redirect_uris: redirectUris,
   post_logout_redirect_uris: postLogoutRedirectUris,
   scopes,
   public: optionalBoolean().meta({ description: 'a client with no secret (token_endpoint_auth_method none)' }),
-  first_party: optionalBoolean().meta({ description: 'skips the consent page (never the device confirmation)' }),
+  first_party: firstParty,
 }).transform((body) => ({
   name: body.name,
   isPublic: body.public ?? false,
@@ -50,12 +53,12 @@ const UPDATE_FIELDS = ['name', 'grant_types', 'redirect_uris', 'post_logout_redi
 
 /** PATCH /clients/:id: only what is given changes, and something must be. */
 export const updateClientBody = z.strictObject({
-  name: optionalText(),
-  grant_types: optional(grantTypes()),
+  name: optionalText().meta({ description: 'a name people recognise on the consent page' }),
+  grant_types: optional(grantTypes()).meta({ description: GRANTS }),
   redirect_uris: redirectUris,
   post_logout_redirect_uris: postLogoutRedirectUris,
   scopes,
-  first_party: optionalBoolean(),
+  first_party: firstParty,
   disabled: optionalBoolean().meta({ description: 'a disabled client gets no tokens' }),
 }).transform((body, ctx) => {
   const changes = {

@@ -64,3 +64,10 @@ export function adminOpenApiDocument(version: string): JsonObject {
     },
   };
 }
+
+/** What the contract says about one field of a route's body: the CLI's help for the option that fills it. */
+export function fieldDescription(body: z.ZodType, field: string): string | undefined {
+  const properties = (wireSchema(body) as { properties?: Record<string, { description?: unknown }> }).properties;
+  const description = properties?.[field]?.description;
+  return typeof description === 'string' ? description : undefined;
+}

@@ -37,6 +37,8 @@ export interface WordedIssue {
   message: string;
   /** A required field is absent: the CLI follows this with its usage line. */
   missing: boolean;
+  /** The body field at fault, when it is one field's. */
+  field?: string;
 }
 
 /** One zod issue in Tollgate's words, naming the field through `nameOf`. */
@@ -85,5 +87,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, nameO
   if (result.success) return { ok: true, value: result.data };
   const issues = result.error.issues;
   const first = issues.find((issue) => issue.code === 'unrecognized_keys') ?? issues[0]!;
-  return { ok: false, problem: { message: first.message, missing: missing.has(first.message) } };
+  const field = first.code === 'unrecognized_keys' || first.path[0] === undefined ? undefined : String(first.path[0]);
+  return { ok: false, problem: { message: first.message, missing: missing.has(first.message), ...(field === undefined ? {} : { field }) } };
 }
