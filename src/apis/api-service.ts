@@ -1,11 +1,24 @@
 import type { Knex } from 'knex';
-import type { CreateApiInput, UpdateApiInput } from '../contract/apis.js';
-import { DEFAULT_SIGNING_ALGORITHM } from '../keys/algorithms.js';
+import { DEFAULT_SIGNING_ALGORITHM, type SigningAlgorithm } from '../keys/algorithms.js';
 import { ConflictError, NotFoundError, isUniqueViolation } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { DEFAULT_TOKEN_TTL, type Api } from './api.js';
 import type { ApiCatalog } from './api-catalog.js';
 import { apiStore } from './api-store.js';
+
+/** An API to register, each field already well-formed (the admin contract parses it at the edge). */
+export interface NewApi {
+  identifier: string;
+  name?: string | undefined;
+  scopes: string[];
+  /** Default DEFAULT_TOKEN_TTL. */
+  tokenTtl?: number | undefined;
+  /** Default DEFAULT_SIGNING_ALGORITHM. */
+  alg?: SigningAlgorithm | undefined;
+}
+
+/** What an update changes; undefined leaves a field as it is. */
+export type ApiChanges = Partial<NewApi>;
 
 /** The rules for registering APIs; SQL stays in apiStore. */
 export class ApiService {
@@ -24,8 +37,8 @@ export class ApiService {
     return api;
   }
 
-  /** `input` is shaped by the admin contract; uniqueness (identifier, scopes across APIs) is checked here. */
-  async create(input: CreateApiInput): Promise<Api> {
+  /** Uniqueness (of the identifier, of scopes across APIs) is checked here, in the transaction that writes. */
+  async create(input: NewApi): Promise<Api> {
     const { identifier, scopes } = input;
     const api = {
       id: newId('api'),
@@ -43,7 +56,7 @@ export class ApiService {
     return this.show(api.id);
   }
 
-  async update(key: string, changes: UpdateApiInput): Promise<Api> {
+  async update(key: string, changes: ApiChanges): Promise<Api> {
     const existing = await this.show(key);
     const { identifier, name, scopes, tokenTtl: ttl, alg: algorithm } = changes;
     await this.#write(async (trx) => {

@@ -3,7 +3,6 @@ import { apiStore } from '../apis/api-store.js';
 import { isReservedScope } from '../apis/scope-names.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import type { CreateClientInput, UpdateClientInput } from '../contract/clients.js';
 import { oidcPayloadStore } from '../oidc/payload-store.js';
 import type { Client } from './client.js';
 import type { ClientDirectory } from './client-directory.js';
@@ -14,6 +13,12 @@ import { validateRedirectUri } from './redirect-uris.js';
 
 
 type ClientShape = Pick<Client, 'isPublic' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes'>;
+
+/** A client to register, each field already well-formed (the admin contract parses it at the edge). */
+export type NewClient = ClientShape & Pick<Client, 'name' | 'firstParty'>;
+
+/** What an update changes; undefined leaves a field as it is. */
+export type ClientChanges = Partial<Pick<Client, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes' | 'firstParty' | 'disabled'>>;
 
 export interface CreatedClient {
   client: Client;
@@ -38,8 +43,8 @@ export class ClientService {
     return client;
   }
 
-  /** `input` is shaped by the admin contract; the rules that combine fields or need the database are here. */
-  async create(input: CreateClientInput): Promise<CreatedClient> {
+  /** The rules here are those that combine fields or need the database. */
+  async create(input: NewClient): Promise<CreatedClient> {
     const { name, firstParty, ...shape } = input;
     await this.#validate(shape);
     const secret = shape.isPublic ? undefined : generateClientSecret();
@@ -54,7 +59,7 @@ export class ClientService {
     return { client: await this.show(client.id), secret };
   }
 
-  async update(id: string, changes: UpdateClientInput): Promise<Client> {
+  async update(id: string, changes: ClientChanges): Promise<Client> {
     const existing = await this.show(id);
     const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
     await this.#validate({ ...existing, ...defined });

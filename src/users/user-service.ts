@@ -1,11 +1,23 @@
 import type { Knex } from 'knex';
-import type { CreateUserInput, SetPasswordInput, UpdateUserInput } from '../contract/users.js';
 import { ConflictError, NotFoundError, isUniqueViolation } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { oidcPayloadStore } from '../oidc/payload-store.js';
 import { assertAcceptablePassword, hashPassword } from './password.js';
 import type { User } from './user.js';
 import { userStore } from './user-store.js';
+
+/** A user to create, each field already well-formed (the admin contract parses it at the edge). */
+export interface NewUser {
+  username: string;
+  email: string | null;
+  password: string;
+}
+
+/** What an update changes; undefined leaves a field as it is, an email of null removes it. */
+export interface UserChanges {
+  username?: string | undefined;
+  email?: string | null | undefined;
+}
 
 /** The rules for users; SQL stays in userStore. */
 export class UserService {
@@ -22,15 +34,15 @@ export class UserService {
     return user;
   }
 
-  /** `input` is shaped by the admin contract; password strength and uniqueness are checked here. */
-  async create(input: CreateUserInput): Promise<User> {
+  /** Password strength and uniqueness are checked here. */
+  async create(input: NewUser): Promise<User> {
     await assertAcceptablePassword(input.password, input.username);
     const user = { id: newId('user'), username: input.username, email: input.email, passwordHash: await hashPassword(input.password) };
     await this.#unique(() => userStore.insert(this.db, user));
     return this.show(user.id);
   }
 
-  async update(key: string, input: UpdateUserInput): Promise<User> {
+  async update(key: string, input: UserChanges): Promise<User> {
     const user = await this.show(key);
     const changes = {
       ...(input.username !== undefined ? { username: input.username } : {}),
@@ -41,7 +53,7 @@ export class UserService {
   }
 
   /** A new password ends every session and grant the user had. */
-  async setPassword(key: string, input: SetPasswordInput): Promise<User> {
+  async setPassword(key: string, input: { password: string }): Promise<User> {
     const user = await this.show(key);
     await assertAcceptablePassword(input.password, user.username);
     const passwordHash = await hashPassword(input.password);
