@@ -150,7 +150,7 @@ export function providerRequestOf(ctx: Context): ProviderRequest | undefined {
 /**
  * The context oidc-provider hands its page hooks (renderError, logoutSource, the device pages):
  * mounted with koa-mount, it runs on the public app's own Koa context, `oidc` added — so a page
- * hook may use ctx.state and everything a Koa page helper does.
+ * hook may use the request state and everything a Koa page helper does.
  */
 export type ProviderPageContext = Context & { oidc: ProviderRequest };
 
