@@ -1,6 +1,7 @@
 import './runtime-check.js';
 import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
+import { requestListener } from './lib/request-listener.js';
 import { Drain } from './http/drain.js';
 import { createLogger, type Logger } from './log.js';
 import { createTollgate } from './tollgate.js';
@@ -21,6 +22,7 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 
 /** oidc-provider prints its notices with console.info/warn; keep every line of output JSON. */
 function routeLibraryNotices(logger: Logger): void {
+  /* eslint-disable no-console -- rerouting the console is this function's job: only oidc-provider writes to it */
   for (const method of ['info', 'warn'] as const) {
     const original = console[method].bind(console);
     console[method] = (...args: unknown[]) => {
@@ -28,12 +30,14 @@ function routeLibraryNotices(logger: Logger): void {
       if (typeof first === 'string' && first.includes('oidc-provider ')) {
         // Tollgate reads some form bodies before oidc-provider on purpose (src/http/form-peek.ts).
         const expected = method === 'info' || first.includes('already parsed request body');
+        // eslint-disable-next-line no-control-regex -- removing the terminal colour codes (ESC [ … m) it adds
         logger[expected ? 'debug' : 'warn']({ source: 'oidc-provider' }, first.replace(/\x1b\[[0-9;]*m/g, ''));
       } else {
         original(...args);
       }
     };
   }
+  /* eslint-enable no-console */
 }
 
 async function main(): Promise<void> {
@@ -44,8 +48,8 @@ async function main(): Promise<void> {
   const publicServer = http.createServer();
   const adminServer = http.createServer();
   const drain = new Drain();
-  drain.listen(publicServer, tollgate.publicApp.callback(), { readinessPath: '/readyz' });
-  drain.listen(adminServer, tollgate.adminApp.callback());
+  drain.listen(publicServer, requestListener(tollgate.publicApp), { readinessPath: '/readyz' });
+  drain.listen(adminServer, requestListener(tollgate.adminApp));
   try {
     await listen(publicServer, config.port, config.host);
     await listen(adminServer, config.adminPort, config.adminHost);
