@@ -3,9 +3,10 @@ import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
 import { requestListener } from './lib/request-listener.js';
 import { Drain } from './http/drain.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger } from './log.js';
 import { createTollgate } from './tollgate.js';
 import { adminTokenPath } from './lib/admin-defaults.js';
+import { routeProviderNotices } from './oidc/provider-internals.js';
 
 /** Closing the database after the listeners have drained; beyond it the process exits with 1. */
 const DATABASE_CLOSE_TIMEOUT_MS = 10_000;
@@ -20,30 +21,10 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
   });
 }
 
-/** oidc-provider prints its notices with console.info/warn; keep every line of output JSON. */
-function routeLibraryNotices(logger: Logger): void {
-  /* eslint-disable no-console -- rerouting the console is this function's job: only oidc-provider writes to it */
-  for (const method of ['info', 'warn'] as const) {
-    const original = console[method].bind(console);
-    console[method] = (...args: unknown[]) => {
-      const [first] = args;
-      if (typeof first === 'string' && first.includes('oidc-provider ')) {
-        // Tollgate reads some form bodies before oidc-provider on purpose (src/http/form-peek.ts).
-        const expected = method === 'info' || first.includes('already parsed request body');
-        // eslint-disable-next-line no-control-regex -- removing the terminal colour codes (ESC [ … m) it adds
-        logger[expected ? 'debug' : 'warn']({ source: 'oidc-provider' }, first.replace(/\x1b\[[0-9;]*m/g, ''));
-      } else {
-        original(...args);
-      }
-    };
-  }
-  /* eslint-enable no-console */
-}
-
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  routeLibraryNotices(logger);
+  routeProviderNotices(logger);
   const tollgate = await createTollgate(config, logger);
   const publicServer = http.createServer();
   const adminServer = http.createServer();

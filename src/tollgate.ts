@@ -12,8 +12,12 @@ import { migrate } from './db/migrate.js';
 import { deviceCodeEntry } from './device/code-entry.js';
 import { DevicePolls } from './device/device-polls.js';
 import { devicePolling } from './device/device-polling.js';
-import { issuerPath } from './http/issuer-routing.js';
+import { noteProviderServerError } from './http/error-boundary.js';
+import { issuerPath, issuerPaths } from './http/paths.js';
 import { createPublicApp } from './http/public-app.js';
+import { devicePages } from './device/device-pages.js';
+import { loadExistingGrant } from './interactions/existing-grant.js';
+import { providerPages } from './interactions/provider-pages.js';
 import { CsrfTokens } from './interactions/csrf.js';
 import { interactionRoutes } from './interactions/interaction-routes.js';
 import { selfSubmittingFormPolicy } from './interactions/provider-pages.js';
@@ -77,10 +81,18 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
 
     const catalog = new ApiCatalog(db);
     const directory = new ClientDirectory(db);
-    const prefix = issuerPath(config.issuer);
+    const paths = issuerPaths(issuerPath(config.issuer));
+    // oidc-provider renders these pages itself, through its configuration hooks.
+    const pages = { ...providerPages(paths.assets), ...devicePages(paths.assets, catalog) };
     const providers = new ProviderHost(
-      (keys) => buildProvider({ config, db, catalog, directory, keys, cookieKeys, logger, adapterOptions }),
-      prefix,
+      (keys) => buildProvider({
+        config, db, catalog, directory, keys, cookieKeys, logger, adapterOptions, paths, pages,
+        loadExistingGrant: loadExistingGrant(db, directory),
+        // Judged (400 for input the database refused, 503 for a database away) and logged,
+        // rate-limited, by the public app's error boundary for the request that failed.
+        reportServerError: noteProviderServerError,
+      }),
+      paths.prefix,
       keyRing.snapshot,
     );
     const throttle = new AttemptThrottle(db);
@@ -93,27 +105,21 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       throttle,
       csrf: new CsrfTokens(await serverSecret(db, keks, 'csrf-key')),
       logger,
-      prefix,
-      assets: `${prefix}/assets`,
+      paths,
+      assets: paths.assets,
     });
 
     const publicApp = createPublicApp({
-      config, providers, cookieKeys, db, keyRing, logger, interactions,
+      config, paths, providers, cookieKeys, db, keyRing, logger, interactions,
+      // In this order, right in front of oidc-provider: docs/endpoints.md shows which act on which endpoint.
       protocolExtras: [
-        anonymousRequestLimit({
-          paths: {
-            authorization: `${prefix}/auth`, endSession: `${prefix}/session/end`, device: `${prefix}/device`,
-            deviceAuthorization: `${prefix}/device/auth`, pushedAuthorization: `${prefix}/request`,
-          },
-          assets: `${prefix}/assets`,
-          limit: anonymousLimit,
-        }),
-        jwtIntrospection({ path: `${prefix}/token/introspection`, issuer: config.issuer, providers, directory, keyRing }),
-        devicePolling({ tokenPath: `${prefix}/token`, deviceAuthorizationPath: `${prefix}/device/auth`, interval: config.lifetimes.devicePollInterval, polls }),
-        deviceCodeEntry({ path: `${prefix}/device`, assets: `${prefix}/assets`, throttle }),
-        selfSubmittingFormPolicy(prefix),
+        anonymousRequestLimit({ paths, limit: anonymousLimit }),
+        jwtIntrospection({ paths, issuer: config.issuer, providers, directory, keyRing }),
+        devicePolling({ paths, interval: config.lifetimes.devicePollInterval, polls }),
+        deviceCodeEntry({ paths, throttle }),
+        selfSubmittingFormPolicy(paths),
         // Last, next to oidc-provider: a refresh rotation is written only for a 200 it answered.
-        rotations.commitOnSuccess(`${prefix}/token`),
+        rotations.commitOnSuccess(paths),
       ],
     });
     const adminApp = createAdminApp({

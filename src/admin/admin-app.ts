@@ -1,11 +1,13 @@
-import Koa from 'koa';
+import fs from 'node:fs';
+import path from 'node:path';
+import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { apiToJson } from '../apis/api.js';
 import type { ApiService } from '../apis/api-service.js';
 import { clientToJson } from '../clients/client.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import { asBody, optionalBoolean, rejectUnknownFields } from '../lib/validate.js';
+import { adminOpenApiDocument, adminRoutes, type AdminRoute } from '../contract/index.js';
 import { userToJson } from '../users/user.js';
 import type { UserService } from '../users/user-service.js';
 import { TollgateError } from '../lib/errors.js';
@@ -14,9 +16,10 @@ import { errorBoundary } from '../http/error-boundary.js';
 import { sendErrorResponse } from '../http/error-response.js';
 import { requestLog } from '../http/request-log.js';
 import { adminTokenMatches } from './admin-bearer.js';
-import { readJsonBody } from './json-body.js';
+import { guardedRoute, type GuardedInput } from './route-guard.js';
 import { adminUrlGuard } from './url-guard.js';
 import { ADMIN_TOKEN_LOCATION } from '../lib/admin-defaults.js';
+import { projectRoot } from '../lib/project-root.js';
 
 export interface AdminDependencies {
   adminToken: string;
@@ -67,54 +70,60 @@ function bearerAuth(adminToken: string): Koa.Middleware {
 function routes(deps: AdminDependencies): Router {
   const router = new Router();
   const { apis, clients, users, keyRing } = deps;
+  const on = <Route extends AdminRoute>(route: Route, handle: (ctx: Context, input: GuardedInput<Route>) => Promise<void> | void) =>
+    guardedRoute(router, route, handle);
+  const r = adminRoutes;
 
-  router.get('/apis', async (ctx) => { ctx.body = (await apis.list()).map(apiToJson); });
-  router.post('/apis', async (ctx) => {
+  on(r.listApis, async (ctx) => { ctx.body = (await apis.list()).map(apiToJson); });
+  on(r.createApi, async (ctx, { body }) => {
     ctx.status = 201;
-    ctx.body = apiToJson(await apis.create(await readJsonBody(ctx)));
+    ctx.body = apiToJson(await apis.create(body));
   });
-  router.get('/apis/:id', async (ctx) => { ctx.body = apiToJson(await apis.show(ctx.params.id!)); });
-  router.patch('/apis/:id', async (ctx) => { ctx.body = apiToJson(await apis.update(ctx.params.id!, await readJsonBody(ctx))); });
-  router.delete('/apis/:id', async (ctx) => { ctx.body = apiToJson(await apis.delete(ctx.params.id!)); });
+  on(r.showApi, async (ctx, { params }) => { ctx.body = apiToJson(await apis.show(params.id)); });
+  on(r.updateApi, async (ctx, { params, body }) => { ctx.body = apiToJson(await apis.update(params.id, body)); });
+  on(r.deleteApi, async (ctx, { params }) => { ctx.body = apiToJson(await apis.delete(params.id)); });
 
-  router.get('/clients', async (ctx) => { ctx.body = (await clients.list()).map(clientToJson); });
-  router.post('/clients', async (ctx) => {
-    const { client, secret } = await clients.create(await readJsonBody(ctx));
+  on(r.listClients, async (ctx) => { ctx.body = (await clients.list()).map(clientToJson); });
+  on(r.createClient, async (ctx, { body }) => {
+    const { client, secret } = await clients.create(body);
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...clientToJson(client), ...(secret ? { client_secret: secret } : {}) };
   });
-  router.get('/clients/:id', async (ctx) => { ctx.body = clientToJson(await clients.show(ctx.params.id!)); });
-  router.patch('/clients/:id', async (ctx) => { ctx.body = clientToJson(await clients.update(ctx.params.id!, await readJsonBody(ctx))); });
-  router.delete('/clients/:id', async (ctx) => { ctx.body = clientToJson(await clients.delete(ctx.params.id!)); });
-  router.post('/clients/:id/rotate-secret', async (ctx) => {
-    const { client, secret } = await clients.rotateSecret(ctx.params.id!);
+  on(r.showClient, async (ctx, { params }) => { ctx.body = clientToJson(await clients.show(params.id)); });
+  on(r.updateClient, async (ctx, { params, body }) => { ctx.body = clientToJson(await clients.update(params.id, body)); });
+  on(r.deleteClient, async (ctx, { params }) => { ctx.body = clientToJson(await clients.delete(params.id)); });
+  on(r.rotateClientSecret, async (ctx, { params }) => {
+    const { client, secret } = await clients.rotateSecret(params.id);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...clientToJson(client), client_secret: secret };
   });
 
-  router.get('/users', async (ctx) => { ctx.body = (await users.list()).map(userToJson); });
-  router.post('/users', async (ctx) => {
+  on(r.listUsers, async (ctx) => { ctx.body = (await users.list()).map(userToJson); });
+  on(r.createUser, async (ctx, { body }) => {
     ctx.status = 201;
-    ctx.body = userToJson(await users.create(await readJsonBody(ctx)));
+    ctx.body = userToJson(await users.create(body));
   });
-  router.get('/users/:id', async (ctx) => { ctx.body = userToJson(await users.show(ctx.params.id!)); });
-  router.patch('/users/:id', async (ctx) => { ctx.body = userToJson(await users.update(ctx.params.id!, await readJsonBody(ctx))); });
-  router.put('/users/:id/password', async (ctx) => { ctx.body = userToJson(await users.setPassword(ctx.params.id!, await readJsonBody(ctx))); });
-  router.delete('/users/:id', async (ctx) => { ctx.body = userToJson(await users.delete(ctx.params.id!)); });
+  on(r.showUser, async (ctx, { params }) => { ctx.body = userToJson(await users.show(params.id)); });
+  on(r.updateUser, async (ctx, { params, body }) => { ctx.body = userToJson(await users.update(params.id, body)); });
+  on(r.setUserPassword, async (ctx, { params, body }) => { ctx.body = userToJson(await users.setPassword(params.id, body)); });
+  on(r.deleteUser, async (ctx, { params }) => { ctx.body = userToJson(await users.delete(params.id)); });
 
-  router.get('/keys', (ctx) => { ctx.body = keyRing.list(); });
-  router.post('/keys/rotate', async (ctx) => {
-    const body = asBody(await readJsonBody(ctx));
-    rejectUnknownFields(body, ['force']);
+  on(r.listKeys, (ctx) => { ctx.body = keyRing.list(); });
+  on(r.rotateKeys, async (ctx, { body }) => {
     // Too early: RotationTooEarlyError, a 409 with the time it becomes possible, answered by jsonErrors.
-    await deps.rotateKeys(optionalBoolean(body, 'force') ?? false);
+    await deps.rotateKeys(body.force);
     ctx.body = keyRing.list();
   });
-  router.post('/keys/:kid/revoke', async (ctx) => {
-    const revoked = await deps.revokeKey(ctx.params.kid!);
+  on(r.revokeKey, async (ctx, { params }) => {
+    const revoked = await deps.revokeKey(params.kid);
     ctx.body = { revoked, keys: keyRing.list() };
   });
+
+  // Built once: the schemas do not change while the process runs.
+  const { version } = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+  const document = adminOpenApiDocument(version);
+  on(r.openApi, (ctx) => { ctx.body = document; });
   return router;
 }
 

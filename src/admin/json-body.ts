@@ -28,7 +28,7 @@ function unacceptableString(value: unknown, path: string, depth = 0): string | u
  * store U+FFFD where the caller sent other bytes — and unless every string in it is free of
  * control characters and lone surrogates (a NUL cannot be stored in PostgreSQL text at all).
  * Line breaks and tabs pass here (a PEM document is text with lines); single-line fields refuse
- * them too, in validate.ts.
+ * them too, in the admin contract (src/contract/wire-fields.ts).
  */
 export async function readJsonBody(ctx: Context): Promise<unknown> {
   const tooLarge = new TollgateError(413, 'invalid_request', `the request body exceeds ${MAX_BODY_BYTES} bytes`);

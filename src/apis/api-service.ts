@@ -1,45 +1,24 @@
 import type { Knex } from 'knex';
-import { DEFAULT_SIGNING_ALGORITHM, SIGNING_ALGORITHMS, isSigningAlgorithm, type SigningAlgorithm } from '../keys/algorithms.js';
-import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../lib/errors.js';
+import { DEFAULT_SIGNING_ALGORITHM, type SigningAlgorithm } from '../keys/algorithms.js';
+import { ConflictError, NotFoundError, isUniqueViolation } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { asBody, optionalInteger, optionalList, optionalString, rejectUnknownFields, requiredString } from '../lib/validate.js';
-import { DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, tokenTtlLimitMessage, type Api } from './api.js';
+import { DEFAULT_TOKEN_TTL, type Api } from './api.js';
 import type { ApiCatalog } from './api-catalog.js';
 import { apiStore } from './api-store.js';
-import { isReservedScope, isScopeToken } from './scope-names.js';
 
-const FIELDS = ['identifier', 'name', 'scopes', 'token_ttl', 'alg'] as const;
-
-/** RFC 8707 §2: a resource indicator is an absolute URI without a fragment. */
-function validIdentifier(value: string): string {
-  const url = URL.parse(value);
-  if (!url || !/^[a-z][a-z0-9+.-]*:/i.test(value)) throw new ValidationError(`identifier must be an absolute URI such as https://api.example.com, got "${value}"`);
-  if (url.hash || value.includes('#')) throw new ValidationError('identifier must not contain a fragment (#…)');
-  return value;
+/** An API to register, each field already well-formed (the admin contract parses it at the edge). */
+export interface NewApi {
+  identifier: string;
+  name?: string | undefined;
+  scopes: string[];
+  /** Default DEFAULT_TOKEN_TTL. */
+  tokenTtl?: number | undefined;
+  /** Default DEFAULT_SIGNING_ALGORITHM. */
+  alg?: SigningAlgorithm | undefined;
 }
 
-function validScopes(scopes: string[]): string[] {
-  for (const scope of scopes) {
-    if (!isScopeToken(scope)) throw new ValidationError(`"${scope}" is not a valid scope name (printable ASCII without spaces, quotes or backslashes)`);
-    if (isReservedScope(scope)) throw new ValidationError(`"${scope}" is reserved for OpenID Connect and cannot be an API scope`);
-  }
-  return scopes;
-}
-
-function tokenTtl(body: Record<string, unknown>): number | undefined {
-  const value = body.token_ttl;
-  if (typeof value === 'number' && Number.isInteger(value) && value > MAX_TOKEN_TTL) {
-    throw new ValidationError(`${tokenTtlLimitMessage('token_ttl')}, got ${value}`);
-  }
-  return optionalInteger(body, 'token_ttl', 1, MAX_TOKEN_TTL);
-}
-
-function alg(body: Record<string, unknown>): SigningAlgorithm | undefined {
-  const value = body.alg;
-  if (value === undefined || value === null) return undefined;
-  if (!isSigningAlgorithm(value)) throw new ValidationError(`alg must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
-  return value;
-}
+/** What an update changes; undefined leaves a field as it is. */
+export type ApiChanges = Partial<NewApi>;
 
 /** The rules for registering APIs; SQL stays in apiStore. */
 export class ApiService {
@@ -58,18 +37,16 @@ export class ApiService {
     return api;
   }
 
-  async create(input: unknown): Promise<Api> {
-    const body = asBody(input);
-    rejectUnknownFields(body, FIELDS);
-    const identifier = validIdentifier(requiredString(body, 'identifier', 2048));
-    const scopes = validScopes(optionalList(body, 'scopes') ?? []);
+  /** Uniqueness (of the identifier, of scopes across APIs) is checked here, in the transaction that writes. */
+  async create(input: NewApi): Promise<Api> {
+    const { identifier, scopes } = input;
     const api = {
       id: newId('api'),
       identifier,
-      name: optionalString(body, 'name') ?? null,
+      name: input.name ?? null,
       scopes,
-      tokenTtl: tokenTtl(body) ?? DEFAULT_TOKEN_TTL,
-      alg: alg(body) ?? DEFAULT_SIGNING_ALGORITHM,
+      tokenTtl: input.tokenTtl ?? DEFAULT_TOKEN_TTL,
+      alg: input.alg ?? DEFAULT_SIGNING_ALGORITHM,
     };
     await this.#write(async (trx) => {
       if (await apiStore.byIdOrIdentifier(trx, identifier)) throw new ConflictError(`an API with identifier ${identifier} already exists`);
@@ -79,16 +56,9 @@ export class ApiService {
     return this.show(api.id);
   }
 
-  async update(key: string, input: unknown): Promise<Api> {
-    const body = asBody(input);
-    rejectUnknownFields(body, FIELDS);
+  async update(key: string, changes: ApiChanges): Promise<Api> {
     const existing = await this.show(key);
-    const identifier = body.identifier === undefined ? undefined : validIdentifier(requiredString(body, 'identifier', 2048));
-    const scopesInput = optionalList(body, 'scopes');
-    const scopes = scopesInput && validScopes(scopesInput);
-    const name = optionalString(body, 'name');
-    const ttl = tokenTtl(body);
-    const algorithm = alg(body);
+    const { identifier, name, scopes, tokenTtl: ttl, alg: algorithm } = changes;
     await this.#write(async (trx) => {
       if (identifier && identifier !== existing.identifier && await apiStore.byIdOrIdentifier(trx, identifier)) {
         throw new ConflictError(`an API with identifier ${identifier} already exists`);

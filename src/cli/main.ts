@@ -15,7 +15,7 @@ const HELP = `tollgate — manage a Tollgate authorization server through its ad
 Every command takes --json for one JSON document on stdout.
 Admin API: TOLLGATE_ADMIN_URL (default ${DEFAULT_ADMIN_URL}); token: TOLLGATE_ADMIN_TOKEN,
 else ${ADMIN_TOKEN_LOCATION} (DATA_DIR default ${DEFAULT_DATA_DIR}).
-Run "tollgate <group>" for the options of each command.`;
+Run "tollgate <group>" for the options of each command, "tollgate <group> <command> --help" for one.`;
 
 const GROUPS: Record<string, (action: string | undefined, args: string[]) => Promise<void>> = {
   apis: apisCommand,

@@ -1,5 +1,7 @@
 import type { Middleware } from 'koa';
 import { gated } from '../http/path-gate.js';
+import type { Paths } from '../http/paths.js';
+import { requestState } from '../http/request-state.js';
 import { deviceCodeSubjects, type AttemptThrottle } from '../interactions/attempt-throttle.js';
 import { sendDeviceErrorPage } from './device-error-page.js';
 
@@ -11,10 +13,11 @@ import { sendDeviceErrorPage } from './device-error-page.js';
  * - code entries are counted per client address before the code is checked, and an address
  *   that entered too many wrong codes is refused for a while (RFC 8628 §5.1).
  */
-export function deviceCodeEntry(options: { path: string; assets: string; throttle: AttemptThrottle }): Middleware {
-  return gated((ctx) => ctx.path === options.path, async (ctx, next) => {
+export function deviceCodeEntry(options: { paths: Pick<Paths, 'device' | 'assets'>; throttle: AttemptThrottle }): Middleware {
+  const { device: codePage, assets } = options.paths;
+  return gated((ctx) => ctx.path === codePage, async (ctx, next) => {
     if (ctx.method === 'GET' && typeof ctx.query.user_code === 'string') {
-      (ctx.state as { prefillUserCode?: string }).prefillUserCode = ctx.query.user_code.slice(0, 32);
+      requestState(ctx).prefillUserCode = ctx.query.user_code.slice(0, 32);
       const { user_code: _prefill, ...rest } = ctx.query;
       ctx.query = rest;
       return next();
@@ -25,8 +28,8 @@ export function deviceCodeEntry(options: { path: string; assets: string; throttl
     if (!reserved.allowed) {
       ctx.set('Retry-After', String(reserved.retryAfterSeconds));
       sendDeviceErrorPage(ctx, {
-        assets: options.assets,
-        codePage: options.path,
+        assets,
+        codePage,
         status: 429,
         title: 'Too many attempts',
         heading: 'Too many attempts',
@@ -37,7 +40,7 @@ export function deviceCodeEntry(options: { path: string; assets: string; throttl
     let rejected = false;
     try {
       await next();
-      rejected = !!(ctx.state as { deviceCodeRejected?: boolean }).deviceCodeRejected;
+      rejected = !!requestState(ctx).deviceCodeRejected;
     } finally {
       // Only a wrong code keeps its reservation; a valid one, an empty form or an error gives it back.
       if (!rejected) await options.throttle.release(reserved.reservations);

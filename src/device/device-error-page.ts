@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
-import { escapeHtml } from '../http/html.js';
-import { SafeHtml, sendPage } from '../interactions/page.js';
+import { html } from '../http/html.js';
+import { sendPage } from '../interactions/page.js';
 
 /** An error page of the device flow, with a way back to the code form. */
 export function sendDeviceErrorPage(ctx: Context, page: {
@@ -19,7 +19,7 @@ export function sendDeviceErrorPage(ctx: Context, page: {
     values: {
       heading: page.heading,
       message: page.message,
-      detail: new SafeHtml(`    <p><a href="${escapeHtml(page.codePage)}">Enter a code</a></p>`),
+      detail: html`    <p><a href="${page.codePage}">Enter a code</a></p>`,
     },
   });
 }

@@ -1,64 +1,58 @@
-import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ApiCatalog } from '../apis/api-catalog.js';
 import { isReservedScope } from '../apis/scope-names.js';
-import { SafeHtml, errorMessage, sendPage } from '../interactions/page.js';
+import { html } from '../http/html.js';
+import { requestState } from '../http/request-state.js';
+import { errorMessage, sendPage } from '../interactions/page.js';
 import { scopeList } from '../interactions/scope-list.js';
 import { describeApiScope, describeOidcScope } from '../interactions/scope-words.js';
-
-/** oidc-provider hands its pages a ready-made <form>; Tollgate keeps only its action and token. */
-function formParts(form: string): { action: string; xsrf: string } {
-  const action = /action="([^"]*)"/.exec(form)?.[1];
-  const xsrf = /name="xsrf" value="([^"]*)"/.exec(form)?.[1];
-  if (!action || !xsrf) throw new Error('unexpected device form from oidc-provider');
-  return { action: action.replace(/&amp;/g, '&'), xsrf };
-}
+import { deviceFormParts as formParts, type ProviderPageContext } from '../oidc/provider-internals.js';
 
 const REJECTED_CODE = new Set(['NotFoundError', 'ExpiredError', 'AlreadyUsedError', 'NoCodeError']);
 
 /** The /device pages (RFC 8628 §3.3): enter the code, confirm the device, done. */
 export function devicePages(assets: string, catalog: ApiCatalog) {
   return {
-    userCodeInputSource(ctx: KoaContextWithOIDC, form: string, _out?: unknown, error?: Error & { userCode?: string }) {
+    userCodeInputSource(ctx: ProviderPageContext, form: string, _out?: unknown, error?: Error & { userCode?: string }) {
       if (error?.name === 'AbortedError') {
-        sendPage(ctx as never, assets, {
+        sendPage(ctx, assets, {
           view: 'error',
           title: 'Request denied',
-          values: { heading: 'Request denied', message: 'The device was not connected. You can close this window.', detail: new SafeHtml('') },
+          values: { heading: 'Request denied', message: 'The device was not connected. You can close this window.', detail: html`` },
         });
         return;
       }
       const rejected = !!error && REJECTED_CODE.has(error.name);
       // Counted by the code-entry throttle: wrong, expired or used codes are guesses.
-      if (rejected && error.name !== 'NoCodeError') (ctx.state as { deviceCodeRejected?: boolean }).deviceCodeRejected = true;
+      if (rejected && error.name !== 'NoCodeError') requestState(ctx).deviceCodeRejected = true;
       const message = !error ? undefined
         : error.name === 'NoCodeError' ? 'Enter the code shown on your device.'
           : error.name === 'ExpiredError' ? 'That code has expired. Start again on your device to get a new one.'
             : rejected ? 'That code is not valid. Check it and try again.'
               : 'Something went wrong. Start again on your device.';
-      const prefill = (ctx.state as { prefillUserCode?: string }).prefillUserCode ?? error?.userCode ?? '';
-      sendPage(ctx as never, assets, {
+      const prefill = requestState(ctx).prefillUserCode ?? error?.userCode ?? '';
+      sendPage(ctx, assets, {
         view: 'device',
         title: 'Connect a device',
         status: rejected ? 400 : 200,
-        values: { ...formParts(form), code: prefill, error: message ? errorMessage(message) : new SafeHtml('') },
+        values: { ...formParts(form), code: prefill, error: message ? errorMessage(message) : html`` },
       });
     },
 
-    async userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientId: string; clientName?: string }, _deviceInfo: unknown, userCode: string) {
+    async userCodeConfirmSource(ctx: ProviderPageContext, form: string, client: { clientId: string; clientName?: string }, _deviceInfo: unknown, userCode: string) {
       const code = ctx.oidc.entities.DeviceCode as unknown as { params?: { scope?: string; resource?: string | string[] } } | undefined;
       const scopes = (code?.params?.scope ?? '').split(' ').filter(Boolean);
       const snapshot = await catalog.snapshot();
       const lines = scopes.map((scope) => (isReservedScope(scope) ? describeOidcScope(scope) : describeApiScope(scope, snapshot.byScope.get(scope))));
-      sendPage(ctx as never, assets, {
+      sendPage(ctx, assets, {
         view: 'device-confirm',
         title: 'Connect a device',
         values: { ...formParts(form), client: client.clientName ?? client.clientId, code: userCode, scopes: scopeList(lines) },
       });
     },
 
-    successSource(ctx: KoaContextWithOIDC) {
+    successSource(ctx: ProviderPageContext) {
       const client = ctx.oidc.client;
-      sendPage(ctx as never, assets, { view: 'device-done', title: 'Device connected', values: { client: client?.clientName ?? client?.clientId ?? 'The device' } });
+      sendPage(ctx, assets, { view: 'device-done', title: 'Device connected', values: { client: client?.clientName ?? client?.clientId ?? 'The device' } });
     },
   };
 }

@@ -1,12 +1,11 @@
 import type { Middleware } from 'koa';
 import { DEVICE_CODE_GRANT } from '../clients/grant-types.js';
 import { sendErrorResponse } from '../http/error-response.js';
+import type { Paths } from '../http/paths.js';
+import { providerRequestOf } from '../oidc/provider-internals.js';
 import { TollgateError } from '../lib/errors.js';
 import type { DevicePolls } from './device-polls.js';
 
-interface OidcState {
-  oidc?: { params?: { grant_type?: unknown; device_code?: unknown } };
-}
 
 /**
  * What oidc-provider leaves out of RFC 8628: the `interval` in the device authorization
@@ -14,17 +13,18 @@ interface OidcState {
  * interval by 5 s each time. Only pending polls are timed — after oidc-provider has parsed and
  * answered them, so no other token request pays for this.
  */
-export function devicePolling(options: { tokenPath: string; deviceAuthorizationPath: string; interval: number; polls: DevicePolls }): Middleware {
+export function devicePolling(options: { paths: Pick<Paths, 'token' | 'deviceAuthorization'>; interval: number; polls: DevicePolls }): Middleware {
+  const { token, deviceAuthorization } = options.paths;
   return async (ctx, next) => {
-    if (ctx.method !== 'POST' || (ctx.path !== options.tokenPath && ctx.path !== options.deviceAuthorizationPath)) return next();
+    if (ctx.method !== 'POST' || (ctx.path !== token && ctx.path !== deviceAuthorization)) return next();
     await next();
-    if (ctx.path === options.deviceAuthorizationPath) {
+    if (ctx.path === deviceAuthorization) {
       if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
         ctx.body = { ...(ctx.body as Record<string, unknown>), interval: options.interval };
       }
       return;
     }
-    const params = (ctx as OidcState).oidc?.params;
+    const params = providerRequestOf(ctx)?.params;
     const body = ctx.body as { error?: unknown } | undefined;
     if (params?.grant_type !== DEVICE_CODE_GRANT || typeof params.device_code !== 'string') return;
     if (ctx.status !== 400 || body?.error !== 'authorization_pending') return;

@@ -2,11 +2,9 @@ import type { Context, Middleware } from 'koa';
 import { sendErrorResponse } from '../http/error-response.js';
 import { TollgateError } from '../lib/errors.js';
 import { sendDeviceErrorPage } from './device-error-page.js';
+import type { Paths } from '../http/paths.js';
 import type { ProviderHost } from '../oidc/provider-host.js';
-
-interface SessionLike {
-  exp?: unknown;
-}
+import { sessionOf } from '../oidc/provider-internals.js';
 
 /**
  * Two holes in oidc-provider's device pages, closed in front of it:
@@ -17,15 +15,13 @@ interface SessionLike {
  *   there made oidc-provider persist a session it never saved ("persist can only be called on
  *   previously persisted Sessions", a 500). Such a request gets a page that starts again instead.
  */
-export function deviceSessionGuard(options: { prefix: string; assets: string; providers: ProviderHost }): Middleware {
-  const codePage = `${options.prefix}/device`;
-  const authorization = `${codePage}/auth`;
+export function deviceSessionGuard(options: { paths: Pick<Paths, 'device' | 'deviceAuthorization' | 'assets'>; providers: ProviderHost }): Middleware {
+  const { device: codePage, deviceAuthorization: authorization, assets } = options.paths;
   /** oidc-provider's `/device/:uid`: one non-empty segment after the code page. */
   const isResumePage = (path: string) => path.startsWith(`${codePage}/`) && /^[^/]+$/.test(path.slice(codePage.length + 1));
 
   async function hasSavedSession(ctx: Context): Promise<boolean> {
-    const { Session } = options.providers.current as unknown as { Session: { get(ctx: Context): Promise<SessionLike> } };
-    const session = await Session.get(ctx);
+    const session = await sessionOf(options.providers.current, ctx);
     return typeof session.exp === 'number';
   }
 
@@ -40,7 +36,7 @@ export function deviceSessionGuard(options: { prefix: string; assets: string; pr
     return hasSavedSession(ctx).then((saved) => {
       if (saved) return next();
       sendDeviceErrorPage(ctx, {
-        assets: options.assets,
+        assets,
         codePage,
         status: 400,
         title: 'Start again',

@@ -1,10 +1,11 @@
 import type { Context, Middleware } from 'koa';
 import { classifyDatabaseError, failureKind, type DatabaseFailure } from '../db/database-errors.js';
-import { SafeHtml, sendPage } from '../interactions/page.js';
+import { sendPage } from '../interactions/page.js';
 import type { Logger } from '../log.js';
 import { TollgateError, type ErrorCode } from '../lib/errors.js';
 import { RepeatedLog } from '../lib/repeated-log.js';
 import { conformErrorBody, sendErrorResponse } from './error-response.js';
+import { html } from './html.js';
 
 /** Seconds a client is told to wait while the database is away (RFC 9110 §10.2.3). */
 export const RETRY_AFTER_SECONDS = 5;
@@ -89,7 +90,7 @@ export function errorBoundary(options: ErrorBoundaryOptions): Middleware {
         view: 'error',
         title: chosen.heading,
         status: chosen.status,
-        values: { heading: chosen.heading, message: chosen.message, detail: new SafeHtml('') },
+        values: { heading: chosen.heading, message: chosen.message, detail: html`` },
       });
       return;
     }

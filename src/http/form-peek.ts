@@ -1,23 +1,11 @@
-import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import { TollgateError } from '../lib/errors.js';
 import { sendErrorResponse } from './error-response.js';
 import { readLimitedBody } from './read-body.js';
+import { MAX_FORM_BYTES, formHandedToProvider, handFormToProvider, type FormFields } from '../oidc/provider-internals.js';
 
-/** A form's fields as querystring.parse gives them: a repeated name holds an array. */
-export type FormFields = Record<string, string | string[]>;
-
-/** oidc-provider's own limit for form bodies (lib/shared/selective_body.js). */
-export const MAX_FORM_BYTES = 56 * 1024;
-
-/**
- * Hands a form body read and parsed by Tollgate to oidc-provider. Once the stream is consumed,
- * oidc-provider takes req.body instead (selective_body.js, "already parsed request body"); parsed
- * as querystring.parse would, duplicated parameters stay arrays, so its duplicate check still works.
- */
-export function handFormToProvider(req: IncomingMessage, fields: FormFields): void {
-  (req as { body?: FormFields }).body = fields;
-}
+// The contract by which oidc-provider takes over a body read here lives in the seam.
+export { MAX_FORM_BYTES, handFormToProvider, type FormFields } from '../oidc/provider-internals.js';
 
 /** The fields handed over, as URLSearchParams (a repeated name once per value). */
 function searchParamsOf(fields: FormFields): URLSearchParams {
@@ -34,8 +22,8 @@ function searchParamsOf(fields: FormFields): URLSearchParams {
  */
 export async function peekForm(ctx: Context): Promise<URLSearchParams | undefined> {
   // The input guard in front of everything has read, checked and parsed it already.
-  const handed = (ctx.req as { body?: unknown }).body;
-  if (handed && typeof handed === 'object') return searchParamsOf(handed as FormFields);
+  const handed = formHandedToProvider(ctx.req);
+  if (handed) return searchParamsOf(handed);
   const raw = await readLimitedBody(ctx.req, MAX_FORM_BYTES);
   if (!raw) {
     sendErrorResponse(ctx, new TollgateError(400, 'invalid_request', 'the request body is too large'));

@@ -11,13 +11,15 @@ import { deviceSessionGuard } from '../device/device-session-guard.js';
 import { errorBoundary } from './error-boundary.js';
 import { health } from './health.js';
 import { inputGuard } from './input-guard.js';
-import { issuerPath, issuerRouting } from './issuer-routing.js';
+import { issuerRouting } from './issuer-routing.js';
 import { pageRoutes } from './page-routes.js';
 import { gated } from './path-gate.js';
+import { isBelow, type Paths } from './paths.js';
 import { requestLog } from './request-log.js';
 import { secureCookiesForHttpsIssuer, securityHeaders } from './security-headers.js';
 import { stylesheet } from './views.js';
 import { sha256Base64url } from '../lib/sha256.js';
+import { answerAsIssuer, providerRequestOf } from '../oidc/provider-internals.js';
 
 /**
  * JWKS responses may be cached by verifiers for JWKS_MAX_AGE (the key ring plans rotations
@@ -28,7 +30,7 @@ function jwksCaching(path: string, maxAge: number): Koa.Middleware {
   const etags = new WeakMap<object, string>();
   return gated((ctx) => ctx.path === path, async (ctx, next) => {
     await next();
-    const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
+    const route = providerRequestOf(ctx)?.route;
     if (route !== 'jwks' || ctx.status !== 200) return;
     ctx.set('Cache-Control', `public, max-age=${maxAge}`);
     const keys = (ctx.body as { keys?: object }).keys ?? ctx.body as object;
@@ -59,6 +61,7 @@ function stylesheetRoute(path: string): Koa.Middleware {
 
 export interface PublicAppDependencies {
   config: Config;
+  paths: Paths;
   providers: ProviderHost;
   /** oidc-provider's cookie keys: mounted, it signs cookies through this app's context. */
   cookieKeys: string[];
@@ -72,10 +75,11 @@ export interface PublicAppDependencies {
 
 /**
  * The public listener: security headers → request log → error boundary → input guard → health →
- * issuer routing → pages (stylesheet, login/consent) → device session guard → oidc-provider.
+ * issuer routing → pages (stylesheet, login/consent) → device session guard → protocol extras →
+ * oidc-provider. docs/endpoints.md tells, per endpoint, which of these act on it and in what order.
  */
 export function createPublicApp(deps: PublicAppDependencies): Koa {
-  const prefix = issuerPath(deps.config.issuer);
+  const { paths } = deps;
   const app = new Koa();
   trustProxyHops(app, deps.config.trustProxy);
   app.silent = true;
@@ -84,18 +88,19 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   secureCookiesForHttpsIssuer(app, deps.config.issuer);
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));
-  const isPage = pageRoutes(prefix);
-  app.use(errorBoundary({ logger: deps.logger, page: { isPage, assets: `${prefix}/assets` }, rfc6749Descriptions: true }));
-  app.use(inputGuard({ isPage, assets: `${prefix}/assets` }));
+  answerAsIssuer(app, deps.config.issuer);
+  const isPage = pageRoutes(paths);
+  app.use(errorBoundary({ logger: deps.logger, page: { isPage, assets: paths.assets }, rfc6749Descriptions: true }));
+  app.use(inputGuard({ isPage, assets: paths.assets }));
   app.use(health(deps.db, deps.keyRing));
-  app.use(issuerRouting(app, deps.config.issuer));
-  app.use(jwksCaching(`${prefix}/jwks`, deps.config.jwksMaxAge));
-  app.use(stylesheetRoute(`${prefix}/assets/style.css`));
+  app.use(issuerRouting(paths));
+  app.use(jwksCaching(paths.jwks, deps.config.jwksMaxAge));
+  app.use(stylesheetRoute(paths.stylesheet));
   // The router would match every request against its routes; only its own paths need it.
   const interactionRoutes = deps.interactions.routes();
-  app.use((ctx, next) => (ctx.path.startsWith(`${prefix}/interaction/`) ? interactionRoutes(ctx as Parameters<typeof interactionRoutes>[0], next) : next()));
-  app.use(impliedConsentForOfflineAccess(`${prefix}/auth`));
-  app.use(deviceSessionGuard({ prefix, assets: `${prefix}/assets`, providers: deps.providers }));
+  app.use((ctx, next) => (isBelow(ctx.path, paths.interaction) ? interactionRoutes(ctx as Parameters<typeof interactionRoutes>[0], next) : next()));
+  app.use(impliedConsentForOfflineAccess(paths.authorization));
+  app.use(deviceSessionGuard({ paths, providers: deps.providers }));
   for (const extra of deps.protocolExtras) app.use(extra);
   app.use(deps.providers.middleware());
   return app;

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { TollgateError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
+import { providerContext } from './request-state.js';
 import { sendErrorResponse } from './error-response.js';
 
 /**
@@ -28,7 +29,7 @@ export function requestLog(logger: Logger): Middleware {
     }
 
     function logLine() {
-      const oidc = (ctx as { oidc?: { route?: string; client?: { clientId?: string } } }).oidc;
+      const oidc = providerContext(ctx);
       const line = {
         method: ctx.method,
         route: oidc?.route ?? ctx.path,

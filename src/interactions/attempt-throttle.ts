@@ -39,7 +39,7 @@ const USERNAME_FIRST_DELAY_MS = 200;
 /** …up to this: long enough to make a distributed guessing run slow, short enough for a person. */
 export const USERNAME_MAX_DELAY_MS = 3000;
 /** Failures needed to reach the cap; a username key keeps no more timestamps than that. */
-const USERNAME_KEPT = USERNAME_FREE_FAILURES + Math.ceil(Math.log2(USERNAME_MAX_DELAY_MS / USERNAME_FIRST_DELAY_MS)) + 1;
+export const USERNAME_KEPT = USERNAME_FREE_FAILURES + Math.ceil(Math.log2(USERNAME_MAX_DELAY_MS / USERNAME_FIRST_DELAY_MS)) + 1;
 
 export type AttemptKind = keyof typeof POLICIES;
 

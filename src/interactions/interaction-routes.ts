@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { ProviderHost } from '../oidc/provider-host.js';
+import type { Paths } from '../http/paths.js';
 import { errors, type InteractionResults } from 'oidc-provider';
 import type { Knex } from 'knex';
 import type { ApiCatalog } from '../apis/api-catalog.js';
@@ -11,7 +12,8 @@ import { decoyHash, verifyPassword } from '../users/password.js';
 import { consentStore } from './consent-store.js';
 import type { CsrfTokens } from './csrf.js';
 import { readForm } from './form-body.js';
-import { SafeHtml, errorMessage, sendPage } from './page.js';
+import { html } from '../http/html.js';
+import { errorMessage, sendPage } from './page.js';
 import { scopeList } from './scope-list.js';
 import { describeApiScope, describeOidcScope } from './scope-words.js';
 import { BusyError } from '../lib/bounded-semaphore.js';
@@ -26,8 +28,8 @@ export interface InteractionDependencies {
   logger: Logger;
   /** Where pages find the stylesheet (under the issuer's path). */
   assets: string;
-  /** The issuer's path, under which the interaction routes are mounted. */
-  prefix: string;
+  /** Where the interaction routes are mounted. */
+  paths: Pick<Paths, 'interaction' | 'interactionPage'>;
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -41,7 +43,7 @@ interface ClientView {
 export function interactionRoutes(deps: InteractionDependencies): Router {
   const { csrf } = deps;
   // Always deps.providers.current: the key ring may have swapped the Provider since the page was shown.
-  const router = new Router({ prefix: `${deps.prefix}/interaction` });
+  const router = new Router({ prefix: deps.paths.interaction });
 
   async function clientOf(interaction: Interaction): Promise<ClientView> {
     const client = await deps.providers.current.Client.find(String(interaction.params.client_id));
@@ -63,10 +65,10 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       redirectUris: client.redirectUris,
       values: {
         client: client.name,
-        action: `${deps.prefix}/interaction/${interaction.uid}/login`,
+        action: `${deps.paths.interactionPage(interaction.uid)}/login`,
         csrf: csrf.for(interaction.uid),
         username: extra.username ?? '',
-        error: extra.error ? errorMessage(extra.error) : new SafeHtml(''),
+        error: extra.error ? errorMessage(extra.error) : html``,
       },
     });
   }
@@ -88,7 +90,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         client: client.name,
         scopes: scopeList(lines),
         username: user?.username ?? '',
-        action: `${deps.prefix}/interaction/${interaction.uid}/confirm`,
+        action: `${deps.paths.interactionPage(interaction.uid)}/confirm`,
         csrf: csrf.for(interaction.uid),
       },
     });
@@ -107,7 +109,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         values: {
           heading: 'This sign-in has expired',
           message: 'It was already completed, or took too long. Go back to the app and start again.',
-          detail: new SafeHtml(''),
+          detail: html``,
         },
       });
     }
@@ -125,7 +127,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
     const client = await clientOf(interaction);
     const form = await readForm(ctx);
-    if (interaction.prompt.name !== 'login') return ctx.redirect(`${deps.prefix}/interaction/${interaction.uid}`);
+    if (interaction.prompt.name !== 'login') return ctx.redirect(deps.paths.interactionPage(interaction.uid));
     if (!form || !csrf.verify(interaction.uid, form.get('csrf'))) {
       return loginPage(ctx, interaction, client, { status: 403, error: 'This form has expired. Please sign in again.' });
     }
@@ -170,7 +172,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
     const client = await clientOf(interaction);
     const form = await readForm(ctx);
-    if (interaction.prompt.name !== 'consent') return ctx.redirect(`${deps.prefix}/interaction/${interaction.uid}`);
+    if (interaction.prompt.name !== 'consent') return ctx.redirect(deps.paths.interactionPage(interaction.uid));
     if (!form || !csrf.verify(interaction.uid, form.get('csrf'))) return consentPage(ctx, interaction, client);
     if (form.get('decision') !== 'allow') {
       return finish(ctx, { error: 'access_denied', error_description: 'the user denied the request' }, false);

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { isLoopbackHost } from '../clients/redirect-uris.js';
-import { escapeHtml } from '../http/html.js';
-import { SafeHtml, renderPage } from '../http/views.js';
+import { html, type SafeHtml } from '../http/html.js';
+import { renderPage } from '../http/views.js';
 
 /**
  * Origins (or private-use schemes) a form on the page may end up at after redirects. A native
@@ -51,7 +51,5 @@ export function sendPage(ctx: Context, assets: string, page: Page): void {
 }
 
 export function errorMessage(text: string): SafeHtml {
-  return new SafeHtml(`    <p class="error" role="alert">${escapeHtml(text)}</p>`);
+  return html`    <p class="error" role="alert">${text}</p>`;
 }
-
-export { SafeHtml };

@@ -1,8 +1,9 @@
 import type { Middleware } from 'koa';
 import { gated } from '../http/path-gate.js';
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
-import { escapeHtml } from '../http/html.js';
-import { SafeHtml, formTargets, sendPage } from './page.js';
+import type { Paths } from '../http/paths.js';
+import { providerRequestOf, type ProviderPageContext } from '../oidc/provider-internals.js';
+import { html, trustedHtml } from '../http/html.js';
+import { formTargets, sendPage } from './page.js';
 
 /** Words for the errors a person can meet in the browser (RFC 6749 §4.1.2.1 and oidc-provider's). */
 const ERROR_WORDS: Record<string, string> = {
@@ -16,9 +17,7 @@ const ERROR_WORDS: Record<string, string> = {
   invalid_grant: 'The sign-in request is no longer valid.',
 };
 
-type ContextLike = Parameters<NonNullable<Configuration['renderError']>>[0];
-
-function clientName(ctx: KoaContextWithOIDC): string {
+function clientName(ctx: ProviderPageContext): string {
   const client = ctx.oidc?.client;
   return client ? ` for ${client.clientName ?? client.clientId}` : '';
 }
@@ -26,26 +25,26 @@ function clientName(ctx: KoaContextWithOIDC): string {
 /** The pages oidc-provider renders itself, in Tollgate's look: error, sign-out question, signed out. */
 export function providerPages(assets: string) {
   return {
-    renderError(ctx: ContextLike, out: { error: string; error_description?: string }) {
+    renderError(ctx: ProviderPageContext, out: { error: string; error_description?: string }) {
       const words = ERROR_WORDS[out.error] ?? 'Something went wrong with this sign-in request.';
-      sendPage(ctx as never, assets, {
+      sendPage(ctx, assets, {
         view: 'error',
         title: 'Something went wrong',
         status: ctx.status >= 400 ? ctx.status : 400,
         values: {
           heading: 'Something went wrong',
           message: words,
-          detail: new SafeHtml(`    <p class="account"><code>${out.error.replace(/[^\w.-]/g, '')}</code>${out.error_description ? ` — ${escapeHtml(out.error_description)}` : ''}</p>`),
+          detail: html`    <p class="account"><code>${out.error.replace(/[^\w.-]/g, '')}</code>${out.error_description ? html` — ${out.error_description}` : ''}</p>`,
         },
       });
     },
-    logoutSource(ctx: KoaContextWithOIDC, form: string) {
+    logoutSource(ctx: ProviderPageContext, form: string) {
       // The form's redirect ends at the client's post-logout URI: form-action must allow it.
       const redirectUris = [...(ctx.oidc?.client?.postLogoutRedirectUris ?? [])];
-      sendPage(ctx as never, assets, { view: 'logout', title: 'Sign out', redirectUris, values: { client: clientName(ctx), form: new SafeHtml(form) } });
+      sendPage(ctx, assets, { view: 'logout', title: 'Sign out', redirectUris, values: { client: clientName(ctx), form: trustedHtml(form) } });
     },
-    postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
-      sendPage(ctx as never, assets, { view: 'logged-out', title: 'Signed out', values: { client: clientName(ctx) } });
+    postLogoutSuccessSource(ctx: ProviderPageContext) {
+      sendPage(ctx, assets, { view: 'logged-out', title: 'Signed out', values: { client: clientName(ctx) } });
     },
   };
 }
@@ -62,15 +61,14 @@ export function providerPages(assets: string) {
  * before it renders the form (browsers apply form-action to the redirects after a submission).
  * Without script the page's own button submits the form.
  */
-export function selfSubmittingFormPolicy(prefix: string): Middleware {
-  const authorization = `${prefix}/auth`;
-  const endSession = `${prefix}/session/end`;
+export function selfSubmittingFormPolicy(paths: Pick<Paths, 'authorization' | 'endSession'>): Middleware {
+  const { authorization, endSession } = paths;
   const renders = (path: string) => path === authorization || path.startsWith(`${authorization}/`) || path === endSession;
   return gated((ctx) => renders(ctx.path), async (ctx, next) => {
     await next();
     const csp = ctx.response.get('Content-Security-Policy');
     if (!csp.includes("'sha256-") || !ctx.response.is('html')) return;
-    const params = (ctx as unknown as KoaContextWithOIDC).oidc?.params ?? {};
+    const params = providerRequestOf(ctx)?.params ?? {};
     const destinations = [params.redirect_uri, params.post_logout_redirect_uri].filter((uri): uri is string => typeof uri === 'string');
     const directives = csp.split(';').map((directive) => directive.trim()).filter(Boolean).map((directive) => {
       const [name, ...values] = directive.split(/\s+/);

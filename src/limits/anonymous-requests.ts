@@ -1,21 +1,17 @@
 import type { Context, Middleware } from 'koa';
 import { peekForm } from '../http/form-peek.js';
 import { gated } from '../http/path-gate.js';
+import type { Paths } from '../http/paths.js';
+import { formHandedToProvider } from '../oidc/provider-internals.js';
 import type { RateLimit } from './rate-limit.js';
 import { tooManyRequestsJson, tooManyRequestsPage } from './too-many-requests.js';
 
-export interface AnonymousRequestPaths {
-  /** Authorization endpoint: each request stores an interaction. */
-  authorization: string;
-  /** End-session page: each request stores a session holding its form's token. */
-  endSession: string;
-  /** Device code entry page: likewise. */
-  device: string;
-  /** RFC 8628 device authorization: stores a device code. */
-  deviceAuthorization: string;
-  /** RFC 9126 pushed authorization requests: store a request. */
-  pushedAuthorization: string;
-}
+/**
+ * The endpoints that store something for anyone: authorization (an interaction), end-session and
+ * the device code page (a session holding its form's token), device authorization (a device code)
+ * and pushed authorization requests (a request).
+ */
+export type AnonymousRequestPaths = Pick<Paths, 'authorization' | 'endSession' | 'device' | 'deviceAuthorization' | 'pushedAuthorization' | 'assets'>;
 
 /** Parameters by which a client authenticates in the body (RFC 6749 §2.3.1, RFC 7523 §2.2). */
 const CREDENTIAL_PARAMS = ['client_secret', 'client_assertion'];
@@ -28,8 +24,8 @@ const CREDENTIAL_PARAMS = ['client_secret', 'client_assertion'];
 async function presentsClientCredentials(ctx: Context): Promise<boolean | undefined> {
   if (ctx.get('Authorization')) return true;
   if (!ctx.is('application/x-www-form-urlencoded')) return false;
-  const parsed = (ctx.req as { body?: Record<string, unknown> }).body;
-  if (parsed && typeof parsed === 'object') return CREDENTIAL_PARAMS.some((name) => parsed[name] !== undefined);
+  const parsed = formHandedToProvider(ctx.req);
+  if (parsed) return CREDENTIAL_PARAMS.some((name) => parsed[name] !== undefined);
   if (ctx.req.readableEnded) return false;
   const form = await peekForm(ctx);
   if (!form) return undefined; // too large: peekForm answered 400
@@ -44,7 +40,7 @@ async function presentsClientCredentials(ctx: Context): Promise<boolean | undefi
  * counter per address covers them all; past it, 429 with Retry-After: JSON on the two OAuth
  * endpoints, a page on the others. Sign-in and code entry have their own, stricter throttles.
  */
-export function anonymousRequestLimit(options: { paths: AnonymousRequestPaths; assets: string; limit: RateLimit }): Middleware {
+export function anonymousRequestLimit(options: { paths: AnonymousRequestPaths; limit: RateLimit }): Middleware {
   const { paths, limit } = options;
   const pages = new Set([paths.authorization, paths.endSession, paths.device]);
   const oauthEndpoints = new Set([paths.deviceAuthorization, paths.pushedAuthorization]);
@@ -57,7 +53,7 @@ export function anonymousRequestLimit(options: { paths: AnonymousRequestPaths; a
     }
     const verdict = await limit.take(ctx.ip);
     if (verdict.allowed) return next();
-    if (isPage) tooManyRequestsPage(ctx, options.assets, verdict.retryAfterSeconds);
+    if (isPage) tooManyRequestsPage(ctx, paths.assets, verdict.retryAfterSeconds);
     else tooManyRequestsJson(ctx, verdict.retryAfterSeconds);
     return undefined;
   });

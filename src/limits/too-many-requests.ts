@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { sendErrorResponse } from '../http/error-response.js';
-import { SafeHtml, sendPage } from '../interactions/page.js';
+import { html } from '../http/html.js';
+import { sendPage } from '../interactions/page.js';
 import { TollgateError } from '../lib/errors.js';
 
 /**
@@ -23,7 +24,7 @@ export function tooManyRequestsPage(ctx: Context, assets: string, retryAfterSeco
     values: {
       heading: 'Too many requests',
       message: `Too many requests came from your network. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}.`,
-      detail: new SafeHtml(''),
+      detail: html``,
     },
   });
 }

@@ -1,10 +1,7 @@
 import type { Provider } from 'oidc-provider';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Client as ClientRecord } from '../clients/client.js';
-
-interface ClientClass {
-  find(id: unknown): Promise<unknown>;
-}
+import { wrapClientFind } from './provider-internals.js';
 
 /**
  * oidc-provider turns a client's adapter metadata into its Client instance on every look-up, once
@@ -12,16 +9,11 @@ interface ClientClass {
  * (SHA-256) to find the instance it made last time. The directory already hands out one
  * immutable record per client until the client changes, so the instance is kept per record; a
  * changed, disabled or deleted client is a new record or none, and goes through oidc-provider's
- * own look-up again. If an upgrade removed `Client.find`, start-up fails here.
+ * own look-up again.
  */
 export function installClientInstanceCache(provider: Provider, directory: ClientDirectory): void {
-  const clients = provider.Client as unknown as ClientClass;
-  if (typeof clients.find !== 'function') {
-    throw new Error('oidc-provider no longer has Client.find: the client instance cache cannot be installed; check the upgrade');
-  }
-  const find = clients.find.bind(clients);
   const instances = new WeakMap<ClientRecord, unknown>();
-  clients.find = async (id: unknown) => {
+  wrapClientFind(provider, (find) => async (id: unknown) => {
     const record = typeof id === 'string' && id ? await directory.find(id) : undefined;
     if (!record) return find(id);
     let client = instances.get(record);
@@ -30,5 +22,5 @@ export function installClientInstanceCache(provider: Provider, directory: Client
       if (client) instances.set(record, client);
     }
     return client;
-  };
+  });
 }

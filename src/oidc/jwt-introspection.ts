@@ -4,6 +4,7 @@ import type { ClientDirectory } from '../clients/client-directory.js';
 import { sendErrorResponse } from '../http/error-response.js';
 import { peekForm } from '../http/form-peek.js';
 import { gated } from '../http/path-gate.js';
+import type { Paths } from '../http/paths.js';
 import { SIGNING_ALGORITHMS } from '../keys/algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { authenticateClient, ClientAuthenticationError } from './client-authentication.js';
@@ -18,7 +19,7 @@ function isJwt(token: string): boolean {
 }
 
 export interface JwtIntrospectionDependencies {
-  path: string;
+  paths: Pick<Paths, 'introspection'>;
   issuer: string;
   providers: ProviderHost;
   directory: ClientDirectory;
@@ -33,7 +34,7 @@ export interface JwtIntrospectionDependencies {
  * Anything that is not a JWT goes on to oidc-provider with the body already read.
  */
 export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware {
-  const applies = (ctx: Context) => ctx.method === 'POST' && ctx.path === deps.path && Boolean(ctx.is('application/x-www-form-urlencoded'));
+  const applies = (ctx: Context) => ctx.method === 'POST' && ctx.path === deps.paths.introspection && Boolean(ctx.is('application/x-www-form-urlencoded'));
   return gated(applies, async (ctx, next) => {
     const params = await peekForm(ctx);
     if (!params) return undefined;

@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
-import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { basePolicyReplacing } from './provider-internals.js';
 
 /**
  * The contract: a client allowed the refresh_token grant that asks for `offline_access` gets a
@@ -27,15 +28,8 @@ export function impliedConsentForOfflineAccess(authorizationPath: string): Middl
 
 /** oidc-provider's default policy, with the consent prompt honouring only a prompt=consent the client sent. */
 export function interactionPolicyWithImpliedConsent() {
-  const { Check, base } = interactionPolicy;
-  const policy = base();
-  const consent = policy.get('consent');
-  if (!consent) throw new Error('oidc-provider\'s base interaction policy has no consent prompt');
-  const index = consent.checks.findIndex((check) => check.reason === 'consent_prompt');
-  if (index === -1) throw new Error('oidc-provider\'s consent prompt has no consent_prompt check to replace');
-  consent.checks[index] = new Check('consent_prompt', 'consent prompt was not resolved', 'consent_required', (ctx: KoaContextWithOIDC) => {
+  return basePolicyReplacing('consent', 'consent_prompt', (Check) => new Check('consent_prompt', 'consent prompt was not resolved', 'consent_required', (ctx: KoaContextWithOIDC) => {
     const { oidc } = ctx;
     return oidc.prompts.has('consent') && oidc.params?.[IMPLIED_CONSENT_PARAM] !== '1' && oidc.promptPending('consent');
-  });
-  return policy;
+  }));
 }

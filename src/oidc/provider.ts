@@ -7,18 +7,15 @@ import { DEFAULT_TOKEN_TTL } from '../apis/api.js';
 import { SIGNING_ALGORITHMS, DEFAULT_SIGNING_ALGORITHM } from '../keys/algorithms.js';
 import type { KeySnapshot } from '../keys/key-snapshot.js';
 import type { Logger } from '../log.js';
-import { devicePages } from '../device/device-pages.js';
 import { trustProxyHops } from '../http/client-address.js';
-import { issuerPath } from '../http/issuer-routing.js';
-import { loadExistingGrant } from '../interactions/existing-grant.js';
-import { providerPages } from '../interactions/provider-pages.js';
+import { PROVIDER_ROUTES, type Paths } from '../http/paths.js';
 import { findAccount } from './accounts.js';
 import { adapterFactory } from './adapter.js';
 import { installClientInstanceCache } from './client-instances.js';
 import { installClientSecretHook } from './client-secret-hook.js';
 import { IMPLIED_CONSENT_PARAM, interactionPolicyWithImpliedConsent } from './offline-access.js';
+import { CLIENT_AUTH_METHODS, checkProviderInternals, onServerError, providerPageHooks, type ProviderPageHooks } from './provider-internals.js';
 import { defaultResource, installGrantNarrowing, resourceServerInfo } from './resource-policy.js';
-import { noteProviderServerError } from '../http/error-boundary.js';
 
 export interface ProviderDependencies {
   config: Config;
@@ -30,6 +27,14 @@ export interface ProviderDependencies {
   cookieKeys: string[];
   logger: Logger;
   adapterOptions: Parameters<typeof adapterFactory>[2];
+  /** Every public path; oidc-provider's routes are passed to it from the same table. */
+  paths: Paths;
+  /** The pages oidc-provider renders itself (errors, sign-out, the device pages), in Tollgate's look. */
+  pages: ProviderPageHooks;
+  /** The grant oidc-provider checks requested scopes against before asking for consent. */
+  loadExistingGrant: NonNullable<Configuration['loadExistingGrant']>;
+  /** Told of every failure oidc-provider answers itself, with the request's context. */
+  reportServerError(ctx: object, error: unknown): void;
 }
 
 const ASYMMETRIC = [...SIGNING_ALGORITHMS];
@@ -82,19 +87,22 @@ export function corsAllows(redirectUris: readonly string[], origin: string): boo
   });
 }
 
-/** Builds the oidc-provider instance: every protocol decision Tollgate makes is in this file. */
+/**
+ * Builds the oidc-provider instance from its documented configuration. What Tollgate does around
+ * it is elsewhere, by design: its reliances on oidc-provider's internals in provider-internals.ts,
+ * and what runs before and after it on each endpoint in docs/endpoints.md.
+ */
 export function buildProvider(deps: ProviderDependencies): Provider {
-  const { config, catalog, keys } = deps;
-  const prefix = issuerPath(config.issuer);
-  const pages = providerPages(`${prefix}/assets`);
-  const device = devicePages(`${prefix}/assets`, catalog);
+  const { config, catalog, keys, paths } = deps;
+  const pages = providerPageHooks(deps.pages);
 
   const configuration: Configuration = {
     adapter: adapterFactory(deps.db, deps.directory, deps.adapterOptions) as unknown as Configuration['adapter'],
     jwks: { keys: keys.providerJwks() as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: deps.cookieKeys },
     // Secrets are stored hashed, so nothing that needs the secret itself as a key is offered.
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
+    routes: PROVIDER_ROUTES,
     enabledJWA: {
       idTokenSigningAlgValues: ASYMMETRIC,
       userinfoSigningAlgValues: ASYMMETRIC,
@@ -120,16 +128,18 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       clientCredentials: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: pages.logoutSource as never,
-        postLogoutSuccessSource: pages.postLogoutSuccessSource as never,
+        logoutSource: pages.logoutSource,
+        postLogoutSuccessSource: pages.postLogoutSuccessSource,
       },
       deviceFlow: {
         enabled: true,
         // RFC 8628 §6.1: 8 characters from 20 consonants, shown as XXXX-XXXX.
         charset: 'base-20',
         mask: '****-****',
-        ...device,
-      } as NonNullable<NonNullable<Configuration['features']>['deviceFlow']>,
+        userCodeInputSource: pages.userCodeInputSource,
+        userCodeConfirmSource: pages.userCodeConfirmSource,
+        successSource: pages.successSource,
+      },
       revocation: { enabled: true },
       // The contract: active:true only to the client the token was issued to.
       introspection: { enabled: true, allowedPolicy: (ctx, client, token) => client.clientId === token.clientId },
@@ -142,12 +152,12 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       },
     },
     findAccount: findAccount(deps.db),
-    renderError: pages.renderError as Configuration['renderError'],
+    renderError: pages.renderError,
     interactions: {
-      url: (_ctx, interaction) => `${prefix}/interaction/${interaction.uid}`,
+      url: (_ctx, interaction) => paths.interactionPage(interaction.uid),
       policy: interactionPolicyWithImpliedConsent(),
     },
-    loadExistingGrant: loadExistingGrant(deps.db, deps.directory) as Configuration['loadExistingGrant'],
+    loadExistingGrant: deps.loadExistingGrant,
     extraParams: [IMPLIED_CONSENT_PARAM],
     // Browser apps may call the token, revocation and userinfo endpoints from their own origin.
     clientBasedCORS: (_ctx, origin, client) => corsAllows(client.redirectUris ?? [], origin),
@@ -163,13 +173,13 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   };
 
   const provider = new Provider(config.issuer, configuration);
+  checkProviderInternals(provider);
   trustProxyHops(provider, config.trustProxy);
   installClientSecretHook(provider);
   installClientInstanceCache(provider, deps.directory);
   installGrantNarrowing(provider, deps.directory);
 
-  // Judged (400 for input the database refused, 503 for a database away) and logged, rate-limited,
-  // by the public app's error boundary for the request that failed.
-  provider.on('server_error', (ctx: object, error: Error) => noteProviderServerError(ctx, error));
+  // Its own failures go to whoever the composition root chose (the public app's error boundary).
+  onServerError(provider, deps.reportServerError);
   return provider;
 }

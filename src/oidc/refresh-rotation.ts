@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { sendErrorResponse } from '../http/error-response.js';
 import { gated } from '../http/path-gate.js';
+import type { Paths } from '../http/paths.js';
 import { TollgateError } from '../lib/errors.js';
 import { RequestScoped } from './request-scoped.js';
 
@@ -53,8 +54,9 @@ export class RefreshRotation {
   }
 
   /** Around the token endpoint: commits a parked rotation if, and only if, the response is a success. */
-  commitOnSuccess(tokenPath: string): Middleware {
-    return gated((ctx) => ctx.method === 'POST' && ctx.path === tokenPath, async (ctx, next) => {
+  commitOnSuccess(paths: Pick<Paths, 'token'>): Middleware {
+    const { token } = paths;
+    return gated((ctx) => ctx.method === 'POST' && ctx.path === token, async (ctx, next) => {
       await next();
       // oidc-provider's request context is the Koa context: the rotation was parked under it.
       const pending = this.#pending.takeFrom(ctx, ONE)?.value;

@@ -1,8 +1,8 @@
-import Provider from 'oidc-provider';
+import { currentRequest } from './provider-internals.js';
 
 /**
  * State the adapter keeps for the length of one request, keyed by oidc-provider's request
- * context (its AsyncLocalStorage): another request never sees it, and it goes with the request.
+ * context (currentRequest): another request never sees it, and it goes with the request.
  * Outside a request (no context) nothing is kept.
  */
 export class RequestScoped<V> {
@@ -10,7 +10,7 @@ export class RequestScoped<V> {
 
   /** Keeps a value for this request; false when there is no request to keep it for. */
   set(key: string, value: V): boolean {
-    const request = Provider.ctx;
+    const request = currentRequest();
     if (!request) return false;
     let values = this.#byRequest.get(request);
     if (!values) this.#byRequest.set(request, (values = new Map()));
@@ -20,7 +20,7 @@ export class RequestScoped<V> {
 
   /** Removes and returns the value kept under `key`, if this request kept one. */
   take(key: string): { value: V } | undefined {
-    const request = Provider.ctx;
+    const request = currentRequest();
     return request ? this.takeFrom(request, key) : undefined;
   }
 
@@ -38,7 +38,7 @@ export class RequestScoped<V> {
   }
 
   #values(): Map<string, V> | undefined {
-    const request = Provider.ctx;
+    const request = currentRequest();
     return request ? this.#byRequest.get(request) : undefined;
   }
 }

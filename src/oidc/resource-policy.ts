@@ -4,6 +4,7 @@ import type { Api } from '../apis/api.js';
 import type { ApiCatalog, ApiSnapshot } from '../apis/api-catalog.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { isReservedScope } from '../apis/scope-names.js';
+import { wrapGrantFind } from './provider-internals.js';
 import type { KeySnapshot } from '../keys/key-snapshot.js';
 
 /**
@@ -111,17 +112,12 @@ export function narrowGrant(grant: GrantLike, allowed: readonly string[]): void 
 
 /** Makes every Grant oidc-provider loads follow its client's current scopes (narrowGrant). */
 export function installGrantNarrowing(provider: Provider, directory: ClientDirectory): void {
-  const grants = provider.Grant as unknown as { find(id: unknown, options?: unknown): Promise<GrantLike | undefined> };
-  if (typeof grants.find !== 'function') {
-    throw new Error('oidc-provider no longer has Grant.find: grants cannot be narrowed to their client\'s scopes; check the upgrade');
-  }
-  const find = grants.find.bind(grants);
-  grants.find = async (id: unknown, options?: unknown) => {
+  wrapGrantFind<GrantLike>(provider, (find) => async (id: unknown, options?: unknown) => {
     const grant = await find(id, options);
     const client = grant?.clientId ? await directory.find(grant.clientId) : undefined;
     if (grant && client) narrowGrant(grant, client.scopes);
     return grant;
-  };
+  });
 }
 
 interface ScopedSource {

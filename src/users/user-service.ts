@@ -1,32 +1,22 @@
 import type { Knex } from 'knex';
-import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../lib/errors.js';
-import { ID_PREFIX, newId } from '../lib/ids.js';
-import { asBody, optionalString, rejectUnknownFields, requiredString } from '../lib/validate.js';
+import { ConflictError, NotFoundError, isUniqueViolation } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
 import { oidcPayloadStore } from '../oidc/payload-store.js';
 import { assertAcceptablePassword, hashPassword } from './password.js';
 import type { User } from './user.js';
 import { userStore } from './user-store.js';
 
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-function username(value: string): string {
-  if (!USERNAME.test(value)) throw new ValidationError('username must be 1–64 letters, digits or . _ @ + - (starting with a letter or digit)');
-  // Users are found by id or by username (show, update, delete): a username that looks like an id
-  // ("user_…", any case) could name another user's id and make a command act on the wrong user.
-  if (value.toLowerCase().startsWith(ID_PREFIX.user)) throw new ValidationError(`username must not begin with "${ID_PREFIX.user}": that prefix marks user ids`);
-  return value;
+/** A user to create, each field already well-formed (the admin contract parses it at the edge). */
+export interface NewUser {
+  username: string;
+  email: string | null;
+  password: string;
 }
 
-function email(value: string | undefined): string | undefined {
-  if (value !== undefined && (!EMAIL.test(value) || value.length > 254)) throw new ValidationError(`"${value}" is not an email address`);
-  return value;
-}
-
-function password(body: Record<string, unknown>): string {
-  const value = body.password;
-  if (typeof value !== 'string' || !value) throw new ValidationError('password is required');
-  return value;
+/** What an update changes; undefined leaves a field as it is, an email of null removes it. */
+export interface UserChanges {
+  username?: string | undefined;
+  email?: string | null | undefined;
 }
 
 /** The rules for users; SQL stays in userStore. */
@@ -44,38 +34,29 @@ export class UserService {
     return user;
   }
 
-  async create(input: unknown): Promise<User> {
-    const body = asBody(input);
-    rejectUnknownFields(body, ['username', 'email', 'password']);
-    const name = username(requiredString(body, 'username', 64));
-    const secret = password(body);
-    await assertAcceptablePassword(secret, name);
-    const user = { id: newId('user'), username: name, email: email(optionalString(body, 'email', 254)) ?? null, passwordHash: await hashPassword(secret) };
+  /** Password strength and uniqueness are checked here. */
+  async create(input: NewUser): Promise<User> {
+    await assertAcceptablePassword(input.password, input.username);
+    const user = { id: newId('user'), username: input.username, email: input.email, passwordHash: await hashPassword(input.password) };
     await this.#unique(() => userStore.insert(this.db, user));
     return this.show(user.id);
   }
 
-  async update(key: string, input: unknown): Promise<User> {
-    const body = asBody(input);
-    rejectUnknownFields(body, ['username', 'email']);
+  async update(key: string, input: UserChanges): Promise<User> {
     const user = await this.show(key);
     const changes = {
-      ...(body.username !== undefined ? { username: username(requiredString(body, 'username', 64)) } : {}),
-      ...(body.email !== undefined ? { email: body.email === null ? null : email(requiredString(body, 'email', 254))! } : {}),
+      ...(input.username !== undefined ? { username: input.username } : {}),
+      ...(input.email !== undefined ? { email: input.email } : {}),
     };
-    if (!Object.keys(changes).length) throw new ValidationError('nothing to update: give username or email');
     await this.#unique(() => userStore.update(this.db, user.id, changes));
     return this.show(user.id);
   }
 
   /** A new password ends every session and grant the user had. */
-  async setPassword(key: string, input: unknown): Promise<User> {
-    const body = asBody(input);
-    rejectUnknownFields(body, ['password']);
+  async setPassword(key: string, input: { password: string }): Promise<User> {
     const user = await this.show(key);
-    const secret = password(body);
-    await assertAcceptablePassword(secret, user.username);
-    const passwordHash = await hashPassword(secret);
+    await assertAcceptablePassword(input.password, user.username);
+    const passwordHash = await hashPassword(input.password);
     await this.db.transaction(async (trx) => {
       await userStore.update(trx, user.id, { passwordHash });
       await oidcPayloadStore.deleteByAccount(trx, user.id);

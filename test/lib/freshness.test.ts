@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FRESH_MS, FreshnessCache, MAX_STALE_MS } from '../../src/lib/freshness.js';
 
@@ -68,5 +69,28 @@ describe('FreshnessCache', () => {
     expect(h.loads.length).toBe(51);
     await h.cache.get('k0'); // evicted long ago
     expect(h.loads.length).toBe(52);
+  });
+
+  it('never serves a value read longer than MAX_STALE_MS ago, and reads the database at most once per FRESH_MS while in use', async () => {
+    const step = fc.record({ advance: fc.nat({ max: MAX_STALE_MS * 2 }), key: fc.constantFrom('a', 'b') });
+    await fc.assert(fc.asyncProperty(fc.array(step, { maxLength: 30 }), async (steps) => {
+      let now = 0;
+      const reads: { key: string; at: number }[] = [];
+      const cache = new FreshnessCache<string, { readAt: number }>(async (key) => {
+        reads.push({ key, at: now });
+        return { readAt: now };
+      }, 10, () => now);
+      for (const { advance, key } of steps) {
+        now += advance;
+        const served = await cache.get(key);
+        expect(now - served.readAt).toBeLessThanOrEqual(MAX_STALE_MS);
+        // Let a background refresh finish, as a database query would between requests.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      for (const key of ['a', 'b']) {
+        const times = reads.filter((read) => read.key === key).map((read) => read.at);
+        for (let i = 1; i < times.length; i += 1) expect(times[i]! - times[i - 1]!).toBeGreaterThan(FRESH_MS);
+      }
+    }), { numRuns: 200 });
   });
 });

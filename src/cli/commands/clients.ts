@@ -1,34 +1,16 @@
-import { callAdmin, CliError } from '../admin-client.js';
-import { defined, list, oneId, parse, text } from '../args.js';
+import { adminRoutes } from '../../contract/index.js';
+import { callAdmin } from '../admin-client.js';
+import { runGroup, type Command, type OptionSpec } from '../command.js';
 import { print, record, table, type Row } from '../format.js';
 
-const USAGE = {
-  create: 'tollgate clients create --name NAME --grant-types client_credentials[,authorization_code,refresh_token] [--redirect-uris URI[,URI…]] [--post-logout-redirect-uris URI[,URI…]] [--scopes "…"] [--public] [--first-party] [--json]',
-  update: 'tollgate clients update ID [--name NAME] [--grant-types …] [--redirect-uris …] [--post-logout-redirect-uris …] [--scopes "…"] [--first-party|--no-first-party] [--disable|--enable] [--json]',
-  list: 'tollgate clients list [--json]',
-  show: 'tollgate clients show ID [--json]',
-  delete: 'tollgate clients delete ID [--json]',
-  rotateSecret: 'tollgate clients rotate-secret ID [--json]',
-};
-const FIELDS = {
-  name: { type: 'string' },
-  'grant-types': { type: 'string' },
-  'redirect-uris': { type: 'string' },
-  'post-logout-redirect-uris': { type: 'string' },
-  scopes: { type: 'string' },
-  'first-party': { type: 'boolean' },
-} as const;
+const LISTS: readonly OptionSpec[] = [
+  { flag: 'redirect-uris', field: 'redirect_uris', kind: 'list', value: 'URI[,URI…]' },
+  { flag: 'post-logout-redirect-uris', field: 'post_logout_redirect_uris', kind: 'list', value: 'URI[,URI…]' },
+  { flag: 'scopes', field: 'scopes', kind: 'list', value: '"…"' },
+];
 const COLUMNS = ['client_id', 'name', 'grant_types', 'scopes', 'public', 'disabled'];
-
-function body(values: Record<string, string | boolean | undefined>) {
-  return defined({
-    name: text(values.name),
-    grant_types: list(values['grant-types']),
-    redirect_uris: list(values['redirect-uris']),
-    post_logout_redirect_uris: list(values['post-logout-redirect-uris']),
-    scopes: list(values.scopes),
-  });
-}
+const path = (id: string) => `/clients/${encodeURIComponent(id)}`;
+const group = 'clients';
 
 function withSecretNotice(client: Row): string {
   const secret = client.client_secret
@@ -37,60 +19,63 @@ function withSecretNotice(client: Row): string {
   return record({ ...client, client_secret: undefined }).replace(/\nclient_secret:\s*$/m, '') + secret;
 }
 
-const path = (id: string) => `/clients/${encodeURIComponent(id)}`;
-
-export async function clientsCommand(action: string | undefined, args: string[]): Promise<void> {
-  switch (action) {
-    case 'create': {
-      const parsed = parse(args, { ...FIELDS, public: { type: 'boolean' } }, USAGE.create);
-      if (parsed.positionals.length) throw new CliError(`unexpected argument "${parsed.positionals[0]}"\nusage: ${USAGE.create}`);
-      if (!parsed.values.name) throw new CliError(`--name is required\nusage: ${USAGE.create}`);
-      if (!parsed.values['grant-types']) throw new CliError(`--grant-types is required\nusage: ${USAGE.create}`);
-      const client = await callAdmin('POST', '/clients', {
-        ...body(parsed.values),
-        public: !!parsed.values.public,
-        first_party: !!parsed.values['first-party'],
-      }) as Row;
-      return print(client, !!parsed.values.json, () => `Created client ${client.name}\n${withSecretNotice(client)}`);
-    }
-    case 'list': {
-      const parsed = parse(args, {}, USAGE.list);
+const COMMANDS: readonly Command[] = [
+  {
+    group, action: 'create', summary: 'Register a client', route: adminRoutes.createClient,
+    options: [
+      { flag: 'name', field: 'name', kind: 'text', value: 'NAME', required: true },
+      { flag: 'grant-types', field: 'grant_types', kind: 'list', value: 'client_credentials[,authorization_code,refresh_token]', required: true },
+      ...LISTS,
+      { flag: 'public', field: 'public', kind: 'switch' },
+      { flag: 'first-party', field: 'first_party', kind: 'switch' },
+    ],
+    async run({ body, json }) {
+      const client = await callAdmin('POST', '/clients', body) as Row;
+      print(client, json, () => `Created client ${client.name}\n${withSecretNotice(client)}`);
+    },
+  },
+  {
+    group, action: 'list', summary: 'List clients', route: adminRoutes.listClients, options: [],
+    async run({ json }) {
       const clients = await callAdmin('GET', '/clients') as Row[];
-      return print(clients, !!parsed.values.json, () => table(clients, COLUMNS));
-    }
-    case 'show': {
-      const parsed = parse(args, {}, USAGE.show);
-      const client = await callAdmin('GET', path(oneId(parsed, USAGE.show))) as Row;
-      return print(client, !!parsed.values.json, () => record(client));
-    }
-    case 'update': {
-      const parsed = parse(args, {
-        ...FIELDS, 'no-first-party': { type: 'boolean' }, disable: { type: 'boolean' }, enable: { type: 'boolean' },
-      }, USAGE.update);
-      const id = oneId(parsed, USAGE.update);
-      const { values } = parsed;
-      if (values.disable && values.enable) throw new CliError('give --disable or --enable, not both');
-      if (values['first-party'] && values['no-first-party']) throw new CliError('give --first-party or --no-first-party, not both');
-      const client = await callAdmin('PATCH', path(id), {
-        ...body(values),
-        ...defined({
-          first_party: values['first-party'] ? true : values['no-first-party'] ? false : undefined,
-          disabled: values.disable ? true : values.enable ? false : undefined,
-        }),
-      }) as Row;
-      return print(client, !!values.json, () => `Updated client ${client.name}\n${record(client)}`);
-    }
-    case 'delete': {
-      const parsed = parse(args, {}, USAGE.delete);
-      const client = await callAdmin('DELETE', path(oneId(parsed, USAGE.delete))) as Row;
-      return print(client, !!parsed.values.json, () => `Deleted client ${client.name} (${client.client_id}); its grants and tokens are revoked`);
-    }
-    case 'rotate-secret': {
-      const parsed = parse(args, {}, USAGE.rotateSecret);
-      const client = await callAdmin('POST', `${path(oneId(parsed, USAGE.rotateSecret))}/rotate-secret`) as Row;
-      return print(client, !!parsed.values.json, () => `New secret for ${client.name}; the old one no longer works.\n${withSecretNotice(client)}`);
-    }
-    default:
-      throw new CliError(`usage:\n  ${Object.values(USAGE).join('\n  ')}`);
-  }
-}
+      print(clients, json, () => table(clients, COLUMNS));
+    },
+  },
+  {
+    group, action: 'show', summary: 'Show a client', id: 'ID', route: adminRoutes.showClient, options: [],
+    async run({ id, json }) {
+      const client = await callAdmin('GET', path(id)) as Row;
+      print(client, json, () => record(client));
+    },
+  },
+  {
+    group, action: 'update', summary: 'Change a client', id: 'ID', route: adminRoutes.updateClient,
+    options: [
+      { flag: 'name', field: 'name', kind: 'text', value: 'NAME' },
+      { flag: 'grant-types', field: 'grant_types', kind: 'list', value: '…' },
+      ...LISTS,
+      { flag: 'first-party', off: 'no-first-party', field: 'first_party', kind: 'switch' },
+      { flag: 'disable', off: 'enable', field: 'disabled', kind: 'switch' },
+    ],
+    async run({ id, body, json }) {
+      const client = await callAdmin('PATCH', path(id), body) as Row;
+      print(client, json, () => `Updated client ${client.name}\n${record(client)}`);
+    },
+  },
+  {
+    group, action: 'delete', summary: 'Delete a client, revoking its grants and tokens', id: 'ID', route: adminRoutes.deleteClient, options: [],
+    async run({ id, json }) {
+      const client = await callAdmin('DELETE', path(id)) as Row;
+      print(client, json, () => `Deleted client ${client.name} (${client.client_id}); its grants and tokens are revoked`);
+    },
+  },
+  {
+    group, action: 'rotate-secret', summary: 'Give a client a new secret', id: 'ID', route: adminRoutes.rotateClientSecret, options: [],
+    async run({ id, json }) {
+      const client = await callAdmin('POST', `${path(id)}/rotate-secret`) as Row;
+      print(client, json, () => `New secret for ${client.name}; the old one no longer works.\n${withSecretNotice(client)}`);
+    },
+  },
+];
+
+export const clientsCommand = (action: string | undefined, args: string[]) => runGroup(COMMANDS, action, args);

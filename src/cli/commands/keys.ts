@@ -1,34 +1,34 @@
-import { callAdmin, CliError } from '../admin-client.js';
-import { oneId, parse } from '../args.js';
+import { adminRoutes } from '../../contract/index.js';
+import { callAdmin } from '../admin-client.js';
+import { runGroup, type Command } from '../command.js';
 import { print, table, type Row } from '../format.js';
 
-const USAGE = {
-  list: 'tollgate keys list [--json]',
-  rotate: 'tollgate keys rotate [--force] [--json]',
-  revoke: 'tollgate keys revoke KID [--json]',
-};
 const COLUMNS = ['kid', 'alg', 'state', 'published_at', 'activated_at', 'remove_after'];
+const group = 'keys';
 
-export async function keysCommand(action: string | undefined, args: string[]): Promise<void> {
-  switch (action) {
-    case 'list': {
-      const parsed = parse(args, {}, USAGE.list);
+const COMMANDS: readonly Command[] = [
+  {
+    group, action: 'list', summary: 'List signing keys', route: adminRoutes.listKeys, options: [],
+    async run({ json }) {
       const keys = await callAdmin('GET', '/keys') as Row[];
-      return print(keys, !!parsed.values.json, () => table(keys, COLUMNS));
-    }
-    case 'rotate': {
-      const parsed = parse(args, { force: { type: 'boolean' } }, USAGE.rotate);
-      if (parsed.positionals.length) throw new CliError(`unexpected argument "${parsed.positionals[0]}"\nusage: ${USAGE.rotate}`);
-      const keys = await callAdmin('POST', '/keys/rotate', { force: !!parsed.values.force }) as Row[];
-      return print(keys, !!parsed.values.json, () => `Rotated: the former next keys now sign; new next keys are published.\n${table(keys, COLUMNS)}`);
-    }
-    case 'revoke': {
-      const parsed = parse(args, {}, USAGE.revoke);
-      const kid = oneId(parsed, USAGE.revoke);
-      const result = await callAdmin('POST', `/keys/${encodeURIComponent(kid)}/revoke`) as { revoked: string[]; keys: Row[] };
-      return print(result, !!parsed.values.json, () => `Revoked ${result.revoked.join(', ')}: withdrawn from the JWKS and never signing again (other instances within 60 s).\n${table(result.keys, COLUMNS)}`);
-    }
-    default:
-      throw new CliError(`usage:\n  ${Object.values(USAGE).join('\n  ')}`);
-  }
-}
+      print(keys, json, () => table(keys, COLUMNS));
+    },
+  },
+  {
+    group, action: 'rotate', summary: 'Promote the next keys to current and publish new next keys', route: adminRoutes.rotateKeys,
+    options: [{ flag: 'force', field: 'force', kind: 'switch' }],
+    async run({ body, json }) {
+      const keys = await callAdmin('POST', '/keys/rotate', body) as Row[];
+      print(keys, json, () => `Rotated: the former next keys now sign; new next keys are published.\n${table(keys, COLUMNS)}`);
+    },
+  },
+  {
+    group, action: 'revoke', summary: 'Withdraw a key (and replace it)', id: 'KID', route: adminRoutes.revokeKey, options: [],
+    async run({ id, json }) {
+      const result = await callAdmin('POST', `/keys/${encodeURIComponent(id)}/revoke`) as { revoked: string[]; keys: Row[] };
+      print(result, json, () => `Revoked ${result.revoked.join(', ')}: withdrawn from the JWKS and never signing again (other instances within 60 s).\n${table(result.keys, COLUMNS)}`);
+    },
+  },
+];
+
+export const keysCommand = (action: string | undefined, args: string[]) => runGroup(COMMANDS, action, args);

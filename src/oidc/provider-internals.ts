@@ -1,0 +1,368 @@
+import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
+import type Koa from 'koa';
+import type { Context } from 'koa';
+import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import { TollgateError } from '../lib/errors.js';
+
+/**
+ * The seam to oidc-provider: every place Tollgate relies on its internals or on behaviour it does
+ * not document — prototype and static patches, the shape of its request context, the HTML of its
+ * device form, how it takes over a body read by someone else, its console notices, the copy of its
+ * client-authentication rules, and what patches/ changes in it. Nothing else in src/ reaches into
+ * oidc-provider; its documented configuration and models (Provider, Grant, interactionDetails, the
+ * errors) are used where they are needed.
+ *
+ * Each reliance has a name and a start-up check (checkProviderInternals, run when a Provider is
+ * built): if an upgrade changed what Tollgate relies on, the process refuses to start with a
+ * ProviderRelianceError naming the reliance, rather than misbehave later. docs/UPGRADING-oidc-provider.md
+ * lists them: why, where, how each is checked, and what to do on an upgrade.
+ */
+
+export type Reliance =
+  | 'exact-routes'
+  | 'oidc-context-property'
+  | 'request-body'
+  | 'library-notices'
+  | 'request-href'
+  | 'secure-cookies'
+  | 'page-hook-context'
+  | 'oidc-context'
+  | 'request-context'
+  | 'client-secret-comparison'
+  | 'client-find'
+  | 'grant-find'
+  | 'session-lookup'
+  | 'device-form'
+  | 'device-errors'
+  | 'resume-routes'
+  | 'consent-prompt-check'
+  | 'server-error-event'
+  | 'client-authentication';
+
+export class ProviderRelianceError extends Error {
+  constructor(readonly reliance: Reliance, detail: string) {
+    super(`oidc-provider no longer looks as Tollgate relies on (${reliance}): ${detail}; see docs/UPGRADING-oidc-provider.md, "${reliance}"`);
+    this.name = 'ProviderRelianceError';
+  }
+}
+
+function ensure(reliance: Reliance, holds: boolean, detail: string): void {
+  if (!holds) throw new ProviderRelianceError(reliance, detail);
+}
+
+const library = createRequire(import.meta.url);
+
+/** The text of one of oidc-provider's own files, for checks that its code still does what we rely on. */
+function librarySource(reliance: Reliance, file: string): string {
+  try {
+    return fs.readFileSync(library.resolve(`oidc-provider/${file}`), 'utf8');
+  } catch {
+    throw new ProviderRelianceError(reliance, `${file} is gone`);
+  }
+}
+
+function ensureSourceHas(reliance: Reliance, file: string, ...needles: string[]): void {
+  const source = librarySource(reliance, file);
+  for (const needle of needles) ensure(reliance, source.includes(needle), `${file} no longer contains ${JSON.stringify(needle)}`);
+}
+
+// ─── The request body ────────────────────────────────────────────────────────────────────────
+
+/** A form's fields as querystring.parse gives them: a repeated name holds an array. */
+export type FormFields = Record<string, string | string[]>;
+
+/** oidc-provider's own limit for form bodies (lib/shared/selective_body.js, LIMIT). */
+export const MAX_FORM_BYTES = 56 * 1024;
+
+/**
+ * Hands a form body read and parsed by Tollgate to oidc-provider. Once the stream is consumed,
+ * oidc-provider takes req.body instead (selective_body.js, "already parsed request body"); parsed
+ * as querystring.parse would, duplicated parameters stay arrays, so its duplicate check still works.
+ */
+export function handFormToProvider(req: IncomingMessage, fields: FormFields): void {
+  (req as { body?: FormFields }).body = fields;
+}
+
+/** The form handed to oidc-provider for this request, if one was. */
+export function formHandedToProvider(req: IncomingMessage): FormFields | undefined {
+  const handed = (req as { body?: unknown }).body;
+  return handed && typeof handed === 'object' ? handed as FormFields : undefined;
+}
+
+// ─── Its console notices ─────────────────────────────────────────────────────────────────────
+
+/** The text of the notice oidc-provider prints for every body handed over (see handFormToProvider). */
+const BODY_HANDED_OVER_NOTICE = 'already parsed request body';
+
+interface NoticeLogger {
+  debug(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** oidc-provider prints its notices with console.info/warn; keep every line of output JSON. */
+export function routeProviderNotices(logger: NoticeLogger): void {
+  for (const method of ['info', 'warn'] as const) {
+    const original = console[method].bind(console);
+    console[method] = (...args: unknown[]) => {
+      const [first] = args;
+      if (typeof first === 'string' && first.includes('oidc-provider ')) {
+        // Tollgate reads some form bodies before oidc-provider on purpose (src/http/form-peek.ts).
+        const expected = method === 'info' || first.includes(BODY_HANDED_OVER_NOTICE);
+        logger[expected ? 'debug' : 'warn']({ source: 'oidc-provider' }, first.replace(/\x1b\[[0-9;]*m/g, ''));
+      } else {
+        original(...args);
+      }
+    };
+  }
+}
+
+// ─── URLs it builds ──────────────────────────────────────────────────────────────────────────
+
+/**
+ * oidc-provider builds every URL from the request's origin (OIDCContext#urlFor resolves against
+ * ctx.href); Tollgate answers as ISSUER, whatever Host a request came in on (a load balancer's
+ * name, an IP, a spoofed header). Set on the app's request prototype once, not on every request
+ * object (which would slow them all).
+ */
+export function answerAsIssuer(app: Koa, issuer: string): void {
+  const { origin } = new URL(issuer);
+  Object.defineProperty(app.request, 'href', {
+    get(this: { originalUrl: string }) { return origin + this.originalUrl; },
+    configurable: true,
+  });
+}
+
+// ─── Its request context ─────────────────────────────────────────────────────────────────────
+
+/** What Tollgate reads of ctx.oidc: the route's name and the request's parameters. */
+export type ProviderRequest = KoaContextWithOIDC['oidc'];
+
+/**
+ * oidc-provider's request context (ctx.oidc) of a request it has routed, for middleware around
+ * it; undefined before oidc-provider has seen the request or for a path it does not route.
+ */
+export function providerRequestOf(ctx: Context): ProviderRequest | undefined {
+  return (ctx as unknown as { oidc?: ProviderRequest }).oidc;
+}
+
+/**
+ * The context oidc-provider hands its page hooks (renderError, logoutSource, the device pages):
+ * mounted with koa-mount, it runs on the public app's own Koa context, `oidc` added — so a page
+ * hook may use ctx.state and everything a Koa page helper does.
+ */
+export type ProviderPageContext = Context & { oidc: ProviderRequest };
+
+/** Converts oidc-provider's context for Tollgate's page hooks, once, here. */
+export function asKoaContext(ctx: KoaContextWithOIDC): ProviderPageContext {
+  return ctx as unknown as ProviderPageContext;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
+/** The pages oidc-provider renders through its configuration hooks, written against a Koa context. */
+export interface ProviderPageHooks {
+  renderError(ctx: ProviderPageContext, out: { error: string; error_description?: string }, error?: unknown): Awaitable<void>;
+  logoutSource(ctx: ProviderPageContext, form: string): Awaitable<void>;
+  postLogoutSuccessSource(ctx: ProviderPageContext): Awaitable<void>;
+  userCodeInputSource(ctx: ProviderPageContext, form: string, out?: unknown, error?: Error & { userCode?: string }): Awaitable<void>;
+  userCodeConfirmSource(ctx: ProviderPageContext, form: string, client: { clientId: string; clientName?: string }, deviceInfo: unknown, userCode: string): Awaitable<void>;
+  successSource(ctx: ProviderPageContext): Awaitable<void>;
+}
+
+type OnProviderContext<H> = H extends (ctx: ProviderPageContext, ...args: infer A) => infer R ? (ctx: KoaContextWithOIDC, ...args: A) => R : never;
+
+/** The page hooks as oidc-provider's configuration takes them: its context converted here, once. */
+export function providerPageHooks(hooks: ProviderPageHooks): { [K in keyof ProviderPageHooks]: OnProviderContext<ProviderPageHooks[K]> } {
+  return hooks as unknown as { [K in keyof ProviderPageHooks]: OnProviderContext<ProviderPageHooks[K]> };
+}
+
+/**
+ * The request oidc-provider is serving now (its AsyncLocalStorage, Provider.ctx): the same object
+ * as the public app's Koa context, so middleware around it can find what was kept under it.
+ */
+export function currentRequest(): object | undefined {
+  return Provider.ctx;
+}
+
+// ─── Patches of its models ───────────────────────────────────────────────────────────────────
+
+type Find = (id: unknown, options?: unknown) => Promise<unknown>;
+
+/** Replaces how a client's presented secret is compared with the `client_secret` in its metadata. */
+export function replaceClientSecretComparison(provider: Provider, compare: (presented: unknown, stored: string | undefined) => boolean): void {
+  const prototype = provider.Client.prototype as unknown as { compareClientSecret?: unknown };
+  ensure('client-secret-comparison', typeof prototype.compareClientSecret === 'function', 'Client#compareClientSecret is gone');
+  prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, presented: unknown) {
+    return compare(presented, this.clientSecret);
+  };
+}
+
+function wrapStaticFind(provider: Provider, model: 'Client' | 'Grant', wrap: (find: Find) => Find): void {
+  const target = provider[model] as unknown as { find?: Find };
+  ensure(model === 'Client' ? 'client-find' : 'grant-find', typeof target.find === 'function', `${model}.find is gone`);
+  target.find = wrap(target.find!.bind(target));
+}
+
+/** Puts `wrap` around Client.find, through which oidc-provider looks up every client. */
+export function wrapClientFind(provider: Provider, wrap: (find: (id: unknown) => Promise<unknown>) => (id: unknown) => Promise<unknown>): void {
+  wrapStaticFind(provider, 'Client', wrap as (find: Find) => Find);
+}
+
+/** Puts `wrap` around Grant.find, through which oidc-provider loads every grant. */
+export function wrapGrantFind<G>(provider: Provider, wrap: (find: (id: unknown, options?: unknown) => Promise<G | undefined>) => Find): void {
+  wrapStaticFind(provider, 'Grant', wrap as (find: Find) => Find);
+}
+
+/** The browser session a request carries (its cookie), from outside oidc-provider's routes. */
+export function sessionOf(provider: Provider, ctx: Context): Promise<{ exp?: unknown }> {
+  return (provider as unknown as { Session: { get(ctx: Context): Promise<{ exp?: unknown }> } }).Session.get(ctx);
+}
+
+/** Reports each failure oidc-provider answers itself (a 500, or a redirect carrying server_error). */
+export function onServerError(provider: Provider, report: (ctx: object, error: unknown) => void): void {
+  provider.on('server_error', (ctx: object, error: unknown) => report(ctx, error));
+}
+
+// ─── The device pages ────────────────────────────────────────────────────────────────────────
+
+/** oidc-provider hands its device pages a ready-made <form>; Tollgate keeps only its action and token. */
+export function deviceFormParts(form: string): { action: string; xsrf: string } {
+  const action = /action="([^"]*)"/.exec(form)?.[1];
+  const xsrf = /name="xsrf" value="([^"]*)"/.exec(form)?.[1];
+  if (!action || !xsrf) throw new Error('unexpected device form from oidc-provider');
+  return { action: action.replace(/&amp;/g, '&'), xsrf };
+}
+
+/** The names of the errors oidc-provider re-renders the code page with (src/device/device-pages.ts). */
+const DEVICE_ERRORS = ['NotFoundError', 'ExpiredError', 'AlreadyUsedError', 'NoCodeError', 'AbortedError'];
+
+// ─── The interaction policy ──────────────────────────────────────────────────────────────────
+
+type Check = InstanceType<typeof interactionPolicy.Check>;
+
+/** oidc-provider's default policy with one check of one prompt replaced (found by its reason). */
+export function basePolicyReplacing(prompt: string, reason: string, replacement: (Check: typeof interactionPolicy.Check) => Check) {
+  const { Check, base } = interactionPolicy;
+  const policy = base();
+  const found = policy.get(prompt);
+  ensure('consent-prompt-check', !!found, `the base interaction policy has no ${prompt} prompt`);
+  const index = found!.checks.findIndex((check) => check.reason === reason);
+  ensure('consent-prompt-check', index !== -1, `the ${prompt} prompt has no ${reason} check to replace`);
+  found!.checks[index] = replacement(Check);
+  return policy;
+}
+
+// ─── A copy of its client authentication ─────────────────────────────────────────────────────
+
+/**
+ * The client authentication methods Tollgate offers, given to oidc-provider's `clientAuthMethods`
+ * and followed by the copy below. Secrets are stored hashed, so nothing that needs the secret
+ * itself as a key is offered.
+ */
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+
+export class ClientAuthenticationError extends TollgateError {
+  constructor(status: 400 | 401, code: 'invalid_request' | 'invalid_client', message: string) {
+    super(status, code, message);
+  }
+}
+
+/** oidc-provider's messages (lib/shared/client_auth.js), repeated by the copy. */
+const ONE_MECHANISM = 'client authentication must only be provided using one mechanism';
+const NO_MECHANISM = 'no client authentication mechanism provided';
+
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon === -1) return undefined;
+  // RFC 6749 §2.3.1: both parts are form-urlencoded inside the Basic credentials.
+  try {
+    return { id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The credentials a request presents, by oidc-provider's rules for CLIENT_AUTH_METHODS: one
+ * method per request (Basic, or client_id with or without client_secret in the body). For the
+ * one endpoint Tollgate answers itself (introspection of JWT access tokens): the caller checks
+ * the secret against the registered kind of client.
+ */
+export function presentedClientCredentials(authorization: string, params: URLSearchParams): { id: string; secret: string | null } {
+  const basic = basicCredentials(authorization || undefined);
+  if (authorization && !basic) throw new ClientAuthenticationError(400, 'invalid_request', 'invalid Authorization header');
+  if (basic && (params.has('client_secret') || (params.has('client_id') && params.get('client_id') !== basic.id))) {
+    throw new ClientAuthenticationError(400, 'invalid_request', ONE_MECHANISM);
+  }
+  const id = basic?.id ?? params.get('client_id');
+  if (!id) throw new ClientAuthenticationError(400, 'invalid_request', NO_MECHANISM);
+  return { id, secret: basic?.secret ?? params.get('client_secret') };
+}
+
+// ─── The start-up checks ─────────────────────────────────────────────────────────────────────
+
+/** Checks of oidc-provider's code, the same for every Provider: run once per process. */
+let libraryChecked = false;
+
+function checkLibrary(): void {
+  if (libraryChecked) return;
+  ensureSourceHas('exact-routes', 'lib/helpers/router.js', 'Tollgate: routes match exactly as spelled', 'Tollgate: no second lookup');
+  ensureSourceHas('oidc-context-property', 'lib/helpers/initialize_app.js', "Object.defineProperty(ctx, 'oidc', { value: new this.OIDCContext(ctx) })");
+  ensureSourceHas('request-body', 'lib/shared/selective_body.js', 'ctx.req.body', `const LIMIT = ${MAX_FORM_BYTES / 1024} * 1024;`);
+  ensureSourceHas('library-notices', 'lib/helpers/attention.js', 'oidc-provider NOTICE: ', 'oidc-provider WARNING: ');
+  ensureSourceHas('library-notices', 'lib/shared/selective_body.js', BODY_HANDED_OVER_NOTICE);
+  ensureSourceHas('request-href', 'lib/helpers/oidc_context.js', 'this.ctx.href');
+  // src/http/security-headers.ts, secureCookiesForHttpsIssuer: its cookies follow the mounted context's `secure`.
+  ensureSourceHas('secure-cookies', 'lib/helpers/oidc_context.js', 'this.ctx.secure');
+  ensureSourceHas('resume-routes', 'lib/helpers/initialize_app.js', '`${routes.authorization}/:uid`', '`${routes.code_verification}/:uid`');
+  ensureSourceHas('server-error-event', 'lib/shared/error_handler.js', "provider.emit('server_error', ctx, err)");
+  ensureSourceHas('server-error-event', 'lib/shared/authorization_error_handler.js', "provider.emit('server_error', ctx, err)");
+  ensureSourceHas('oidc-context', 'lib/shared/assemble_params.js', 'ctx.oidc.params =');
+  ensureSourceHas('client-authentication', 'lib/shared/client_auth.js', ONE_MECHANISM, NO_MECHANISM, 'client_secret_basic', 'client_secret_post');
+  ensureSourceHas('request-context', 'lib/provider.js', 'static get ctx()');
+
+  const errors = library('oidc-provider/lib/helpers/re_render_errors.js') as Record<string, unknown>;
+  for (const name of DEVICE_ERRORS) ensure('device-errors', typeof errors[name] === 'function', `lib/helpers/re_render_errors.js has no ${name}`);
+
+  const forms = library('oidc-provider/lib/helpers/user_code_form.js') as Record<string, (...args: unknown[]) => string>;
+  ensure('device-form', typeof forms.input === 'function' && typeof forms.confirm === 'function', 'lib/helpers/user_code_form.js has no input/confirm');
+  for (const form of [forms.input!('/verify?a=1&b=2', 'token', undefined, 'base-20'), forms.confirm!('/verify?a=1&b=2', 'token', 'BCDF-GHJK')]) {
+    let parts;
+    try {
+      parts = deviceFormParts(form);
+    } catch {
+      parts = undefined;
+    }
+    ensure('device-form', parts?.action === '/verify?a=1&b=2' && parts.xsrf === 'token', 'its device form no longer has the action and xsrf Tollgate reads');
+  }
+  libraryChecked = true;
+}
+
+/**
+ * Every reliance on oidc-provider's internals, checked against a Provider as it is built: throws
+ * a ProviderRelianceError naming the first that no longer holds.
+ */
+export function checkProviderInternals(provider: Provider): void {
+  checkLibrary();
+  // koa-mount runs a Koa application's middleware on the mounting app's own context.
+  ensure('page-hook-context', Array.isArray((provider as unknown as { middleware?: unknown }).middleware), 'the Provider is not a Koa application');
+  ensure('request-context', typeof Object.getOwnPropertyDescriptor(Provider, 'ctx')?.get === 'function', 'Provider.ctx is gone');
+  const { Client, Grant, OIDCContext } = provider as unknown as { Client: { prototype: object; find?: unknown }; Grant: { find?: unknown }; OIDCContext: new (ctx: object) => object };
+  ensure('client-secret-comparison', typeof (Client.prototype as { compareClientSecret?: unknown }).compareClientSecret === 'function', 'Client#compareClientSecret is gone');
+  ensure('client-find', typeof Client.find === 'function', 'Client.find is gone');
+  ensure('grant-find', typeof Grant.find === 'function', 'Grant.find is gone');
+  ensure('session-lookup', typeof (provider as unknown as { Session: { get?: unknown } }).Session.get === 'function', 'Session.get is gone');
+
+  const oidc = new OIDCContext({ _matchedRouteName: 'token' }) as Record<string, unknown>;
+  ensure('oidc-context', oidc.route === 'token', 'ctx.oidc.route no longer names the route');
+  for (const property of ['entities', 'resourceServers']) ensure('oidc-context', typeof oidc[property] === 'object', `ctx.oidc.${property} is gone`);
+  const prototype = Object.getPrototypeOf(oidc) as object;
+  for (const property of ['client', 'prompts', 'requestParamScopes', 'requestParamOIDCScopes', 'promptPending']) {
+    ensure('oidc-context', property in prototype, `ctx.oidc.${property} is gone`);
+  }
+}

@@ -1,0 +1,46 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { clientToJson, type Client } from '../../src/clients/client.js';
+import { hashClientSecret } from '../../src/clients/client-secret.js';
+
+/** A client as the admin API and the CLI show it, without a server. Through the API: test/admin/admin-api.test.ts. */
+
+const uri = fc.webUrl();
+const client: fc.Arbitrary<Client> = fc.record({
+  id: fc.uuid(),
+  name: fc.string({ minLength: 1 }),
+  secretHash: fc.option(fc.string({ minLength: 8 }).map(hashClientSecret), { nil: null }),
+  isPublic: fc.boolean(),
+  firstParty: fc.boolean(),
+  grantTypes: fc.subarray(['client_credentials', 'authorization_code', 'refresh_token']),
+  redirectUris: fc.array(uri, { maxLength: 3 }),
+  postLogoutRedirectUris: fc.array(uri, { maxLength: 2 }),
+  scopes: fc.array(fc.constantFrom('openid', 'profile', 'ledger:read', 'ledger:write'), { maxLength: 4 }),
+  disabled: fc.boolean(),
+  createdAt: fc.date({ noInvalidDate: true }),
+  updatedAt: fc.date({ noInvalidDate: true }),
+});
+
+describe('clientToJson', () => {
+  it('shows every field in snake_case and never the secret hash', () => {
+    fc.assert(fc.property(client, (value) => {
+      const json = clientToJson(value);
+      expect(Object.keys(json).sort()).toEqual([
+        'client_id', 'created_at', 'disabled', 'first_party', 'grant_types', 'name', 'post_logout_redirect_uris',
+        'public', 'redirect_uris', 'scopes', 'token_endpoint_auth_method', 'updated_at',
+      ]);
+      if (value.secretHash) expect(JSON.stringify(json)).not.toContain(value.secretHash.slice('sha256:'.length));
+      expect(json).toMatchObject({
+        client_id: value.id, name: value.name, public: value.isPublic, first_party: value.firstParty, disabled: value.disabled,
+        grant_types: value.grantTypes, redirect_uris: value.redirectUris, post_logout_redirect_uris: value.postLogoutRedirectUris,
+        scopes: value.scopes, created_at: value.createdAt.toISOString(), updated_at: value.updatedAt.toISOString(),
+      });
+    }));
+  });
+
+  it('says how the client authenticates: none when public, HTTP Basic with its secret otherwise', () => {
+    fc.assert(fc.property(client, (value) => {
+      expect(clientToJson(value).token_endpoint_auth_method).toBe(value.isPublic ? 'none' : 'client_secret_basic');
+    }));
+  });
+});
