@@ -75,13 +75,6 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function flag(env: Env, name: string): boolean {
-  const raw = env[name]?.toLowerCase();
-  if (raw === undefined || raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false;
-  if (raw === '1' || raw === 'true' || raw === 'yes') return true;
-  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
-}
-
 /** TRUST_PROXY: unset or false ignores X-Forwarded-*; true is one proxy; a number counts the proxies. */
 function proxyHops(raw: string | undefined): number {
   const value = raw?.trim().toLowerCase();

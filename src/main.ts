@@ -1,6 +1,7 @@
 import './runtime-check.js';
 import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
+import { requestListener } from './lib/request-listener.js';
 import { Drain } from './http/drain.js';
 import { createLogger } from './log.js';
 import { createTollgate } from './tollgate.js';
@@ -28,8 +29,8 @@ async function main(): Promise<void> {
   const publicServer = http.createServer();
   const adminServer = http.createServer();
   const drain = new Drain();
-  drain.listen(publicServer, tollgate.publicApp.callback(), { readinessPath: '/readyz' });
-  drain.listen(adminServer, tollgate.adminApp.callback());
+  drain.listen(publicServer, requestListener(tollgate.publicApp), { readinessPath: '/readyz' });
+  drain.listen(adminServer, requestListener(tollgate.adminApp));
   try {
     await listen(publicServer, config.port, config.host);
     await listen(adminServer, config.adminPort, config.adminHost);

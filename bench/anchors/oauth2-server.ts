@@ -77,7 +77,7 @@ function readBody(request: http.IncomingMessage): Promise<string> {
   });
 }
 
-const server = http.createServer(async (request, response) => {
+async function answer(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
   try {
     if (request.method === 'GET' && request.url === '/jwks') {
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
@@ -106,6 +106,9 @@ const server = http.createServer(async (request, response) => {
     response.writeHead(500);
     response.end();
   }
-});
+}
+
+// A failure after the answer has begun (a 500 after the headers went out) only ends that connection.
+const server = http.createServer((request, response) => { answer(request, response).catch(() => response.destroy()); });
 server.listen(port, '127.0.0.1', () => console.log('listening'));
 process.on('SIGTERM', () => { server.close(); server.closeAllConnections(); process.exit(0); });

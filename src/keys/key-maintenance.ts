@@ -1,3 +1,4 @@
+import { startPeriodicJob } from '../lib/periodic-job.js';
 import type { Logger } from '../log.js';
 import type { KeyRing } from './key-ring.js';
 import type { KeySnapshot } from './key-snapshot.js';
@@ -15,7 +16,6 @@ export function startKeyMaintenance(options: {
   logger: Logger;
 }): { stop(): void; runOnce(): Promise<boolean> } {
   const { keyRing, logger } = options;
-  let running: Promise<boolean> | undefined;
 
   async function runOnce(): Promise<boolean> {
     const maintained = await keyRing.maintain();
@@ -25,12 +25,8 @@ export function startKeyMaintenance(options: {
     return true;
   }
 
-  const timer = setInterval(() => {
-    if (running) return;
-    running = runOnce()
-      .catch((error: Error) => { logger.warn({ err: { message: error.message } }, 'key maintenance failed'); return false; })
-      .finally(() => { running = undefined; });
-  }, options.intervalSeconds * 1000);
-  timer.unref();
-  return { stop: () => clearInterval(timer), runOnce };
+  const job = startPeriodicJob({
+    intervalSeconds: options.intervalSeconds, run: runOnce, logger, failureMessage: 'key maintenance failed',
+  });
+  return { stop: job.stop, runOnce };
 }

@@ -10,8 +10,10 @@ import { isUtf8 } from 'node:buffer';
  * C0 controls and DEL are refused; TAB, LF and CR are allowed in request parameters only, since
  * JSON-valued ones (`claims`, RFC 9396 `authorization_details`) may be pretty-printed.
  */
+/* eslint-disable no-control-regex -- control characters are what these two look for */
 const CONTROL_EXCEPT_WHITESPACE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const ANY_CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+/* eslint-enable no-control-regex */
 /** A UTF-16 surrogate without its pair: JSON's `\uD800` escapes can make one; UTF-8 cannot hold it. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { startPeriodicJob } from '../lib/periodic-job.js';
 import type { Logger } from '../log.js';
 import { oidcPayloadStore } from './payload-store.js';
 
@@ -11,7 +12,6 @@ const MAX_BATCHES_PER_RUN = 20;
  * clean-up `tasks` (each returns how many rows it removed).
  */
 export function startSweeper(db: Knex, intervalSeconds: number, logger: Logger, tasks: (() => Promise<number>)[] = []): { stop(): void; runOnce(): Promise<number> } {
-  let running: Promise<number> | undefined;
   async function runOnce(): Promise<number> {
     let total = 0;
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch += 1) {
@@ -23,15 +23,6 @@ export function startSweeper(db: Knex, intervalSeconds: number, logger: Logger, 
     if (total) logger.debug({ deleted: total }, 'swept expired artefacts');
     return total;
   }
-  const timer = setInterval(() => {
-    if (running) return;
-    running = runOnce()
-      .catch((error: Error) => { logger.warn({ err: { message: error.message } }, 'sweeping expired artefacts failed'); return 0; })
-      .finally(() => { running = undefined; });
-  }, intervalSeconds * 1000);
-  timer.unref();
-  return {
-    stop: () => clearInterval(timer),
-    runOnce,
-  };
+  const job = startPeriodicJob({ intervalSeconds, run: runOnce, logger, failureMessage: 'sweeping expired artefacts failed' });
+  return { stop: job.stop, runOnce };
 }

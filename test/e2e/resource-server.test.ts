@@ -8,6 +8,7 @@ import Koa from 'koa';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, protectExpress, protectKoa, type AccessTokenClaims, type Verifier } from '@tollgate/resource-server';
+import { requestListener } from '../../src/lib/request-listener.js';
 import { createApi, createServiceClient, type ApiFixture, type ClientFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -84,7 +85,7 @@ beforeAll(async () => {
     execute: [oidc.allowInsecureRequests],
   });
   verifier = createVerifier({ issuer: server.issuer, audience: api.identifier });
-  apis.koa = await listen(koaApi().callback());
+  apis.koa = await listen(requestListener(koaApi()));
   apis.express = await listen(expressApi());
 });
 

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import supertest from 'supertest';
 import { loadConfig, type Config } from '../../src/config.js';
+import { requestListener } from '../../src/lib/request-listener.js';
 import { createLogger } from '../../src/log.js';
 import { createTollgate, type Tollgate } from '../../src/tollgate.js';
 import { TEST_DATABASE_URL, TEST_KEY_ENCRYPTION_KEY, unique } from './database.js';
@@ -63,8 +64,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } });
   const tollgate = await createTollgate(config, createLogger(config.logLevel, sink));
-  publicServer.on('request', tollgate.publicApp.callback());
-  adminServer.on('request', tollgate.adminApp.callback());
+  publicServer.on('request', requestListener(tollgate.publicApp));
+  adminServer.on('request', requestListener(tollgate.adminApp));
 
   return {
     tollgate,

@@ -8,6 +8,7 @@ import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { errorBoundary, noteProviderServerError } from '../../src/http/error-boundary.js';
+import { requestListener } from '../../src/lib/request-listener.js';
 import { createLogger } from '../../src/log.js';
 import { TEST_DATABASE_URL } from '../helpers/database.js';
 
@@ -56,7 +57,7 @@ describe('the error boundary', () => {
     await unreachable?.close();
   });
 
-  const request = () => supertest(http.createServer(app.callback()));
+  const request = () => supertest(http.createServer(requestListener(app)));
 
   it('a value the database refuses (NUL in text, \\u0000 in jsonb, a malformed number) is 400 invalid_request', async () => {
     for (const route of ['/api/nul', '/api/jsonb', '/api/number', '/provider/nul']) {

@@ -3,6 +3,7 @@ import Koa from 'koa';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { gated } from '../../src/http/path-gate.js';
+import { requestListener } from '../../src/lib/request-listener.js';
 
 /** A Koa app: a gated middleware that answers /mine and records what it saw, then a fallback. */
 function app() {
@@ -18,7 +19,7 @@ function app() {
     ctx.body = { handled: true };
   }));
   koa.use((ctx) => { ctx.body = { fallback: ctx.path }; });
-  const server = http.createServer(koa.callback());
+  const server = http.createServer(requestListener(koa));
   return { seen, server };
 }
 
@@ -45,7 +46,7 @@ describe('gated middleware', () => {
     const koa = new Koa();
     koa.silent = true;
     koa.use(gated(() => true, async () => { throw Object.assign(new Error('refused'), { status: 418, expose: true }); }));
-    const response = await request(http.createServer(koa.callback())).get('/');
+    const response = await request(http.createServer(requestListener(koa))).get('/');
     expect(response.status).toBe(418);
     expect(response.text).toBe('refused');
   });

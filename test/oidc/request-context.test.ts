@@ -8,6 +8,7 @@ import http from 'node:http';
 import type Koa from 'koa';
 import supertest from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { requestListener } from '../../src/lib/request-listener.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -29,7 +30,7 @@ it('gives each request its OIDC context as a plain property, not a getter closur
     await next();
     seen.push(Object.getOwnPropertyDescriptor(ctx, 'oidc'));
   });
-  const direct = http.createServer(provider.callback());
+  const direct = http.createServer(requestListener(provider));
 
   for (let i = 0; i < 2; i += 1) {
     const response = await supertest(direct).get('/.well-known/openid-configuration');

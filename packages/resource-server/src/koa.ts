@@ -15,7 +15,8 @@ export interface KoaContextLike {
   set(field: string, value: string): void;
   status: number;
   body: unknown;
-  state: Record<string, any>; // `any`, as in Koa's own types: handlers put their own things there too
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as in Koa's own types: handlers put their own things there too
+  state: Record<string, any>;
 }
 
 export interface KoaProtectOptions {
