@@ -55,14 +55,4 @@ export default tseslint.config(
     },
   },
   prettier,
-  // TEMPORARY: findings fixed after the parallel slices merge
-  {
-    ignores: [
-      'src/oidc/**', 'src/http/**', 'src/interactions/**', 'src/device/**', 'src/limits/**', 'src/admin/**', 'src/cli/**',
-      'src/tollgate.ts', 'src/users/user-service.ts', 'src/clients/client-service.ts', 'src/apis/api-service.ts',
-      'src/lib/validate.ts', 'test/admin/**', 'test/cli/**',
-      // Split into three files in parallel; its dead helper openLoginForm goes with the split.
-      'test/e2e/sign-in-negatives.test.ts',
-    ],
-  },
 );

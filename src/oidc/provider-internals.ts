@@ -103,6 +103,8 @@ interface NoticeLogger {
 
 /** oidc-provider prints its notices with console.info/warn; keep every line of output JSON. */
 export function routeProviderNotices(logger: NoticeLogger): void {
+  // This is the one place that takes over the console, to route oidc-provider's lines into pino.
+  /* eslint-disable no-console */
   for (const method of ['info', 'warn'] as const) {
     const original = console[method].bind(console);
     console[method] = (...args: unknown[]) => {
@@ -110,12 +112,15 @@ export function routeProviderNotices(logger: NoticeLogger): void {
       if (typeof first === 'string' && first.includes('oidc-provider ')) {
         // Tollgate reads some form bodies before oidc-provider on purpose (src/http/form-peek.ts).
         const expected = method === 'info' || first.includes(BODY_HANDED_OVER_NOTICE);
+        // Its notices are coloured with ANSI escapes (ESC [ … m); the log line keeps only the text.
+        // eslint-disable-next-line no-control-regex
         logger[expected ? 'debug' : 'warn']({ source: 'oidc-provider' }, first.replace(/\x1b\[[0-9;]*m/g, ''));
       } else {
         original(...args);
       }
     };
   }
+  /* eslint-enable no-console */
 }
 
 // ─── URLs it builds ──────────────────────────────────────────────────────────────────────────
