@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * OAuth artefacts keyed by a digest of their id, not the id (src/oidc/artefact-ids.ts): rows
+ * OAuth artefacts keyed by a digest of their id, not the id (src/artefacts/artefact-ids.ts): rows
  * written before are rewritten in place. A row of the old format is one whose payload still
  * holds its id as `jti` (the new format never does, and grants are not rewritten), so running
  * this again changes nothing.

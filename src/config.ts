@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseRate, type Rate } from './limits/rate.js';
+import { parseRate, type Rate } from './lib/rate.js';
 import { projectRoot } from './lib/project-root.js';
 import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, dataDirFrom } from './lib/admin-defaults.js';
 

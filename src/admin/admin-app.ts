@@ -13,7 +13,7 @@ import type { UserService } from '../users/user-service.js';
 import { TollgateError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { errorBoundary } from '../http/error-boundary.js';
-import { sendErrorResponse } from '../http/error-response.js';
+import { sendErrorResponse } from '../web/error-response.js';
 import { requestLog } from '../http/request-log.js';
 import { adminTokenMatches } from './admin-bearer.js';
 import { guardedRoute, type GuardedInput } from './route-guard.js';

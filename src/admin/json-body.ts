@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { readLimitedBody } from '../http/read-body.js';
+import { readLimitedBody } from '../web/read-body.js';
 import { isUtf8Text, unacceptableParameter } from '../lib/acceptable-text.js';
 import { TollgateError, ValidationError } from '../lib/errors.js';
 

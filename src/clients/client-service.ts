@@ -3,7 +3,7 @@ import { apiStore } from '../apis/api-store.js';
 import { isReservedScope } from '../apis/scope-names.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { oidcPayloadStore } from '../oidc/payload-store.js';
+import { oidcPayloadStore } from '../artefacts/payload-store.js';
 import type { Client } from './client.js';
 import type { ClientDirectory } from './client-directory.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';

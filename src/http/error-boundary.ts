@@ -1,11 +1,11 @@
 import type { Context, Middleware } from 'koa';
 import { classifyDatabaseError, failureKind, type DatabaseFailure } from '../db/database-errors.js';
-import { sendPage } from '../interactions/page.js';
+import { sendPage } from '../web/page.js';
 import type { Logger } from '../log.js';
 import { TollgateError, type ErrorCode } from '../lib/errors.js';
 import { RepeatedLog } from '../lib/repeated-log.js';
-import { conformErrorBody, sendErrorResponse } from './error-response.js';
-import { html } from './html.js';
+import { conformErrorBody, sendErrorResponse } from '../web/error-response.js';
+import { html } from '../web/html.js';
 
 /** Seconds a client is told to wait while the database is away (RFC 9110 §10.2.3). */
 export const RETRY_AFTER_SECONDS = 5;

@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import type { Knex } from 'knex';
 import type { KeyRing } from '../keys/key-ring.js';
 import { RETRY_AFTER_SECONDS } from './error-boundary.js';
-import { gated } from './path-gate.js';
+import { gated } from '../web/path-gate.js';
 
 const READINESS_TIMEOUT_MS = 2_000;
 

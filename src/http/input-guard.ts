@@ -1,10 +1,10 @@
 import type { Context, Middleware } from 'koa';
 import { decodeComponent, isUtf8Text, unacceptableParameter } from '../lib/acceptable-text.js';
-import { errorMessage, sendPage } from '../interactions/page.js';
+import { errorMessage, sendPage } from '../web/page.js';
 import { TollgateError } from '../lib/errors.js';
-import { sendErrorResponse } from './error-response.js';
-import { MAX_FORM_BYTES, handFormToProvider, type FormFields } from './form-peek.js';
-import { readLimitedBody } from './read-body.js';
+import { sendErrorResponse } from '../web/error-response.js';
+import { MAX_FORM_BYTES, handFormToProvider, type FormFields } from '../web/form-peek.js';
+import { readLimitedBody } from '../web/read-body.js';
 
 /** Printable ASCII without `%`: a path or query made only of these needs no decoding to check. */
 const PLAIN = /^[\x21-\x24\x26-\x7E]*$/;

@@ -1,8 +1,8 @@
 import type { Middleware } from 'koa';
 import { TollgateError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
-import { providerContext } from './request-state.js';
-import { sendErrorResponse } from './error-response.js';
+import { providerContext } from '../web/request-state.js';
+import { sendErrorResponse } from '../web/error-response.js';
 
 /**
  * One line per request: method, route, status, duration and client. Deliberately no query

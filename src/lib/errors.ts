@@ -1,14 +1,14 @@
 /**
  * Tollgate's one error model for answers to callers: a class with the HTTP `status`, a `code` from
  * a closed union (callers `switch (error.code)`, as with jose's JOSEError and the resource-server
- * package's errors) and the headers that go with it. src/http/error-response.ts writes it: the
+ * package's errors) and the headers that go with it. src/web/error-response.ts writes it: the
  * one place that turns it into a response, body and headers.
  *
  * Not in this model, on purpose:
  * - ConfigError (src/config.ts) and the other start-up errors (a locked DATA_DIR, a missing
  *   key-encryption key): they stop the process with a one-line message and never reach a caller.
  * - oidc-provider's own errors: it answers them itself; the error boundary only conforms their
- *   error_description (src/http/error-response.ts, conformErrorBody).
+ *   error_description (src/web/error-response.ts, conformErrorBody).
  * - Internal failures (bugs, a database outage): the error boundary judges them (400, 503 or a bare 500).
  */
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { knexStoreClient } from './knex-store-client.js';
-import type { Rate } from './rate.js';
+import type { Rate } from '../lib/rate.js';
 
 /** Where every limit keeps its counters (migration 007_rate_limits), one row per limit and key. */
 export const RATE_LIMITS_TABLE = 'rate_limits';

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
-import { sendErrorResponse } from '../http/error-response.js';
-import { html } from '../http/html.js';
-import { sendPage } from '../interactions/page.js';
+import { sendErrorResponse } from '../web/error-response.js';
+import { html } from '../web/html.js';
+import { sendPage } from '../web/page.js';
 import { TollgateError } from '../lib/errors.js';
 
 /**

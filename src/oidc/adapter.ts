@@ -2,11 +2,11 @@ import type { Knex } from 'knex';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { clientMetadata } from './client-metadata.js';
-import { isIssuedId, storedId, type UserCodeDigest } from './artefact-ids.js';
+import { isIssuedId, storedId, type UserCodeDigest } from '../artefacts/artefact-ids.js';
 import { GrantPrefetch } from './grant-prefetch.js';
-import { ID_SEALED_BY_USER_CODE, oidcPayloadStore, type Payload, type StoredArtefact } from './payload-store.js';
+import { ID_SEALED_BY_USER_CODE, oidcPayloadStore, type Payload, type StoredArtefact } from '../artefacts/payload-store.js';
 import type { RefreshRotation } from './refresh-rotation.js';
-import { fromStoredPayload, toStoredPayload } from './stored-payload.js';
+import { fromStoredPayload, toStoredPayload } from '../artefacts/stored-payload.js';
 
 /** The token endpoint looks these up and then the Grant they name (see GrantPrefetch). */
 const LOOKED_UP_WITH_GRANT = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode']);

@@ -1,4 +1,4 @@
-import type { Payload } from './payload-store.js';
+import type { Payload } from '../artefacts/payload-store.js';
 import { RequestScoped } from './request-scoped.js';
 
 /**

@@ -1,10 +1,10 @@
 import type { Context, Middleware } from 'koa';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import type { ClientDirectory } from '../clients/client-directory.js';
-import { sendErrorResponse } from '../http/error-response.js';
-import { peekForm } from '../http/form-peek.js';
-import { gated } from '../http/path-gate.js';
-import type { Paths } from '../http/paths.js';
+import { sendErrorResponse } from '../web/error-response.js';
+import { peekForm } from '../web/form-peek.js';
+import { gated } from '../web/path-gate.js';
+import type { Paths } from '../web/paths.js';
 import { SIGNING_ALGORITHMS } from '../keys/algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { authenticateClient, ClientAuthenticationError } from './client-authentication.js';

@@ -110,7 +110,7 @@ export function routeProviderNotices(logger: NoticeLogger): void {
     console[method] = (...args: unknown[]) => {
       const [first] = args;
       if (typeof first === 'string' && first.includes('oidc-provider ')) {
-        // Tollgate reads some form bodies before oidc-provider on purpose (src/http/form-peek.ts).
+        // Tollgate reads some form bodies before oidc-provider on purpose (src/web/form-peek.ts).
         const expected = method === 'info' || first.includes(BODY_HANDED_OVER_NOTICE);
         // Its notices are coloured with ANSI escapes (ESC [ … m); the log line keeps only the text.
         // eslint-disable-next-line no-control-regex
@@ -240,7 +240,7 @@ export function deviceFormParts(form: string): { action: string; xsrf: string } 
   return { action: action.replace(/&amp;/g, '&'), xsrf };
 }
 
-/** The names of the errors oidc-provider re-renders the code page with (src/device/device-pages.ts). */
+/** The names of the errors oidc-provider re-renders the code page with (src/pages/device/device-pages.ts). */
 const DEVICE_ERRORS = ['NotFoundError', 'ExpiredError', 'AlreadyUsedError', 'NoCodeError', 'AbortedError'];
 
 // ─── The interaction policy ──────────────────────────────────────────────────────────────────

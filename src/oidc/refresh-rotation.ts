@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
-import { sendErrorResponse } from '../http/error-response.js';
-import { gated } from '../http/path-gate.js';
-import type { Paths } from '../http/paths.js';
+import { sendErrorResponse } from '../web/error-response.js';
+import { gated } from '../web/path-gate.js';
+import type { Paths } from '../web/paths.js';
 import { TollgateError } from '../lib/errors.js';
 import { RequestScoped } from './request-scoped.js';
 

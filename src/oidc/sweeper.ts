@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { startPeriodicJob } from '../lib/periodic-job.js';
 import type { Logger } from '../log.js';
-import { oidcPayloadStore } from './payload-store.js';
+import { oidcPayloadStore } from '../artefacts/payload-store.js';
 
 const BATCH = 500;
 /** At most this many batches a run, so a backlog never holds the database for long. */

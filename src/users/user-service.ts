@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ConflictError, NotFoundError, isUniqueViolation } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { oidcPayloadStore } from '../oidc/payload-store.js';
+import { oidcPayloadStore } from '../artefacts/payload-store.js';
 import { assertAcceptablePassword, hashPassword } from './password.js';
 import type { User } from './user.js';
 import { userStore } from './user-store.js';

@@ -10,7 +10,7 @@ import { APP_ORIGIN, callbackUrl, discover, signIn, startAuthorization } from '.
  * What the login page refuses: wrong and unknown credentials, forged forms, weak passwords, and
  * sessions that outlive a password change or a deleted user; and what the page itself is (not
  * framed, no inline script, labelled inputs, HttpOnly SameSite cookies).
- * Password guessing: test/interactions/throttle.test.ts.
+ * Password guessing: test/pages/interactions/throttle.test.ts.
  */
 
 describe.skipIf(!browserAvailable)('sign-in: what the login page refuses, and what it is', () => {

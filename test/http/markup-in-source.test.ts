@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { sourceFilesOfSrc } from '../helpers/source-files.js';
 
 /**
- * Markup is written in views/ or in `html` tagged templates (src/http/html.ts), which escape what
+ * Markup is written in views/ or in `html` tagged templates (src/web/html.ts), which escape what
  * goes into them; a tag in any other string would be markup put together by concatenation, where
  * one forgotten escape is an injection.
  */

@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conformDescription, conformErrorBody, sendErrorResponse, type ErrorResponseOptions } from '../../src/http/error-response.js';
+import { conformDescription, conformErrorBody, sendErrorResponse, type ErrorResponseOptions } from '../../src/web/error-response.js';
 import { RotationTooEarlyError } from '../../src/keys/key-ring.js';
 import { ConflictError, NotFoundError, TollgateError, ValidationError, type ErrorCode } from '../../src/lib/errors.js';
 import { ClientAuthenticationError } from '../../src/oidc/client-authentication.js';

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.js';
-import { storedId } from '../../src/oidc/artefact-ids.js';
+import { storedId } from '../../src/artefacts/artefact-ids.js';
 import { unique } from '../helpers/database.js';
 import { createApi, type ApiFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';

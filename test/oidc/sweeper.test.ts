@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SWEEP_GRACE_SECONDS } from '../../src/oidc/payload-store.js';
+import { SWEEP_GRACE_SECONDS } from '../../src/artefacts/payload-store.js';
 import { unique } from '../helpers/database.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
-import { html } from '../http/html.js';
-import { sendPage } from '../interactions/page.js';
+import { html } from '../../web/html.js';
+import { sendPage } from '../../web/page.js';
 
 /** An error page of the device flow, with a way back to the code form. */
 export function sendDeviceErrorPage(ctx: Context, page: {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { html, joinHtml, trustedHtml, SafeHtml } from '../../src/http/html.js';
-import { renderPage } from '../../src/http/views.js';
+import { html, joinHtml, trustedHtml, SafeHtml } from '../../src/web/html.js';
+import { renderPage } from '../../src/web/views.js';
 
 /** What an HTML parser makes of text or a quoted attribute value: numeric character references decoded. */
 function decode(markup: string): string {

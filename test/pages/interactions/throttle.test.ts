@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AttemptThrottle, USERNAME_MAX_DELAY_MS, WINDOW_SECONDS, keyFor, passwordSubjects } from '../../src/interactions/attempt-throttle.js';
-import { passwordHashing } from '../../src/users/password.js';
-import { unique } from '../helpers/database.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { REDIRECT_URI, discover, startAuthorization } from '../helpers/web-app.js';
+import { AttemptThrottle, USERNAME_MAX_DELAY_MS, WINDOW_SECONDS, keyFor, passwordSubjects } from '../../../src/pages/interactions/attempt-throttle.js';
+import { passwordHashing } from '../../../src/users/password.js';
+import { unique } from '../../helpers/database.js';
+import { startServer, type TestServer } from '../../helpers/server.js';
+import { REDIRECT_URI, discover, startAuthorization } from '../../helpers/web-app.js';
 
 /**
  * The sign-in and device-code throttles (contract, "Trust"): a username's wrong passwords from

@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   USERNAME_KEPT, USERNAME_MAX_DELAY_MS, deviceCodeSubjects, keyFor, passwordSubjects, slowDownMs, type AttemptKind,
-} from '../../src/interactions/attempt-throttle.js';
+} from '../../../src/pages/interactions/attempt-throttle.js';
 
 /**
  * The throttle's pure rules, without a server: how long a username's sign-in is slowed after
  * failures from anywhere, and what an attempt is counted against. Counting under concurrency and
- * across instances: test/interactions/throttle.test.ts.
+ * across instances: test/pages/interactions/throttle.test.ts.
  */
 
 const KINDS: AttemptKind[] = ['user', 'ip', 'username', 'device'];

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { readLimitedBody } from '../http/read-body.js';
+import { readLimitedBody } from '../../web/read-body.js';
 
 const MAX_FORM_BYTES = 16 * 1024;
 

@@ -1,9 +1,9 @@
 import type { Middleware } from 'koa';
-import { gated } from '../http/path-gate.js';
-import type { Paths } from '../http/paths.js';
-import { providerRequestOf, type ProviderPageContext } from '../oidc/provider-internals.js';
-import { html, trustedHtml } from '../http/html.js';
-import { formTargets, sendPage } from './page.js';
+import { gated } from '../../web/path-gate.js';
+import type { Paths } from '../../web/paths.js';
+import { providerRequestOf, type ProviderPageContext } from '../../oidc/provider-internals.js';
+import { html, trustedHtml } from '../../web/html.js';
+import { formTargets, sendPage } from '../../web/page.js';
 
 /** Words for the errors a person can meet in the browser (RFC 6749 §4.1.2.1 and oidc-provider's). */
 const ERROR_WORDS: Record<string, string> = {

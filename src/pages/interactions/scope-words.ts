@@ -1,4 +1,4 @@
-import type { Api } from '../apis/api.js';
+import type { Api } from '../../apis/api.js';
 
 /** What each scope lets the app do, in words a person can judge. */
 const OPENID_WORDS: Record<string, string> = {

@@ -1,4 +1,4 @@
-import { html, joinHtml, type SafeHtml } from '../http/html.js';
+import { html, joinHtml, type SafeHtml } from '../../web/html.js';
 import type { ScopeLine } from './scope-words.js';
 
 /** The <li> lines of a consent or device-confirmation page's scope list. */

@@ -1,10 +1,10 @@
 import type { Context, Middleware } from 'koa';
-import { sendErrorResponse } from '../http/error-response.js';
-import { TollgateError } from '../lib/errors.js';
+import { sendErrorResponse } from '../../web/error-response.js';
+import { TollgateError } from '../../lib/errors.js';
 import { sendDeviceErrorPage } from './device-error-page.js';
-import type { Paths } from '../http/paths.js';
-import type { ProviderHost } from '../oidc/provider-host.js';
-import { sessionOf } from '../oidc/provider-internals.js';
+import type { Paths } from '../../web/paths.js';
+import type { ProviderHost } from '../../oidc/provider-host.js';
+import { sessionOf } from '../../oidc/provider-internals.js';
 
 /**
  * Two holes in oidc-provider's device pages, closed in front of it:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { issuerPath, issuerPaths, PROVIDER_ROUTES } from '../../src/http/paths.js';
+import { issuerPath, issuerPaths, PROVIDER_ROUTES } from '../../src/web/paths.js';
 import { sourceFilesOfSrc } from '../helpers/source-files.js';
 
 /** Code only: comment lines and trailing comments removed (they may name paths in prose). */

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { affectedRows } from '../db/affected-rows.js';
-import { sha256Base64url } from '../lib/sha256.js';
+import { affectedRows } from '../../db/affected-rows.js';
+import { sha256Base64url } from '../../lib/sha256.js';
 
 /**
  * Sign-in and device-code guessing limits, shared by every instance through the database.

@@ -1,22 +1,22 @@
 import type { Context } from 'koa';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
-import type { ProviderHost } from '../oidc/provider-host.js';
-import type { Paths } from '../http/paths.js';
+import type { ProviderHost } from '../../oidc/provider-host.js';
+import type { Paths } from '../../web/paths.js';
 import { errors, type InteractionResults } from 'oidc-provider';
 import type { Knex } from 'knex';
-import type { ApiCatalog } from '../apis/api-catalog.js';
-import type { Logger } from '../log.js';
-import { userStore } from '../users/user-store.js';
-import { decoyHash, verifyPassword } from '../users/password.js';
+import type { ApiCatalog } from '../../apis/api-catalog.js';
+import type { Logger } from '../../log.js';
+import { userStore } from '../../users/user-store.js';
+import { decoyHash, verifyPassword } from '../../users/password.js';
 import { consentStore } from './consent-store.js';
 import type { CsrfTokens } from './csrf.js';
 import { readForm } from './form-body.js';
-import { html } from '../http/html.js';
-import { errorMessage, sendPage } from './page.js';
+import { html } from '../../web/html.js';
+import { errorMessage, sendPage } from '../../web/page.js';
 import { scopeList } from './scope-list.js';
 import { describeApiScope, describeOidcScope } from './scope-words.js';
-import { BusyError } from '../lib/bounded-semaphore.js';
+import { BusyError } from '../../lib/bounded-semaphore.js';
 import { passwordSubjects, slowDownMs, type AttemptThrottle } from './attempt-throttle.js';
 
 export interface InteractionDependencies {

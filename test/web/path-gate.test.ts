@@ -2,7 +2,7 @@ import http from 'node:http';
 import Koa from 'koa';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { gated } from '../../src/http/path-gate.js';
+import { gated } from '../../src/web/path-gate.js';
 import { requestListener } from '../../src/lib/request-listener.js';
 
 /** A Koa app: a gated middleware that answers /mine and records what it saw, then a fallback. */

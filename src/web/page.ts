@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { isLoopbackHost } from '../clients/redirect-uris.js';
-import { html, type SafeHtml } from '../http/html.js';
-import { renderPage } from '../http/views.js';
+import { html, type SafeHtml } from './html.js';
+import { renderPage } from './views.js';
 
 /**
  * Origins (or private-use schemes) a form on the page may end up at after redirects. A native

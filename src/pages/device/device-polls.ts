@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { affectedRows } from '../db/affected-rows.js';
-import { sha256Base64url } from '../lib/sha256.js';
+import { affectedRows } from '../../db/affected-rows.js';
+import { sha256Base64url } from '../../lib/sha256.js';
 
 /** RFC 8628 §3.5: after slow_down, the interval grows by 5 seconds for all later requests. */
 const SLOW_DOWN_STEP = 5;

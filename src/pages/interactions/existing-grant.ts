@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { ClientDirectory } from '../clients/client-directory.js';
-import { narrowGrant } from '../oidc/resource-policy.js';
+import type { ClientDirectory } from '../../clients/client-directory.js';
+import { narrowGrant } from '../../oidc/resource-policy.js';
 import { consentStore } from './consent-store.js';
 
 type Grant = InstanceType<KoaContextWithOIDC['oidc']['provider']['Grant']>;

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
-import { gated } from '../http/path-gate.js';
-import type { Paths } from '../http/paths.js';
-import { requestState } from '../http/request-state.js';
+import { gated } from '../../web/path-gate.js';
+import type { Paths } from '../../web/paths.js';
+import { requestState } from '../../web/request-state.js';
 import { deviceCodeSubjects, type AttemptThrottle } from '../interactions/attempt-throttle.js';
 import { sendDeviceErrorPage } from './device-error-page.js';
 
