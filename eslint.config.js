@@ -22,7 +22,7 @@ export default tseslint.config(
         // Each file is checked with the tsconfig.json that includes it (the root one, or the
         // resource-server package's); the few files outside every tsconfig get a default project.
         projectService: {
-          allowDefaultProject: ['bin/*.js', '.ci/*.mjs', 'eslint.config.js', 'vitest.config.ts'],
+          allowDefaultProject: ['bin/*.js', '.ci/*.mjs', 'eslint.config.js', 'vitest.config.ts', '.dependency-cruiser.cjs'],
         },
         tsconfigRootDir: import.meta.dirname,
       },

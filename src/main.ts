@@ -6,7 +6,7 @@ import { Drain } from './http/drain.js';
 import { createLogger } from './log.js';
 import { createTollgate } from './tollgate.js';
 import { adminTokenPath } from './lib/admin-defaults.js';
-import { routeProviderNotices } from './oidc/provider-internals.js';
+import { routeProviderNotices } from './oidc-provider/internals.js';
 
 /** Closing the database after the listeners have drained; beyond it the process exits with 1. */
 const DATABASE_CLOSE_TIMEOUT_MS = 10_000;

@@ -31,7 +31,7 @@ import { jwtIntrospection } from './oidc/jwt-introspection.js';
 import { buildProvider } from './oidc/provider.js';
 import { ProviderHost } from './oidc/provider-host.js';
 import { startKeyMaintenance } from './keys/key-maintenance.js';
-import { MAX_TOKEN_TTL } from './apis/api.js';
+import { MAX_TOKEN_TTL } from './lib/token-lifetime.js';
 import { startSweeper } from './oidc/sweeper.js';
 import { UserCodeDigest } from './artefacts/artefact-ids.js';
 import { RefreshRotation } from './oidc/refresh-rotation.js';

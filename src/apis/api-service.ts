@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
-import { DEFAULT_SIGNING_ALGORITHM, type SigningAlgorithm } from '../keys/algorithms.js';
+import { DEFAULT_SIGNING_ALGORITHM, type SigningAlgorithm } from '../lib/signing-algorithms.js';
 import { ConflictError, NotFoundError, isUniqueViolation } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { DEFAULT_TOKEN_TTL, type Api } from './api.js';
+import { DEFAULT_TOKEN_TTL } from '../lib/token-lifetime.js';
+import type { Api } from './api.js';
 import type { ApiCatalog } from './api-catalog.js';
 import { apiStore } from './api-store.js';
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
-import type { SigningAlgorithm } from '../keys/algorithms.js';
+import type { SigningAlgorithm } from '../lib/signing-algorithms.js';
 import type { Api } from './api.js';
 
 interface ApiRow {

@@ -1,4 +1,4 @@
-import type { SigningAlgorithm } from '../keys/algorithms.js';
+import type { SigningAlgorithm } from '../lib/signing-algorithms.js';
 
 /** An API (resource server) that tokens are issued for; `identifier` is its audience. */
 export interface Api {
@@ -11,9 +11,6 @@ export interface Api {
   createdAt: Date;
   updatedAt: Date;
 }
-
-// The access-token lifetime's limits live in src/lib (the admin contract and the CLI read them too).
-export { DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, tokenTtlLimitMessage } from '../lib/token-lifetime.js';
 
 /** The admin API's and CLI's JSON shape. */
 export function apiToJson(api: Api) {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { AdminRoute } from '../contract/index.js';
 import { adminTokenPath, dataDirFrom, DEFAULT_ADMIN_URL } from '../lib/admin-defaults.js';
 
 export class CliError extends Error {
@@ -17,13 +18,21 @@ export function adminConnection(env: NodeJS.ProcessEnv = process.env): { url: st
   }
 }
 
-/** One call to the admin API; errors come back as one readable line. */
-export async function callAdmin(method: string, route: string, body?: unknown, env?: NodeJS.ProcessEnv): Promise<unknown> {
+/** The route's path with its one parameter (`:id`, `:kid`) filled in, percent-encoded. */
+export function routePath(route: AdminRoute, id = ''): string {
+  return route.path.replace(/:\w+/, encodeURIComponent(id));
+}
+
+/**
+ * One call to an admin route, its method and path read from the contract; errors come back as one
+ * readable line.
+ */
+export async function callAdmin(route: AdminRoute, id?: string, body?: unknown, env?: NodeJS.ProcessEnv): Promise<unknown> {
   const { url, token } = adminConnection(env);
   let response: Response;
   try {
-    response = await fetch(url + route, {
-      method,
+    response = await fetch(url + routePath(route, id), {
+      method: route.method.toUpperCase(),
       headers: {
         authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),

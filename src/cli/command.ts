@@ -1,6 +1,7 @@
 import { fieldDescription, parseInput, type AdminRoute } from '../contract/index.js';
-import { CliError } from './admin-client.js';
+import { callAdmin, CliError } from './admin-client.js';
 import { parse, type Parsed } from './args.js';
+import { print } from './format.js';
 
 /** One option of a command: the flag, what it fills and how help shows it. */
 export interface OptionSpec {
@@ -139,11 +140,17 @@ export function check(spec: CommandSpec, body: Record<string, unknown>, later: r
   throw new CliError(result.problem.missing ? `${result.problem.message}\nusage: ${usage(spec)}` : result.problem.message);
 }
 
-/** A command with what it does once its arguments are read and checked. */
+/**
+ * A command: its route is called with the body its options spell (for routes that take one), and
+ * the answer printed as JSON with --json, else as `show` words it.
+ */
 export interface Command extends CommandSpec {
   /** Body fields the command fills itself after the check (a password from standard input). */
   later?: readonly string[];
-  run(call: Invocation): Promise<void>;
+  /** The body to send, when the command adds to what its options spell (and checks it again). */
+  body?(call: Invocation): Promise<Record<string, unknown>>;
+  /** The answer for people. A method, so each command names the shape its route answers. */
+  show(answer: unknown): string;
 }
 
 /** Every usage line of a group, for `tollgate GROUP` without an action. */
@@ -162,5 +169,7 @@ export async function runGroup(commands: readonly Command[], action: string | un
   const call = invoke(command, args);
   if (!call) return;
   check(command, call.body, command.later);
-  await command.run(call);
+  const body = command.route.body ? (command.body ? await command.body(call) : call.body) : undefined;
+  const answer = await callAdmin(command.route, call.id, body);
+  print(answer, call.json, () => command.show(answer));
 }

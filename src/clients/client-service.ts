@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { apiStore } from '../apis/api-store.js';
-import { isReservedScope } from '../apis/scope-names.js';
+import { isReservedScope } from '../lib/scope-names.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { oidcPayloadStore } from '../artefacts/payload-store.js';
@@ -8,7 +8,7 @@ import type { Client } from './client.js';
 import type { ClientDirectory } from './client-directory.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { clientStore } from './client-store.js';
-import { DEVICE_CODE_GRANT } from './grant-types.js';
+import { DEVICE_CODE_GRANT } from '../lib/grant-types.js';
 import { validateRedirectUri } from './redirect-uris.js';
 
 

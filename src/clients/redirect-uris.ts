@@ -1,11 +1,5 @@
 import { ValidationError } from '../lib/errors.js';
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]']);
-
-/** RFC 8252 §7.3: a loopback IP literal, on which a native app's redirect may use any port. */
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname);
-}
+import { isLoopbackHost } from '../lib/loopback-host.js';
 
 /**
  * Redirect URI rules (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §2.1): absolute, no fragment, no

@@ -19,7 +19,7 @@ import { requestLog } from './request-log.js';
 import { secureCookiesForHttpsIssuer, securityHeaders } from './security-headers.js';
 import { stylesheet } from '../web/views.js';
 import { sha256Base64url } from '../lib/sha256.js';
-import { answerAsIssuer, providerRequestOf } from '../oidc/provider-internals.js';
+import { answerAsIssuer, providerRequestOf } from '../oidc-provider/internals.js';
 
 /**
  * JWKS responses may be cached by verifiers for JWKS_MAX_AGE (the key ring plans rotations

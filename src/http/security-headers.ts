@@ -24,7 +24,7 @@ export function securityHeaders(): Middleware {
  * over TLS only) whatever the last hop was and whether or not TRUST_PROXY lets
  * X-Forwarded-Proto say so. Koa gives its cookies `secure: request.secure`,
  * and oidc-provider marks its own Secure when the mounted context's `secure` is true (a reliance
- * on its internals, checked at start: src/oidc/provider-internals.ts, "secure-cookies"), so
+ * on its internals, checked at start: src/oidc-provider/internals.ts, "secure-cookies"), so
  * `request.secure` is fixed on the app's request prototype once (not on every request object).
  * With an http issuer it keeps following the request (TLS socket, or a trusted proxy's header).
  */

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import type { SigningAlgorithm } from './algorithms.js';
+import type { SigningAlgorithm } from '../lib/signing-algorithms.js';
 
 export interface GeneratedKey {
   kid: string;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { JWK } from 'jose';
 import { NotFoundError, TollgateError } from '../lib/errors.js';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../lib/signing-algorithms.js';
 import { generateSigningKey } from './generate-key.js';
 import { KeySnapshot, type LoadedKey } from './key-snapshot.js';
 import { ringFingerprint } from './ring-fingerprint.js';

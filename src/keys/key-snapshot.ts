@@ -1,5 +1,5 @@
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
-import type { SigningAlgorithm } from './algorithms.js';
+import type { SigningAlgorithm } from '../lib/signing-algorithms.js';
 import { ringFingerprint } from './ring-fingerprint.js';
 import type { KeyState, SigningKeyRow } from './signing-key-store.js';
 

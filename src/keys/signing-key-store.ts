@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { JWK } from 'jose';
-import type { SigningAlgorithm } from './algorithms.js';
+import type { SigningAlgorithm } from '../lib/signing-algorithms.js';
 
 export type KeyState = 'next' | 'current' | 'previous';
 

@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa';
 import { peekForm } from '../web/form-peek.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
-import { formHandedToProvider } from '../oidc/provider-internals.js';
+import { formHandedToProvider } from '../oidc-provider/internals.js';
 import type { RateLimit } from './rate-limit.js';
 import { tooManyRequestsJson, tooManyRequestsPage } from './too-many-requests.js';
 

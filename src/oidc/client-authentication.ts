@@ -2,9 +2,9 @@ import type { Context } from 'koa';
 import type { Client } from '../clients/client.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { verifyClientSecret } from '../clients/client-secret.js';
-import { ClientAuthenticationError, presentedClientCredentials } from './provider-internals.js';
+import { ClientAuthenticationError, presentedClientCredentials } from '../oidc-provider/internals.js';
 
-export { ClientAuthenticationError } from './provider-internals.js';
+export { ClientAuthenticationError } from '../oidc-provider/internals.js';
 
 /**
  * The client authentication Tollgate offers (client_secret_basic, client_secret_post, none),

@@ -1,7 +1,7 @@
 import type { Provider } from 'oidc-provider';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Client as ClientRecord } from '../clients/client.js';
-import { wrapClientFind } from './provider-internals.js';
+import { wrapClientFind } from '../oidc-provider/internals.js';
 
 /**
  * oidc-provider turns a client's adapter metadata into its Client instance on every look-up, once

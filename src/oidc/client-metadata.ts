@@ -1,4 +1,4 @@
-import { isReservedScope } from '../apis/scope-names.js';
+import { isReservedScope } from '../lib/scope-names.js';
 import type { Client } from '../clients/client.js';
 import { isNativeRedirect } from '../clients/redirect-uris.js';
 

@@ -1,6 +1,6 @@
 import type { Provider } from 'oidc-provider';
 import { verifyClientSecret } from '../clients/client-secret.js';
-import { replaceClientSecretComparison } from './provider-internals.js';
+import { replaceClientSecretComparison } from '../oidc-provider/internals.js';
 
 /**
  * oidc-provider authenticates client_secret_basic/post by comparing against `client_secret` in

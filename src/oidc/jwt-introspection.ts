@@ -5,7 +5,7 @@ import { sendErrorResponse } from '../web/error-response.js';
 import { peekForm } from '../web/form-peek.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
-import { SIGNING_ALGORITHMS } from '../keys/algorithms.js';
+import { SIGNING_ALGORITHMS } from '../lib/signing-algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { authenticateClient, ClientAuthenticationError } from './client-authentication.js';
 import type { ProviderHost } from './provider-host.js';

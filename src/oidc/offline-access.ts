@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { basePolicyReplacing } from './provider-internals.js';
+import { basePolicyReplacing } from '../oidc-provider/internals.js';
 
 /**
  * The contract: a client allowed the refresh_token grant that asks for `offline_access` gets a

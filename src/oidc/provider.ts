@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 import type { ApiCatalog } from '../apis/api-catalog.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Config } from '../config.js';
-import { DEFAULT_TOKEN_TTL } from '../apis/api.js';
-import { SIGNING_ALGORITHMS, DEFAULT_SIGNING_ALGORITHM } from '../keys/algorithms.js';
+import { DEFAULT_TOKEN_TTL } from '../lib/token-lifetime.js';
+import { SIGNING_ALGORITHMS, DEFAULT_SIGNING_ALGORITHM } from '../lib/signing-algorithms.js';
 import type { KeySnapshot } from '../keys/key-snapshot.js';
 import type { Logger } from '../log.js';
 import { trustProxyHops } from '../web/client-address.js';
@@ -14,7 +14,7 @@ import { adapterFactory } from './adapter.js';
 import { installClientInstanceCache } from './client-instances.js';
 import { installClientSecretHook } from './client-secret-hook.js';
 import { IMPLIED_CONSENT_PARAM, interactionPolicyWithImpliedConsent } from './offline-access.js';
-import { CLIENT_AUTH_METHODS, checkProviderInternals, onServerError, providerPageHooks, type ProviderPageHooks } from './provider-internals.js';
+import { CLIENT_AUTH_METHODS, checkProviderInternals, onServerError, providerPageHooks, type ProviderPageHooks } from '../oidc-provider/internals.js';
 import { defaultResource, installGrantNarrowing, resourceServerInfo } from './resource-policy.js';
 
 export interface ProviderDependencies {
@@ -89,7 +89,7 @@ export function corsAllows(redirectUris: readonly string[], origin: string): boo
 
 /**
  * Builds the oidc-provider instance from its documented configuration. What Tollgate does around
- * it is elsewhere, by design: its reliances on oidc-provider's internals in provider-internals.ts,
+ * it is elsewhere, by design: its reliances on oidc-provider's internals in src/oidc-provider/internals.ts,
  * and what runs before and after it on each endpoint in docs/endpoints.md.
  */
 export function buildProvider(deps: ProviderDependencies): Provider {

@@ -1,4 +1,4 @@
-import { currentRequest } from './provider-internals.js';
+import { currentRequest } from '../oidc-provider/internals.js';
 
 /**
  * State the adapter keeps for the length of one request, keyed by oidc-provider's request

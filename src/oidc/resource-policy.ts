@@ -3,8 +3,8 @@ import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provi
 import type { Api } from '../apis/api.js';
 import type { ApiCatalog, ApiSnapshot } from '../apis/api-catalog.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
-import { isReservedScope } from '../apis/scope-names.js';
-import { wrapGrantFind } from './provider-internals.js';
+import { isReservedScope } from '../lib/scope-names.js';
+import { wrapGrantFind } from '../oidc-provider/internals.js';
 import type { KeySnapshot } from '../keys/key-snapshot.js';
 
 /**

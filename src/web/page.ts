@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { isLoopbackHost } from '../clients/redirect-uris.js';
+import { isLoopbackHost } from '../lib/loopback-host.js';
 import { html, type SafeHtml } from './html.js';
 import { renderPage } from './views.js';
 

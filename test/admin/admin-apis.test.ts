@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenTtlLimitMessage } from '../../src/apis/api.js';
+import { tokenTtlLimitMessage } from '../../src/lib/token-lifetime.js';
 import { unique } from '../helpers/database.js';
 import { createApi, type ApiFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';

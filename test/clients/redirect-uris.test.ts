@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, isNativeRedirect, validateRedirectUri } from '../../src/clients/redirect-uris.js';
+import { isLoopbackHost } from '../../src/lib/loopback-host.js';
+import { isNativeRedirect, validateRedirectUri } from '../../src/clients/redirect-uris.js';
 import { ValidationError } from '../../src/lib/errors.js';
 
 /**

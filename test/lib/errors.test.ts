@@ -133,10 +133,10 @@ describe('one place writes error bodies', () => {
     // An error_description member written in an object literal, or an `error` member assigned to a body.
     const handWritten = /(?<![\w.$])['"]?error_description['"]?\s*:|\.body\s*=\s*\{\s*['"]?error['"]?\s*:/;
     const allowed = new Set([
-      'http/error-response.ts',
+      'web/error-response.ts',
       // Not a body: the result handed to oidc-provider's interactionFinished(), which sends the
       // error to the client's redirect URI itself (RFC 6749 §4.1.2.1).
-      'interactions/interaction-routes.ts',
+      'pages/interactions/interaction-routes.ts',
       // Not a body: the admin API's OpenAPI document describing the error body's members.
       'contract/openapi.ts',
     ]);

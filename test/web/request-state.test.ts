@@ -7,7 +7,7 @@ const STATE = /\bctx\s*(?:\??\.\s*state\b|\[\s*['"`]state['"`]\s*\])/;
 describe('the request state', () => {
   it('is read and written only through src/web/request-state.ts, where every key has one name and type', () => {
     const users = sourceFilesOfSrc()
-      .filter(({ file, text }) => file !== 'http/request-state.ts' && STATE.test(text))
+      .filter(({ file, text }) => file !== 'web/request-state.ts' && STATE.test(text))
       .map(({ file }) => file);
     expect(users).toEqual([]);
   });

@@ -1,8 +1,7 @@
 import { adminRoutes } from '../../contract/index.js';
 import { SIGNING_ALGORITHMS } from '../../lib/signing-algorithms.js';
-import { callAdmin } from '../admin-client.js';
 import { runGroup, type Command, type OptionSpec } from '../command.js';
-import { print, record, table, type Row } from '../format.js';
+import { record, table, type Row } from '../format.js';
 
 const FIELDS: readonly OptionSpec[] = [
   { flag: 'scopes', field: 'scopes', kind: 'list', value: '"a:read a:write"' },
@@ -11,46 +10,30 @@ const FIELDS: readonly OptionSpec[] = [
   { flag: 'alg', field: 'alg', kind: 'text', value: SIGNING_ALGORITHMS.join('|') },
 ];
 const COLUMNS = ['id', 'identifier', 'scopes', 'token_ttl', 'alg'];
-const path = (id: string) => `/apis/${encodeURIComponent(id)}`;
 const group = 'apis';
 
 const COMMANDS: readonly Command[] = [
   {
     group, action: 'create', summary: 'Register an API', route: adminRoutes.createApi,
     options: [{ flag: 'identifier', field: 'identifier', kind: 'text', value: 'URI', required: true }, ...FIELDS],
-    async run({ body, json }) {
-      const api = await callAdmin('POST', '/apis', body) as Row;
-      print(api, json, () => `Created API ${api.identifier}\n${record(api)}`);
-    },
+    show: (api: Row) => `Created API ${api.identifier}\n${record(api)}`,
   },
   {
     group, action: 'list', summary: 'List APIs', route: adminRoutes.listApis, options: [],
-    async run({ json }) {
-      const apis = await callAdmin('GET', '/apis') as Row[];
-      print(apis, json, () => table(apis, COLUMNS));
-    },
+    show: (apis: Row[]) => table(apis, COLUMNS),
   },
   {
     group, action: 'show', summary: 'Show an API by id or identifier', id: 'ID', route: adminRoutes.showApi, options: [],
-    async run({ id, json }) {
-      const api = await callAdmin('GET', path(id)) as Row;
-      print(api, json, () => record(api));
-    },
+    show: (api: Row) => record(api),
   },
   {
     group, action: 'update', summary: 'Change an API', id: 'ID', route: adminRoutes.updateApi,
     options: [{ flag: 'identifier', field: 'identifier', kind: 'text', value: 'URI' }, ...FIELDS],
-    async run({ id, body, json }) {
-      const api = await callAdmin('PATCH', path(id), body) as Row;
-      print(api, json, () => `Updated API ${api.identifier}\n${record(api)}`);
-    },
+    show: (api: Row) => `Updated API ${api.identifier}\n${record(api)}`,
   },
   {
     group, action: 'delete', summary: 'Delete an API', id: 'ID', route: adminRoutes.deleteApi, options: [],
-    async run({ id, json }) {
-      const api = await callAdmin('DELETE', path(id)) as Row;
-      print(api, json, () => `Deleted API ${api.identifier}`);
-    },
+    show: (api: Row) => `Deleted API ${api.identifier}`,
   },
 ];
 

@@ -1,7 +1,6 @@
 import { adminRoutes } from '../../contract/index.js';
-import { callAdmin } from '../admin-client.js';
 import { runGroup, type Command, type OptionSpec } from '../command.js';
-import { print, record, table, type Row } from '../format.js';
+import { record, table, type Row } from '../format.js';
 
 const LISTS: readonly OptionSpec[] = [
   { flag: 'redirect-uris', field: 'redirect_uris', kind: 'list', value: 'URI[,URI…]' },
@@ -9,7 +8,6 @@ const LISTS: readonly OptionSpec[] = [
   { flag: 'scopes', field: 'scopes', kind: 'list', value: '"…"' },
 ];
 const COLUMNS = ['client_id', 'name', 'grant_types', 'scopes', 'public', 'disabled'];
-const path = (id: string) => `/clients/${encodeURIComponent(id)}`;
 const group = 'clients';
 
 function withSecretNotice(client: Row): string {
@@ -29,24 +27,15 @@ const COMMANDS: readonly Command[] = [
       { flag: 'public', field: 'public', kind: 'switch' },
       { flag: 'first-party', field: 'first_party', kind: 'switch' },
     ],
-    async run({ body, json }) {
-      const client = await callAdmin('POST', '/clients', body) as Row;
-      print(client, json, () => `Created client ${client.name}\n${withSecretNotice(client)}`);
-    },
+    show: (client: Row) => `Created client ${client.name}\n${withSecretNotice(client)}`,
   },
   {
     group, action: 'list', summary: 'List clients', route: adminRoutes.listClients, options: [],
-    async run({ json }) {
-      const clients = await callAdmin('GET', '/clients') as Row[];
-      print(clients, json, () => table(clients, COLUMNS));
-    },
+    show: (clients: Row[]) => table(clients, COLUMNS),
   },
   {
     group, action: 'show', summary: 'Show a client', id: 'ID', route: adminRoutes.showClient, options: [],
-    async run({ id, json }) {
-      const client = await callAdmin('GET', path(id)) as Row;
-      print(client, json, () => record(client));
-    },
+    show: (client: Row) => record(client),
   },
   {
     group, action: 'update', summary: 'Change a client', id: 'ID', route: adminRoutes.updateClient,
@@ -57,24 +46,15 @@ const COMMANDS: readonly Command[] = [
       { flag: 'first-party', off: 'no-first-party', field: 'first_party', kind: 'switch' },
       { flag: 'disable', off: 'enable', field: 'disabled', kind: 'switch' },
     ],
-    async run({ id, body, json }) {
-      const client = await callAdmin('PATCH', path(id), body) as Row;
-      print(client, json, () => `Updated client ${client.name}\n${record(client)}`);
-    },
+    show: (client: Row) => `Updated client ${client.name}\n${record(client)}`,
   },
   {
     group, action: 'delete', summary: 'Delete a client, revoking its grants and tokens', id: 'ID', route: adminRoutes.deleteClient, options: [],
-    async run({ id, json }) {
-      const client = await callAdmin('DELETE', path(id)) as Row;
-      print(client, json, () => `Deleted client ${client.name} (${client.client_id}); its grants and tokens are revoked`);
-    },
+    show: (client: Row) => `Deleted client ${client.name} (${client.client_id}); its grants and tokens are revoked`,
   },
   {
     group, action: 'rotate-secret', summary: 'Give a client a new secret', id: 'ID', route: adminRoutes.rotateClientSecret, options: [],
-    async run({ id, json }) {
-      const client = await callAdmin('POST', `${path(id)}/rotate-secret`) as Row;
-      print(client, json, () => `New secret for ${client.name}; the old one no longer works.\n${withSecretNotice(client)}`);
-    },
+    show: (client: Row) => `New secret for ${client.name}; the old one no longer works.\n${withSecretNotice(client)}`,
   },
 ];
 

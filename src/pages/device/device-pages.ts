@@ -1,11 +1,11 @@
 import type { ApiCatalog } from '../../apis/api-catalog.js';
-import { isReservedScope } from '../../apis/scope-names.js';
+import { isReservedScope } from '../../lib/scope-names.js';
 import { html } from '../../web/html.js';
 import { requestState } from '../../web/request-state.js';
 import { errorMessage, sendPage } from '../../web/page.js';
 import { scopeList } from '../interactions/scope-list.js';
 import { describeApiScope, describeOidcScope } from '../interactions/scope-words.js';
-import { deviceFormParts as formParts, type ProviderPageContext } from '../../oidc/provider-internals.js';
+import { deviceFormParts as formParts, type ProviderPageContext } from '../../oidc-provider/internals.js';
 
 const REJECTED_CODE = new Set(['NotFoundError', 'ExpiredError', 'AlreadyUsedError', 'NoCodeError']);
 

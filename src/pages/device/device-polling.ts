@@ -1,8 +1,8 @@
 import type { Middleware } from 'koa';
-import { DEVICE_CODE_GRANT } from '../../clients/grant-types.js';
+import { DEVICE_CODE_GRANT } from '../../lib/grant-types.js';
 import { sendErrorResponse } from '../../web/error-response.js';
 import type { Paths } from '../../web/paths.js';
-import { providerRequestOf } from '../../oidc/provider-internals.js';
+import { providerRequestOf } from '../../oidc-provider/internals.js';
 import { TollgateError } from '../../lib/errors.js';
 import type { DevicePolls } from './device-polls.js';
 

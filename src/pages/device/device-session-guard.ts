@@ -4,7 +4,7 @@ import { TollgateError } from '../../lib/errors.js';
 import { sendDeviceErrorPage } from './device-error-page.js';
 import type { Paths } from '../../web/paths.js';
 import type { ProviderHost } from '../../oidc/provider-host.js';
-import { sessionOf } from '../../oidc/provider-internals.js';
+import { sessionOf } from '../../oidc-provider/internals.js';
 
 /**
  * Two holes in oidc-provider's device pages, closed in front of it:

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { gated } from '../../web/path-gate.js';
 import type { Paths } from '../../web/paths.js';
-import { providerRequestOf, type ProviderPageContext } from '../../oidc/provider-internals.js';
+import { providerRequestOf, type ProviderPageContext } from '../../oidc-provider/internals.js';
 import { html, trustedHtml } from '../../web/html.js';
 import { formTargets, sendPage } from '../../web/page.js';
 

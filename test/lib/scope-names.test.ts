@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RESERVED_SCOPES, isReservedScope, isScopeToken } from '../../src/apis/scope-names.js';
+import { RESERVED_SCOPES, isReservedScope, isScopeToken } from '../../src/lib/scope-names.js';
 
 /**
  * Which names an API's scopes may have, without a server: RFC 6749 §3.3's scope-token, and never

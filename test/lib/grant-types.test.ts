@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEVICE_CODE_GRANT, GRANT_TYPES, GRANT_TYPE_ALIASES } from '../../src/clients/grant-types.js';
+import { DEVICE_CODE_GRANT, GRANT_TYPES, GRANT_TYPE_ALIASES } from '../../src/lib/grant-types.js';
 
 /** The grant types a client may be registered for. Combinations: test/admin/admin-api.test.ts. */
 describe('grant types', () => {
