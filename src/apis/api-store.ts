@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
+import { camelRow } from '../db/rows.js';
 import type { SigningAlgorithm } from '../lib/signing-algorithms.js';
 import type { Api } from './api.js';
 
@@ -15,16 +16,8 @@ interface ApiRow {
 }
 
 function fromRow(row: ApiRow): Api {
-  return {
-    id: row.id,
-    identifier: row.identifier,
-    name: row.name,
-    scopes: row.scopes ?? [],
-    tokenTtl: row.token_ttl,
-    alg: row.alg,
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-  };
+  // An API without scopes has no api_scopes rows: array_agg over none is NULL.
+  return { ...camelRow(row), scopes: row.scopes ?? [] };
 }
 
 function selectApis(db: Knex) {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
+import { camelRow, changedColumns } from '../db/rows.js';
 import type { Client } from './client.js';
 
 interface ClientRow {
@@ -18,20 +19,7 @@ interface ClientRow {
 }
 
 function fromRow(row: ClientRow): Client {
-  return {
-    id: row.id,
-    name: row.name,
-    secretHash: row.secret_hash,
-    isPublic: row.is_public,
-    firstParty: row.first_party,
-    grantTypes: row.grant_types,
-    redirectUris: row.redirect_uris,
-    postLogoutRedirectUris: row.post_logout_redirect_uris,
-    scopes: row.scopes,
-    disabled: row.disabled,
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-  };
+  return camelRow(row);
 }
 
 export type ClientChanges = Partial<Pick<Client, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes' | 'disabled' | 'firstParty' | 'secretHash'>>;
@@ -62,16 +50,7 @@ export const clientStore = {
   },
 
   async update(db: Knex, id: string, changes: ClientChanges): Promise<void> {
-    const columns: Record<string, unknown> = { updated_at: db.fn.now() };
-    if (changes.name !== undefined) columns.name = changes.name;
-    if (changes.grantTypes !== undefined) columns.grant_types = changes.grantTypes;
-    if (changes.redirectUris !== undefined) columns.redirect_uris = changes.redirectUris;
-    if (changes.postLogoutRedirectUris !== undefined) columns.post_logout_redirect_uris = changes.postLogoutRedirectUris;
-    if (changes.scopes !== undefined) columns.scopes = changes.scopes;
-    if (changes.disabled !== undefined) columns.disabled = changes.disabled;
-    if (changes.firstParty !== undefined) columns.first_party = changes.firstParty;
-    if (changes.secretHash !== undefined) columns.secret_hash = changes.secretHash;
-    await db('clients').where({ id }).update(columns);
+    await db('clients').where({ id }).update({ ...changedColumns(changes), updated_at: db.fn.now() });
   },
 
   async delete(db: Knex, id: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { JWK } from 'jose';
+import { camelRow } from '../db/rows.js';
 import type { SigningAlgorithm } from '../lib/signing-algorithms.js';
 
 export type KeyState = 'next' | 'current' | 'previous';
@@ -31,18 +32,7 @@ interface DbRow {
 }
 
 function fromDb(row: DbRow): SigningKeyRow {
-  return {
-    kid: row.kid,
-    alg: row.alg,
-    state: row.state,
-    publicJwk: row.public_jwk,
-    privateJwkSealed: row.private_jwk_sealed,
-    createdAt: new Date(row.created_at),
-    publishedAt: new Date(row.published_at),
-    activatedAt: row.activated_at && new Date(row.activated_at),
-    retiredAt: row.retired_at && new Date(row.retired_at),
-    removeAfter: row.remove_after && new Date(row.remove_after),
-  };
+  return camelRow(row);
 }
 
 /** SQL for the signing-key ring; the rules about states live in KeyRing. */

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
+import { camelRow } from '../db/rows.js';
 import type { User } from './user.js';
 
 interface UserRow {
@@ -13,15 +14,7 @@ interface UserRow {
 }
 
 function fromRow(row: UserRow): User {
-  return {
-    id: row.id,
-    username: row.username,
-    email: row.email,
-    passwordHash: row.password_hash,
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-    passwordChangedAt: new Date(row.password_changed_at),
-  };
+  return camelRow(row);
 }
 
 /** SQL for users. */
