@@ -22,7 +22,13 @@ export default tseslint.config(
         // Each file is checked with the tsconfig.json that includes it (the root one, or the
         // resource-server package's); the few files outside every tsconfig get a default project.
         projectService: {
-          allowDefaultProject: ['bin/*.js', '.ci/*.mjs', 'eslint.config.js', 'vitest.config.ts', '.dependency-cruiser.cjs'],
+          allowDefaultProject: [
+            'bin/*.js',
+            '.ci/*.mjs',
+            'eslint.config.js',
+            'vitest.config.ts',
+            '.dependency-cruiser.cjs',
+          ],
         },
         tsconfigRootDir: import.meta.dirname,
       },
@@ -36,12 +42,15 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', {
-        argsIgnorePattern: '^_',
-        varsIgnorePattern: '^_',
-        caughtErrorsIgnorePattern: '^_',
-        destructuredArrayIgnorePattern: '^_',
-      }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+        },
+      ],
       // `x == null` is the one loose comparison worth having: null or undefined.
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },

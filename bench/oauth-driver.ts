@@ -41,16 +41,34 @@ const config = JSON.parse(process.env.BENCH_DRIVER ?? '{}') as DriverConfig;
 const basic = `Basic ${Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(config.clientSecret)}`).toString('base64')}`;
 const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(4, config.families) });
 
-interface Answer { status: number; headers: http.IncomingHttpHeaders; text: string }
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+}
 
 function send(method: string, url: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method, agent, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
+    const request = http.request(
+      url,
+      {
+        method,
+        agent,
+        headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -67,7 +85,9 @@ class CookieJar {
       const name = pair.slice(0, eq);
       const value = pair.slice(eq + 1);
       const path = attributes.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) || '/';
-      const expired = attributes.some((a) => /^max-age=0$/i.test(a) || (/^expires=/i.test(a) && Date.parse(a.slice(8)) < Date.now()));
+      const expired = attributes.some(
+        (a) => /^max-age=0$/i.test(a) || (/^expires=/i.test(a) && Date.parse(a.slice(8)) < Date.now()),
+      );
       const key = `${name}|${path}`;
       if (expired || value === '') this.#cookies.delete(key);
       else this.#cookies.set(key, { name, value, path });
@@ -76,18 +96,32 @@ class CookieJar {
 
   header(url: string): string {
     const { pathname } = new URL(url);
-    return [...this.#cookies.values()].filter((c) => pathname.startsWith(c.path)).map((c) => `${c.name}=${c.value}`).join('; ');
+    return [...this.#cookies.values()]
+      .filter((c) => pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
   }
 }
 
-const fail = (message: string): never => { throw new Error(message); };
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+const fail = (message: string): never => {
+  throw new Error(message);
+};
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 const stats = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return { count: sorted.length, p50_ms: percentile(sorted, 50), p99_ms: percentile(sorted, 99), mean_ms: sorted.reduce((s, v) => s + v, 0) / (sorted.length || 1) };
+  return {
+    count: sorted.length,
+    p50_ms: percentile(sorted, 50),
+    p99_ms: percentile(sorted, 99),
+    mean_ms: sorted.reduce((s, v) => s + v, 0) / (sorted.length || 1),
+  };
 };
 
-const discovery = JSON.parse((await send('GET', `${config.issuer}/.well-known/openid-configuration`)).text) as Record<string, string>;
+const discovery = JSON.parse((await send('GET', `${config.issuer}/.well-known/openid-configuration`)).text) as Record<
+  string,
+  string
+>;
 const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri!));
 const jar = new CookieJar();
 
@@ -102,7 +136,12 @@ async function follow(start: string): Promise<{ url: string; page?: string; code
       const next = new URL(location, url).href;
       if (next.startsWith(config.redirectUri)) {
         const params = new URL(next).searchParams;
-        return { url: next, code: params.get('code') ?? fail(`redirected back without a code: ${params.get('error')} ${params.get('error_description')}`) };
+        return {
+          url: next,
+          code:
+            params.get('code') ??
+            fail(`redirected back without a code: ${params.get('error')} ${params.get('error_description')}`),
+        };
       }
       url = next;
       continue;
@@ -114,13 +153,24 @@ async function follow(start: string): Promise<{ url: string; page?: string; code
 }
 
 /** POSTs a page's form (with its csrf field) and follows on. */
-async function submit(pageUrl: string, page: string, fields: Record<string, string>): Promise<{ url: string; page?: string; code?: string }> {
+async function submit(
+  pageUrl: string,
+  page: string,
+  fields: Record<string, string>,
+): Promise<{ url: string; page?: string; code?: string }> {
   const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1] ?? fail(`no form on ${pageUrl}`);
   const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? fail(`no csrf field on ${pageUrl}`);
   const url = new URL(action.replace(/&amp;/g, '&'), pageUrl).href;
-  const answer = await send('POST', url, { cookie: jar.header(url), 'content-type': 'application/x-www-form-urlencoded' }, new URLSearchParams({ ...fields, csrf }).toString());
+  const answer = await send(
+    'POST',
+    url,
+    { cookie: jar.header(url), 'content-type': 'application/x-www-form-urlencoded' },
+    new URLSearchParams({ ...fields, csrf }).toString(),
+  );
   jar.store(answer.headers['set-cookie']);
-  const location = answer.headers.location ?? fail(`POST ${url} answered ${answer.status} without a redirect: ${answer.text.replace(/\s+/g, ' ').slice(0, 300)}`);
+  const location =
+    answer.headers.location ??
+    fail(`POST ${url} answered ${answer.status} without a redirect: ${answer.text.replace(/\s+/g, ' ').slice(0, 300)}`);
   return follow(new URL(location, url).href);
 }
 
@@ -140,17 +190,32 @@ function authorizationUrl(): { url: string; verifier: string } {
 }
 
 async function tokenRequest(params: Record<string, string>): Promise<Answer> {
-  return send('POST', discovery.token_endpoint!, { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, new URLSearchParams(params).toString());
+  return send(
+    'POST',
+    discovery.token_endpoint!,
+    { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+    new URLSearchParams(params).toString(),
+  );
 }
 
 async function exchange(code: string, verifier: string): Promise<{ access_token: string; refresh_token?: string }> {
-  const answer = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: config.redirectUri, code_verifier: verifier });
+  const answer = await tokenRequest({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: config.redirectUri,
+    code_verifier: verifier,
+  });
   if (answer.status !== 200) fail(`code exchange answered ${answer.status}: ${answer.text}`);
   return JSON.parse(answer.text) as { access_token: string; refresh_token?: string };
 }
 
 async function verifyAccessToken(token: string): Promise<void> {
-  const { payload } = await jwtVerify(token, jwks, { issuer: config.issuer, audience: config.audience, typ: 'at+jwt', requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id', 'scope'] });
+  const { payload } = await jwtVerify(token, jwks, {
+    issuer: config.issuer,
+    audience: config.audience,
+    typ: 'at+jwt',
+    requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id', 'scope'],
+  });
   if (payload.client_id !== config.clientId) fail('access token for another client');
 }
 
@@ -170,7 +235,8 @@ if (config.refreshTokensUrl) {
   if (!step.page?.includes('name="password"')) fail(`expected the login page at ${step.url}`);
   step = await submit(step.url, step.page!, { username: config.username, password: config.password });
   if (step.page) {
-    if (!step.page.includes('value="allow"')) fail(`expected the consent page at ${step.url}: ${step.page.slice(0, 300)}`);
+    if (!step.page.includes('value="allow"'))
+      fail(`expected the consent page at ${step.url}: ${step.page.slice(0, 300)}`);
     step = await submit(step.url, step.page, { decision: 'allow' });
   }
   signInMs = performance.now() - signInStarted;
@@ -193,7 +259,9 @@ if (config.refreshTokensUrl) {
   while (refreshTokens.length < config.families) {
     const { url, verifier } = authorizationUrl();
     const back = await follow(url);
-    refreshTokens.push((await exchange(back.code ?? fail('no code'), verifier)).refresh_token ?? fail('no refresh token'));
+    refreshTokens.push(
+      (await exchange(back.code ?? fail('no code'), verifier)).refresh_token ?? fail('no refresh token'),
+    );
   }
 }
 
@@ -225,12 +293,18 @@ async function loop(family: number): Promise<void> {
     }
     const elapsed = performance.now() - started;
     if (answer.status !== 200) {
-      if (measuring) { non2xx += 1; statuses[answer.status] = (statuses[answer.status] ?? 0) + 1; }
+      if (measuring) {
+        non2xx += 1;
+        statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+      }
       return; // the family is gone (or broken): this loop stops, and the count shows it
     }
     token = (JSON.parse(answer.text) as { refresh_token: string }).refresh_token;
     refreshTokens[family] = token;
-    if (measuring) { ok += 1; latencies.push(elapsed); }
+    if (measuring) {
+      ok += 1;
+      latencies.push(elapsed);
+    }
   }
 }
 /** Tells bench/run.ts (over IPC, when it started this process) where the measured phase begins and ends. */
@@ -238,7 +312,10 @@ function phase(name: string): Promise<void> {
   if (!process.send) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, 5000);
-    process.once('message', () => { clearTimeout(timer); resolve(); });
+    process.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     process.send!({ phase: name });
   });
 }
@@ -257,7 +334,16 @@ const result = {
   sign_in_ms: signInMs,
   authorize: stats(authorizeMs),
   exchange: stats(exchangeMs),
-  refresh: { ...stats(latencies), ok, non2xx, failures, statuses, seconds, per_second: ok / seconds, families: families.length },
+  refresh: {
+    ...stats(latencies),
+    ok,
+    non2xx,
+    failures,
+    statuses,
+    seconds,
+    per_second: ok / seconds,
+    families: families.length,
+  },
 };
 console.log(`BENCH_JSON ${JSON.stringify(result)}`);
 agent.destroy();

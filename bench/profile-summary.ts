@@ -15,8 +15,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface CpuProfile { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -31,7 +41,10 @@ const { values, positionals } = parseArgs({
     'compare-label': { type: 'string', default: 'other' },
   },
 });
-const file = positionals[0] ?? (process.stderr.write('usage: node bench/profile-summary.ts FILE.cpuprofile [--requests N] [--window FROM,TO]\n'), process.exit(2));
+const file =
+  positionals[0] ??
+  (process.stderr.write('usage: node bench/profile-summary.ts FILE.cpuprofile [--requests N] [--window FROM,TO]\n'),
+  process.exit(2));
 const TOP = Number(values.top) || 20;
 
 function area(frame: ProfileNode['callFrame']): string {
@@ -55,7 +68,7 @@ interface Summary {
 
 function summarise(profileFile: string, window: string | undefined): Summary {
   const profile = JSON.parse(fs.readFileSync(profileFile, 'utf8')) as CpuProfile;
-  const [fromEnd, toEnd] = window ? window.split(',').map(Number) as [number, number] : [Infinity, 0];
+  const [fromEnd, toEnd] = window ? (window.split(',').map(Number) as [number, number]) : [Infinity, 0];
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parents = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
@@ -74,8 +87,15 @@ function summarise(profileFile: string, window: string | undefined): Summary {
     const id = profile.samples[i]!;
     selfMs.set(id, (selfMs.get(id) ?? 0) + delta / 1000);
   }
-  const key = (node: ProfileNode) => `${node.callFrame.functionName || '(anonymous)'} ${area(node.callFrame)}:${node.callFrame.lineNumber + 1}`;
-  const summary: Summary = { windowMs: (last - first) / 1000, busyMs: 0, selfByArea: new Map(), selfByFunction: new Map(), inclusive: new Map() };
+  const key = (node: ProfileNode) =>
+    `${node.callFrame.functionName || '(anonymous)'} ${area(node.callFrame)}:${node.callFrame.lineNumber + 1}`;
+  const summary: Summary = {
+    windowMs: (last - first) / 1000,
+    busyMs: 0,
+    selfByArea: new Map(),
+    selfByFunction: new Map(),
+    inclusive: new Map(),
+  };
   for (const node of profile.nodes) {
     const ms = selfMs.get(node.id) ?? 0;
     if (!ms) continue;
@@ -91,7 +111,9 @@ function summarise(profileFile: string, window: string | undefined): Summary {
       summary.inclusive.set(k, (summary.inclusive.get(k) ?? 0) + ms);
     }
   }
-  summary.busyMs = [...summary.selfByArea.entries()].filter(([k]) => k !== '(idle)').reduce((sum, [, ms]) => sum + ms, 0);
+  summary.busyMs = [...summary.selfByArea.entries()]
+    .filter(([k]) => k !== '(idle)')
+    .reduce((sum, [, ms]) => sum + ms, 0);
   return summary;
 }
 
@@ -100,8 +122,13 @@ const requests = values.requests ? Number(values.requests) : undefined;
 const perRequest = (ms: number, n = requests) => (n ? `${((ms * 1000) / n).toFixed(1)}` : '');
 const pct = (ms: number, busy = main.busyMs) => `${((ms / busy) * 100).toFixed(1)} %`;
 const top = (map: Map<string, number>, n: number, keep: (k: string) => boolean = () => true) =>
-  [...map.entries()].filter(([k]) => keep(k)).sort((a, b) => b[1] - a[1]).slice(0, n);
-const requestCode = (k: string) => /tollgate |koa|oidc-provider|@koa|pino|knex|\bpg\b|jose|node:http|node:crypto/.test(k) && !/^\(|^processTicksAndRejections|^runMicrotasks|^emit |^parserOnIncoming|^dispatch |^handleRequest /.test(k);
+  [...map.entries()]
+    .filter(([k]) => keep(k))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n);
+const requestCode = (k: string) =>
+  /tollgate |koa|oidc-provider|@koa|pino|knex|\bpg\b|jose|node:http|node:crypto/.test(k) &&
+  !/^\(|^processTicksAndRejections|^runMicrotasks|^emit |^parserOnIncoming|^dispatch |^handleRequest /.test(k);
 const unit = requests ? ' | µs/request' : '';
 const unitAlign = requests ? '|---:' : '';
 
@@ -116,27 +143,44 @@ if (values.compare) {
   const b = values['compare-label']!;
   const areas = new Set([...main.selfByArea.keys(), ...other.selfByArea.keys()]);
   areas.delete('(idle)');
-  const rows = [...areas].map((k) => {
-    const mine = ((main.selfByArea.get(k) ?? 0) * 1000) / (requests ?? 1);
-    const theirs = ((other.selfByArea.get(k) ?? 0) * 1000) / (otherRequests ?? 1);
-    return { k, mine, theirs, delta: mine - theirs };
-  }).sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta));
+  const rows = [...areas]
+    .map((k) => {
+      const mine = ((main.selfByArea.get(k) ?? 0) * 1000) / (requests ?? 1);
+      const theirs = ((other.selfByArea.get(k) ?? 0) * 1000) / (otherRequests ?? 1);
+      return { k, mine, theirs, delta: mine - theirs };
+    })
+    .sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta));
   const total = { mine: (main.busyMs * 1000) / (requests ?? 1), theirs: (other.busyMs * 1000) / (otherRequests ?? 1) };
   out.push(
-    `| self time by area, µs per request | ${a} | ${b} | difference |`, '|---|---:|---:|---:|',
-    `| **all busy time** | **${total.mine.toFixed(1)}** | **${total.theirs.toFixed(1)}** | **${(total.mine - total.theirs >= 0 ? '+' : '')}${(total.mine - total.theirs).toFixed(1)}** |`,
-    ...rows.slice(0, TOP).map((r) => `| ${r.k} | ${r.mine.toFixed(1)} | ${r.theirs.toFixed(1)} | ${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(1)} |`),
+    `| self time by area, µs per request | ${a} | ${b} | difference |`,
+    '|---|---:|---:|---:|',
+    `| **all busy time** | **${total.mine.toFixed(1)}** | **${total.theirs.toFixed(1)}** | **${total.mine - total.theirs >= 0 ? '+' : ''}${(total.mine - total.theirs).toFixed(1)}** |`,
+    ...rows
+      .slice(0, TOP)
+      .map(
+        (r) =>
+          `| ${r.k} | ${r.mine.toFixed(1)} | ${r.theirs.toFixed(1)} | ${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(1)} |`,
+      ),
     '',
   );
 }
 out.push(
-  `| self time by area | ms | share${unit} |`, `|---|---:|---:${unitAlign}|`,
-  ...top(main.selfByArea, TOP, (k) => k !== '(idle)').map(([k, ms]) => `| ${k} | ${ms.toFixed(0)} | ${pct(ms)}${requests ? ` | ${perRequest(ms)}` : ''} |`),
+  `| self time by area | ms | share${unit} |`,
+  `|---|---:|---:${unitAlign}|`,
+  ...top(main.selfByArea, TOP, (k) => k !== '(idle)').map(
+    ([k, ms]) => `| ${k} | ${ms.toFixed(0)} | ${pct(ms)}${requests ? ` | ${perRequest(ms)}` : ''} |`,
+  ),
   '',
-  `| self time by function | ms | share${unit} |`, `|---|---:|---:${unitAlign}|`,
-  ...top(main.selfByFunction, TOP, (k) => !k.startsWith('(idle)')).map(([k, ms]) => `| \`${k}\` | ${ms.toFixed(0)} | ${pct(ms)}${requests ? ` | ${perRequest(ms)}` : ''} |`),
+  `| self time by function | ms | share${unit} |`,
+  `|---|---:|---:${unitAlign}|`,
+  ...top(main.selfByFunction, TOP, (k) => !k.startsWith('(idle)')).map(
+    ([k, ms]) => `| \`${k}\` | ${ms.toFixed(0)} | ${pct(ms)}${requests ? ` | ${perRequest(ms)}` : ''} |`,
+  ),
   '',
-  `| inclusive time by function (request handling) | ms | share${unit} |`, `|---|---:|---:${unitAlign}|`,
-  ...top(main.inclusive, TOP + 10, requestCode).map(([k, ms]) => `| \`${k}\` | ${ms.toFixed(0)} | ${pct(ms)}${requests ? ` | ${perRequest(ms)}` : ''} |`),
+  `| inclusive time by function (request handling) | ms | share${unit} |`,
+  `|---|---:|---:${unitAlign}|`,
+  ...top(main.inclusive, TOP + 10, requestCode).map(
+    ([k, ms]) => `| \`${k}\` | ${ms.toFixed(0)} | ${pct(ms)}${requests ? ` | ${perRequest(ms)}` : ''} |`,
+  ),
 );
 console.log(out.join('\n'));

@@ -17,13 +17,23 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
-import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWTVerifyOptions } from 'jose';
+import {
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type JWTVerifyOptions,
+} from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import jwksRsa from 'jwks-rsa';
 import { auth as auth0Middleware } from 'express-oauth2-jwt-bearer';
 import { ASYMMETRIC_ALGORITHMS, createVerifier, protectExpress } from '@tollgate/resource-server';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20000' }, json: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { iterations: { type: 'string', default: '20000' }, json: { type: 'string' } },
+});
 /** Bounded: a benchmark that a typo turns into an hour is not one anybody runs. */
 const ITERATIONS = Math.min(1_000_000, Math.max(1000, Number(values.iterations) || 20_000));
 const WARMUP = 2000;
@@ -38,7 +48,8 @@ const jwks = { keys: [publicJwk] };
 const server = http.createServer((request, response) => {
   response.setHeader('content-type', 'application/json');
   response.setHeader('cache-control', 'public, max-age=300');
-  if (request.url === '/.well-known/openid-configuration') response.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
+  if (request.url === '/.well-known/openid-configuration')
+    response.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
   else response.end(JSON.stringify(jwks));
 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -47,8 +58,11 @@ const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const now = Math.floor(Date.now() / 1000);
 const token = await new SignJWT({ client_id: 'client_bench', scope: 'orders:read orders:write', jti: randomUUID() })
   .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
-  .setIssuer(issuer).setSubject('client_bench').setAudience(AUDIENCE)
-  .setIssuedAt(now).setExpirationTime(now + 3600)
+  .setIssuer(issuer)
+  .setSubject('client_bench')
+  .setAudience(AUDIENCE)
+  .setIssuedAt(now)
+  .setExpirationTime(now + 3600)
   .sign(privateKey);
 const header = `Bearer ${token}`;
 
@@ -68,7 +82,10 @@ const joseOptions: JWTVerifyOptions = {
 const localJwks = createLocalJWKSet(jwks);
 const cryptoKey = await importJWK(publicJwk, 'ES256');
 const keyObject: KeyObject = createPublicKey({ key: publicJwk as never, format: 'jwk' });
-const [signedPart, signature] = [token.slice(0, token.lastIndexOf('.')), Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url')];
+const [signedPart, signature] = [
+  token.slice(0, token.lastIndexOf('.')),
+  Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url'),
+];
 const signedBytes = Buffer.from(signedPart);
 
 /** jsonwebtoken + jwks-rsa as their READMEs wire them: a key callback over a caching JWKS client. */
@@ -76,25 +93,48 @@ const jwksClient = jwksRsa({ jwksUri: `${issuer}/jwks`, cache: true, rateLimit: 
 const getKey: jsonwebtoken.GetPublicKeyOrSecret = (tokenHeader, callback) => {
   jwksClient.getSigningKey(tokenHeader.kid, (error, key) => callback(error, key?.getPublicKey()));
 };
-const jsonwebtokenVerify = () => new Promise((resolve, reject) => {
-  jsonwebtoken.verify(token, getKey, { issuer, audience: AUDIENCE, algorithms: ['ES256'], clockTolerance: 5 }, (error, payload) => (error ? reject(error) : resolve(payload)));
-});
+const jsonwebtokenVerify = () =>
+  new Promise((resolve, reject) => {
+    jsonwebtoken.verify(
+      token,
+      getKey,
+      { issuer, audience: AUDIENCE, algorithms: ['ES256'], clockTolerance: 5 },
+      (error, payload) => (error ? reject(error) : resolve(payload)),
+    );
+  });
 
 /** Express middleware, called as Express calls it: a request object, a response, next(). */
 function expressRequest() {
   const headers: Record<string, string> = { authorization: header, host: 'api.example.com' };
-  return { method: 'GET', protocol: 'http', host: 'api.example.com', originalUrl: '/orders', url: '/orders', headers, query: {}, body: undefined,
-    get: (name: string) => headers[name.toLowerCase()], is: () => false } as Record<string, unknown>;
+  return {
+    method: 'GET',
+    protocol: 'http',
+    host: 'api.example.com',
+    originalUrl: '/orders',
+    url: '/orders',
+    headers,
+    query: {},
+    body: undefined,
+    get: (name: string) => headers[name.toLowerCase()],
+    is: () => false,
+  } as Record<string, unknown>;
 }
 const expressResponse = { statusCode: 200, setHeader: () => undefined, end: () => undefined };
 type ExpressMiddleware = (req: never, res: never, next: (error?: unknown) => void) => unknown;
 function runExpress(middleware: ExpressMiddleware) {
   const req = expressRequest();
   return new Promise((resolve, reject) => {
-    void middleware(req as never, expressResponse as never, (error?: unknown) => (error ? reject(error) : resolve(req.auth ?? false)));
+    void middleware(req as never, expressResponse as never, (error?: unknown) =>
+      error ? reject(error) : resolve(req.auth ?? false),
+    );
   });
 }
-const auth0 = auth0Middleware({ issuerBaseURL: issuer, audience: AUDIENCE, tokenSigningAlg: 'ES256', strict: true }) as unknown as ExpressMiddleware;
+const auth0 = auth0Middleware({
+  issuerBaseURL: issuer,
+  audience: AUDIENCE,
+  tokenSigningAlg: 'ES256',
+  strict: true,
+}) as unknown as ExpressMiddleware;
 const libraryExpress = protectExpress(verifier, { scopes: ['orders:read'] }) as unknown as ExpressMiddleware;
 
 type Candidate = { name: string; run: () => unknown; baseline?: boolean };
@@ -106,8 +146,14 @@ const candidates: Candidate[] = [
   { name: 'express-oauth2-jwt-bearer auth() (strict)', run: () => runExpress(auth0) },
   { name: 'jsonwebtoken + jwks-rsa (cached)', run: jsonwebtokenVerify },
   { name: 'jose jwtVerify + CryptoKey (no key lookup)', run: () => jwtVerify(token, cryptoKey, joseOptions) },
-  { name: 'crypto.subtle.verify only', run: () => crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, cryptoKey as never, signature, signedBytes) },
-  { name: 'node:crypto verify only (floor)', run: () => cryptoVerify('sha256', signedBytes, { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature) },
+  {
+    name: 'crypto.subtle.verify only',
+    run: () => crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, cryptoKey as never, signature, signedBytes),
+  },
+  {
+    name: 'node:crypto verify only (floor)',
+    run: () => cryptoVerify('sha256', signedBytes, { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature),
+  },
 ];
 
 // Every candidate must succeed on this token before it is timed.
@@ -122,7 +168,7 @@ for (const candidate of candidates) {
 // from elsewhere on the machine then hits every candidate alike, and the per-operation medians
 // shrug off preemption and GC spikes.
 let seed = 0x2545f491;
-const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
 function shuffled<T>(items: readonly T[]): T[] {
   const copy = [...items];
   for (let i = copy.length - 1; i > 0; i -= 1) {
@@ -132,7 +178,9 @@ function shuffled<T>(items: readonly T[]): T[] {
   return copy;
 }
 
-const times = new Map<Candidate, Float64Array>(candidates.map((candidate) => [candidate, new Float64Array(ITERATIONS)]));
+const times = new Map<Candidate, Float64Array>(
+  candidates.map((candidate) => [candidate, new Float64Array(ITERATIONS)]),
+);
 for (let i = 0; i < WARMUP; i += 1) for (const candidate of shuffled(candidates)) await candidate.run();
 for (let i = 0; i < ITERATIONS; i += 1) {
   for (const candidate of shuffled(candidates)) {
@@ -158,14 +206,25 @@ const rows = candidates.map((candidate) => {
   };
 });
 
-console.log(`Node ${process.version}, ES256, ${ITERATIONS} interleaved sequential verifications per candidate (after ${WARMUP} warm-up)`);
+console.log(
+  `Node ${process.version}, ES256, ${ITERATIONS} interleaved sequential verifications per candidate (after ${WARMUP} warm-up)`,
+);
 console.table(rows);
 const library = rows[1]!['time vs jose (median)'];
 const withHeader = rows[2]!['time vs jose (median)'];
 const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)} %`;
-console.log(`library verify vs jose jwtVerify: ${percent(library)} (with 'Bearer' parsing and a scope check: ${percent(withHeader)}); target at most +5 %: ${Math.max(library, withHeader) <= 1.05 ? 'met' : 'NOT met'}`);
+console.log(
+  `library verify vs jose jwtVerify: ${percent(library)} (with 'Bearer' parsing and a scope check: ${percent(withHeader)}); target at most +5 %: ${Math.max(library, withHeader) <= 1.05 ? 'met' : 'NOT met'}`,
+);
 
 if (values.json) {
-  writeFileSync(values.json, JSON.stringify({ node: process.version, iterations: ITERATIONS, warmup: WARMUP, rows, library, withHeader }, null, 2));
+  writeFileSync(
+    values.json,
+    JSON.stringify(
+      { node: process.version, iterations: ITERATIONS, warmup: WARMUP, rows, library, withHeader },
+      null,
+      2,
+    ),
+  );
 }
 server.close();

@@ -10,7 +10,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Written after a build this script ran (tsc leaves its own build info untouched when nothing changed).
 const stamp = path.join(root, 'dist', '.build-stamp');
 const entry = path.join(root, 'dist', 'src', 'main.js');
-const sources = ['src', 'migrations', 'examples', 'packages/resource-server/src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const sources = [
+  'src',
+  'migrations',
+  'examples',
+  'packages/resource-server/src',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'package.json',
+];
 
 function newestMtime(entry) {
   const full = path.join(root, entry);

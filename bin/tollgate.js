@@ -11,14 +11,18 @@ const { tollgate } = JSON.parse(fs.readFileSync(new URL('../package.json', impor
 const [, needMajor = '0', needMinor = '0'] = /^(\d+)\.(\d+)$/.exec(tollgate?.minimumNode ?? '') ?? [];
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < Number(needMajor) || (major === Number(needMajor) && minor < Number(needMinor))) {
-  process.stderr.write(`tollgate: needs Node.js ${needMajor}.${needMinor} or newer (this is ${process.version}); run it as "npx tollgate", which uses the Node 24 this project installs, or install Node 24.\n`);
+  process.stderr.write(
+    `tollgate: needs Node.js ${needMajor}.${needMinor} or newer (this is ${process.version}); run it as "npx tollgate", which uses the Node 24 this project installs, or install Node 24.\n`,
+  );
   process.exit(1);
 }
 try {
   await import('../dist/src/cli/main.js');
 } catch (error) {
   if (error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/src/cli/main.js')) {
-    process.stderr.write('tollgate: the command is not built yet: run "npm run build" (npm install does it) in the Tollgate folder\n');
+    process.stderr.write(
+      'tollgate: the command is not built yet: run "npm run build" (npm install does it) in the Tollgate folder\n',
+    );
     process.exit(1);
   }
   throw error;

@@ -89,7 +89,9 @@ export function parseKey(name: string, raw: string | undefined): Buffer | undefi
   if (raw === undefined || raw === '') return undefined;
   const key = Buffer.from(raw.trim(), 'base64url');
   if (key.length !== 32) {
-    throw new ConfigError(`${name} must be 32 random bytes in base64url (43 characters), e.g. the output of: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
+    throw new ConfigError(
+      `${name} must be 32 random bytes in base64url (43 characters), e.g. the output of: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
+    );
   }
   return key;
 }
@@ -98,7 +100,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 function logLevel(raw: string | undefined): string {
   const value = raw && raw !== '' ? raw : 'info';
-  if (!LOG_LEVELS.includes(value)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  if (!LOG_LEVELS.includes(value))
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
   return value;
 }
 
@@ -125,7 +128,11 @@ function issuerFrom(raw: string | undefined, port: number): string {
  */
 export function insecureIssuerWarning(issuer: string): string | undefined {
   const { protocol, hostname } = new URL(issuer);
-  const loopback = hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  const loopback =
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '[::1]' ||
+    /^127(\.\d{1,3}){3}$/.test(hostname);
   if (protocol !== 'http:' || loopback) return undefined;
   return `ISSUER ${issuer} is plain http on a non-loopback host: codes, tokens and session cookies would cross the network unencrypted; use an https ISSUER (TLS at a reverse proxy is fine)`;
 }
@@ -164,7 +171,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const keyEncryptionKey = parseKey('KEY_ENCRYPTION_KEY', env.KEY_ENCRYPTION_KEY);
   if (databaseUrl && !keyEncryptionKey) {
-    throw new ConfigError('KEY_ENCRYPTION_KEY is required with DATABASE_URL (32 random bytes, base64url); generate one with: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"');
+    throw new ConfigError(
+      "KEY_ENCRYPTION_KEY is required with DATABASE_URL (32 random bytes, base64url); generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"",
+    );
   }
   const adminToken = env.ADMIN_TOKEN && env.ADMIN_TOKEN !== '' ? env.ADMIN_TOKEN : undefined;
   if (adminToken !== undefined && adminToken.length < 16) {

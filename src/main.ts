@@ -38,7 +38,11 @@ async function main(): Promise<void> {
     publicServer.close();
     await tollgate.close();
     const { code } = error as NodeJS.ErrnoException;
-    throw new Error(code === 'EADDRINUSE' ? `a port is already in use (${(error as Error).message.replace(/^listen EADDRINUSE: address already in use /, '')}); set PORT / ADMIN_PORT` : (error as Error).message);
+    throw new Error(
+      code === 'EADDRINUSE'
+        ? `a port is already in use (${(error as Error).message.replace(/^listen EADDRINUSE: address already in use /, '')}); set PORT / ADMIN_PORT`
+        : (error as Error).message,
+    );
   }
   // Before the line that says the server is up: whoever reads it may send SIGTERM at once.
   let stopping = false;
@@ -49,7 +53,10 @@ async function main(): Promise<void> {
       return;
     }
     stopping = true;
-    logger.info({ signal, grace_seconds: config.shutdownGraceSeconds }, 'shutting down: no new connections, finishing requests in flight');
+    logger.info(
+      { signal, grace_seconds: config.shutdownGraceSeconds },
+      'shutting down: no new connections, finishing requests in flight',
+    );
     const inTime = await drain.drain(config.shutdownGraceSeconds * 1000);
     if (!inTime) logger.warn('shutdown grace period over: connections with requests still in flight were closed');
     // Should the database not let go (unreachable), the process still ends.
@@ -66,13 +73,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  logger.info({
-    issuer: config.issuer,
-    public: `http://${config.host}:${config.port}`,
-    admin: `http://${config.adminHost}:${config.adminPort}`,
-    database: tollgate.database.kind,
-    admin_token: config.adminToken ? 'from ADMIN_TOKEN' : `in ${adminTokenPath(config.dataDir)}`,
-  }, 'Tollgate is listening');
+  logger.info(
+    {
+      issuer: config.issuer,
+      public: `http://${config.host}:${config.port}`,
+      admin: `http://${config.adminHost}:${config.adminPort}`,
+      database: tollgate.database.kind,
+      admin_token: config.adminToken ? 'from ADMIN_TOKEN' : `in ${adminTokenPath(config.dataDir)}`,
+    },
+    'Tollgate is listening',
+  );
 }
 
 main().catch((error: unknown) => {

@@ -16,7 +16,8 @@ function readManifest(): { tollgate?: { minimumNode?: string } } {
 
 const stated = readManifest().tollgate?.minimumNode ?? '';
 const required = /^(\d+)\.(\d+)$/.exec(stated);
-if (!required) throw new Error(`runtime check: package.json tollgate.minimumNode must read "MAJOR.MINOR", not "${stated}"`);
+if (!required)
+  throw new Error(`runtime check: package.json tollgate.minimumNode must read "MAJOR.MINOR", not "${stated}"`);
 /** The oldest Node Tollgate runs on, as package.json states it, e.g. "22.12". */
 const MINIMUM_NODE_VERSION = `${required[1]}.${required[2]}`;
 
@@ -24,8 +25,8 @@ const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const [needMajor, needMinor] = [Number(required[1]), Number(required[2])];
 if (major < needMajor || (major === needMajor && minor < needMinor)) {
   process.stderr.write(
-    `Tollgate needs Node.js ${MINIMUM_NODE_VERSION} or newer (Node 24 LTS recommended); this is ${process.version}.\n`
-    + 'Run it through npm ("npm start", "npx tollgate"), which uses the Node 24 this project installs, or install Node 24.\n',
+    `Tollgate needs Node.js ${MINIMUM_NODE_VERSION} or newer (Node 24 LTS recommended); this is ${process.version}.\n` +
+      'Run it through npm ("npm start", "npx tollgate"), which uses the Node 24 this project installs, or install Node 24.\n',
   );
   process.exit(1);
 }

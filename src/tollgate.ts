@@ -85,13 +85,23 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     // oidc-provider renders these pages itself, through its configuration hooks.
     const pages = { ...providerPages(paths.assets), ...devicePages(paths.assets, catalog) };
     const providers = new ProviderHost(
-      (keys) => buildProvider({
-        config, db, catalog, directory, keys, cookieKeys, logger, adapterOptions, paths, pages,
-        loadExistingGrant: loadExistingGrant(db, directory),
-        // Judged (400 for input the database refused, 503 for a database away) and logged,
-        // rate-limited, by the public app's error boundary for the request that failed.
-        reportServerError: noteProviderServerError,
-      }),
+      (keys) =>
+        buildProvider({
+          config,
+          db,
+          catalog,
+          directory,
+          keys,
+          cookieKeys,
+          logger,
+          adapterOptions,
+          paths,
+          pages,
+          loadExistingGrant: loadExistingGrant(db, directory),
+          // Judged (400 for input the database refused, 503 for a database away) and logged,
+          // rate-limited, by the public app's error boundary for the request that failed.
+          reportServerError: noteProviderServerError,
+        }),
       paths.prefix,
       keyRing.snapshot,
     );
@@ -110,7 +120,14 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     });
 
     const publicApp = createPublicApp({
-      config, paths, providers, cookieKeys, db, keyRing, logger, interactions,
+      config,
+      paths,
+      providers,
+      cookieKeys,
+      db,
+      keyRing,
+      logger,
+      interactions,
       // In this order, right in front of oidc-provider: docs/endpoints.md shows which act on which endpoint.
       protocolExtras: [
         anonymousRequestLimit({ paths, limit: anonymousLimit }),
@@ -143,13 +160,22 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     // The timers start last, once nothing above can fail: a failed start closes the database,
     // and a timer left running would go on querying the closed pool and logging its failures.
     const keyMaintenance = startKeyMaintenance({
-      keyRing, intervalSeconds: config.keyRingCheckSeconds, logger, apply: (keys) => providers.swap(keys),
+      keyRing,
+      intervalSeconds: config.keyRingCheckSeconds,
+      logger,
+      apply: (keys) => providers.swap(keys),
     });
-    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [() => throttle.sweep(), () => polls.sweep(), () => anonymousLimit.sweep()]);
+    const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [
+      () => throttle.sweep(),
+      () => polls.sweep(),
+      () => anonymousLimit.sweep(),
+    ]);
     return {
       config,
       database,
-      get provider() { return providers.current; },
+      get provider() {
+        return providers.current;
+      },
       keyRing,
       adminToken,
       publicApp,

@@ -43,8 +43,21 @@ describe('loadConfig', () => {
   });
 
   it('treats empty variables as unset', () => {
-    const config = loadConfig({ PORT: '', ISSUER: '', LOG_LEVEL: '', DATABASE_URL: '', KEY_ENCRYPTION_KEY: '', ADMIN_TOKEN: '' });
-    expect(config).toMatchObject({ port: 3000, issuer: 'http://localhost:3000', logLevel: 'info', databaseUrl: undefined, adminToken: undefined });
+    const config = loadConfig({
+      PORT: '',
+      ISSUER: '',
+      LOG_LEVEL: '',
+      DATABASE_URL: '',
+      KEY_ENCRYPTION_KEY: '',
+      ADMIN_TOKEN: '',
+    });
+    expect(config).toMatchObject({
+      port: 3000,
+      issuer: 'http://localhost:3000',
+      logLevel: 'info',
+      databaseUrl: undefined,
+      adminToken: undefined,
+    });
   });
 
   it('reads every variable', () => {
@@ -82,7 +95,9 @@ describe('loadConfig', () => {
 
   it('trims a trailing slash from ISSUER', () => {
     expect(loadConfig({ ISSUER: 'https://auth.example.com/' }).issuer).toBe('https://auth.example.com');
-    expect(loadConfig({ ISSUER: 'https://auth.example.com/tenant-a/' }).issuer).toBe('https://auth.example.com/tenant-a');
+    expect(loadConfig({ ISSUER: 'https://auth.example.com/tenant-a/' }).issuer).toBe(
+      'https://auth.example.com/tenant-a',
+    );
   });
 
   it('requires KEY_ENCRYPTION_KEY with DATABASE_URL, and says how to make one', () => {
@@ -90,7 +105,9 @@ describe('loadConfig', () => {
     expect(error.message).toContain('KEY_ENCRYPTION_KEY');
     expect(error.message).toContain('DATABASE_URL');
     expect(error.message).toMatch(/32/);
-    expect(loadConfig({ DATABASE_URL: 'postgres://db.example.com/tollgate', KEY_ENCRYPTION_KEY: KEY }).databaseUrl).toBe('postgres://db.example.com/tollgate');
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://db.example.com/tollgate', KEY_ENCRYPTION_KEY: KEY }).databaseUrl,
+    ).toBe('postgres://db.example.com/tollgate');
   });
 
   it('rejects a KEY_ENCRYPTION_KEY that is not 32 bytes', () => {
@@ -115,23 +132,40 @@ describe('loadConfig', () => {
   });
 
   it('rejects an ISSUER with a query or fragment, or that is not an http(s) URL', () => {
-    for (const bad of ['https://auth.example.com?tenant=a', 'https://auth.example.com#x', 'auth.example.com', 'ftp://auth.example.com']) {
+    for (const bad of [
+      'https://auth.example.com?tenant=a',
+      'https://auth.example.com#x',
+      'auth.example.com',
+      'ftp://auth.example.com',
+    ]) {
       expect(configError({ ISSUER: bad }).message, bad).toContain('ISSUER');
     }
   });
 
   it('reads TRUST_PROXY as a count of proxies: false is 0, true is 1, a number is that many', () => {
-    for (const [raw, hops] of [['false', 0], ['0', 0], ['no', 0], ['true', 1], ['yes', 1], ['1', 1], ['2', 2], ['16', 16]] as const) {
+    for (const [raw, hops] of [
+      ['false', 0],
+      ['0', 0],
+      ['no', 0],
+      ['true', 1],
+      ['yes', 1],
+      ['1', 1],
+      ['2', 2],
+      ['16', 16],
+    ] as const) {
       expect(loadConfig({ TRUST_PROXY: raw }).trustProxy).toBe(hops);
     }
-    for (const raw of ['17', '-1', '1.5', 'two', '10.0.0.1']) expect(configError({ TRUST_PROXY: raw }).message).toContain('TRUST_PROXY');
+    for (const raw of ['17', '-1', '1.5', 'two', '10.0.0.1'])
+      expect(configError({ TRUST_PROXY: raw }).message).toContain('TRUST_PROXY');
   });
 
   it('rejects other malformed values with a message naming the variable', () => {
     expect(configError({ JWKS_MAX_AGE: '1.5' }).message).toContain('JWKS_MAX_AGE');
     expect(configError({ KEY_ROTATION_DAYS: '0' }).message).toContain('KEY_ROTATION_DAYS');
     expect(configError({ TRUST_PROXY: 'maybe' }).message).toContain('TRUST_PROXY');
-    expect(configError({ DATABASE_URL: 'mysql://db.example.com/x', KEY_ENCRYPTION_KEY: KEY }).message).toContain('DATABASE_URL');
+    expect(configError({ DATABASE_URL: 'mysql://db.example.com/x', KEY_ENCRYPTION_KEY: KEY }).message).toContain(
+      'DATABASE_URL',
+    );
     expect(configError({ ADMIN_TOKEN: 'short' }).message).toContain('ADMIN_TOKEN');
   });
 });
@@ -141,7 +175,9 @@ const root = path.resolve(import.meta.dirname, '..');
  * The minimum Node as package.json's tollgate.minimumNode states it, e.g. "22.12". Read here rather
  * than imported from src/runtime-check.ts, which would end this test process on an older Node.
  */
-const MINIMUM_NODE_VERSION = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { tollgate: { minimumNode: string } }).tollgate.minimumNode;
+const MINIMUM_NODE_VERSION = (
+  JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { tollgate: { minimumNode: string } }
+).tollgate.minimumNode;
 
 /** A Node older than the minimum on this machine, if there is one. */
 function findOldNode(): string | undefined {
@@ -160,29 +196,36 @@ function findOldNode(): string | undefined {
 const oldNode = findOldNode();
 
 describe('runtime check', () => {
-  it.skipIf(!oldNode)('an old Node exits at once with a message saying what to run instead', () => {
-    const main = path.join(root, 'dist/src/main.js');
-    if (!fs.existsSync(main)) {
-      const build = spawnSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
-      expect(build.status, build.stdout + build.stderr).toBe(0);
-    }
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-old-node-'));
-    const result = spawnSync(oldNode!, [main], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 20_000,
-      // Were the check missing, the server must not grab real ports or data.
-      env: { PATH: process.env.PATH, PORT: '0', ADMIN_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-    });
-    expect(result.signal, 'the process did not exit by itself').toBeNull();
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain(MINIMUM_NODE_VERSION);
-    expect(result.stderr).toContain(spawnSync(oldNode!, ['--version'], { encoding: 'utf8' }).stdout.trim());
-    expect(result.stderr).toMatch(/npm start/);
-    expect(result.stdout).toBe('');
-    // It stopped before touching anything.
-    expect(fs.readdirSync(dataDir)).toEqual([]);
-  }, 60_000);
+  it.skipIf(!oldNode)(
+    'an old Node exits at once with a message saying what to run instead',
+    () => {
+      const main = path.join(root, 'dist/src/main.js');
+      if (!fs.existsSync(main)) {
+        const build = spawnSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], {
+          cwd: root,
+          encoding: 'utf8',
+        });
+        expect(build.status, build.stdout + build.stderr).toBe(0);
+      }
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-old-node-'));
+      const result = spawnSync(oldNode!, [main], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 20_000,
+        // Were the check missing, the server must not grab real ports or data.
+        env: { PATH: process.env.PATH, PORT: '0', ADMIN_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+      });
+      expect(result.signal, 'the process did not exit by itself').toBeNull();
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(MINIMUM_NODE_VERSION);
+      expect(result.stderr).toContain(spawnSync(oldNode!, ['--version'], { encoding: 'utf8' }).stdout.trim());
+      expect(result.stderr).toMatch(/npm start/);
+      expect(result.stdout).toBe('');
+      // It stopped before touching anything.
+      expect(fs.readdirSync(dataDir)).toEqual([]);
+    },
+    60_000,
+  );
 });
 
 /**
@@ -218,7 +261,10 @@ describe('the minimum Node version, from package.json', () => {
   });
 
   it('the tollgate command refuses a Node below what package.json asks for', () => {
-    const result = spawnSync(node, [copyBeside('bin/tollgate.js', '99.0'), '--help'], { encoding: 'utf8', timeout: 20_000 });
+    const result = spawnSync(node, [copyBeside('bin/tollgate.js', '99.0'), '--help'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('tollgate: needs Node.js 99.0 or newer');
     expect(result.stdout).toBe('');

@@ -11,23 +11,40 @@ import http from 'node:http';
 import OAuth2Server from '@node-oauth/oauth2-server';
 import { SignJWT, type JWK } from 'jose';
 
-interface BenchApi { identifier: string; scope: string; alg: 'ES256' | 'RS256' | 'EdDSA' }
+interface BenchApi {
+  identifier: string;
+  scope: string;
+  alg: 'ES256' | 'RS256' | 'EdDSA';
+}
 
 const port = Number(process.env.PORT ?? 4200);
 const issuer = `http://127.0.0.1:${port}`;
 const apis = JSON.parse(process.env.BENCH_APIS ?? '[]') as BenchApi[];
 const clientId = process.env.BENCH_CLIENT_ID ?? 'bench-client';
-const secretHash = createHash('sha256').update(process.env.BENCH_CLIENT_SECRET ?? 'bench-secret-bench-secret-bench-secret').digest();
+const secretHash = createHash('sha256')
+  .update(process.env.BENCH_CLIENT_SECRET ?? 'bench-secret-bench-secret-bench-secret')
+  .digest();
 const TOKEN_TTL = 600;
 
-interface SigningKey { kid: string; privateKey: KeyObject; publicJwk: JWK }
+interface SigningKey {
+  kid: string;
+  privateKey: KeyObject;
+  publicJwk: JWK;
+}
 const keys = new Map<string, SigningKey>();
 for (const alg of new Set(apis.map((api) => api.alg))) {
-  const { privateKey, publicKey } = alg === 'ES256'
-    ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    : alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
+  const { privateKey, publicKey } =
+    alg === 'ES256'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : alg === 'RS256'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ed25519');
   const kid = randomUUID();
-  keys.set(alg, { kid, privateKey, publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' } as JWK });
+  keys.set(alg, {
+    kid,
+    privateKey,
+    publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' } as JWK,
+  });
 }
 const jwksBody = JSON.stringify({ keys: [...keys.values()].map((key) => key.publicJwk) });
 const apiByScope = new Map(apis.map((api) => [api.scope, api]));
@@ -56,8 +73,12 @@ const model = {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ client_id: c.id, scope: scope.join(' ') })
       .setProtectedHeader({ alg: api.alg, kid: key.kid, typ: 'at+jwt' })
-      .setIssuer(issuer).setSubject(c.id).setAudience(api.identifier)
-      .setIssuedAt(now).setExpirationTime(now + TOKEN_TTL).setJti(randomUUID())
+      .setIssuer(issuer)
+      .setSubject(c.id)
+      .setAudience(api.identifier)
+      .setIssuedAt(now)
+      .setExpirationTime(now + TOKEN_TTL)
+      .setJti(randomUUID())
       .sign(key.privateKey);
   },
   async saveToken(token: Record<string, unknown>, c: Client, user: unknown) {
@@ -66,7 +87,11 @@ const model = {
   },
 };
 
-const oauth = new OAuth2Server({ model: model as never, accessTokenLifetime: TOKEN_TTL, allowExtendedTokenAttributes: false });
+const oauth = new OAuth2Server({
+  model: model as never,
+  accessTokenLifetime: TOKEN_TTL,
+  allowExtendedTokenAttributes: false,
+});
 
 function readBody(request: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -86,17 +111,30 @@ async function answer(request: http.IncomingMessage, response: http.ServerRespon
     }
     if (request.method === 'POST' && request.url === '/token') {
       const body = Object.fromEntries(new URLSearchParams(await readBody(request)));
-      const oauthRequest = new OAuth2Server.Request({ headers: request.headers as Record<string, string>, method: request.method, query: {}, body });
+      const oauthRequest = new OAuth2Server.Request({
+        headers: request.headers as Record<string, string>,
+        method: request.method,
+        query: {},
+        body,
+      });
       const oauthResponse = new OAuth2Server.Response({ headers: {} });
       try {
         await oauth.token(oauthRequest, oauthResponse);
       } catch (error) {
         const status = (error as { code?: number }).code ?? 500;
         response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        response.end(JSON.stringify({ error: (error as { name?: string }).name ?? 'server_error', error_description: (error as Error).message }));
+        response.end(
+          JSON.stringify({
+            error: (error as { name?: string }).name ?? 'server_error',
+            error_description: (error as Error).message,
+          }),
+        );
         return;
       }
-      response.writeHead(oauthResponse.status ?? 200, { ...oauthResponse.headers as Record<string, string>, 'content-type': 'application/json' });
+      response.writeHead(oauthResponse.status ?? 200, {
+        ...(oauthResponse.headers as Record<string, string>),
+        'content-type': 'application/json',
+      });
       response.end(JSON.stringify(oauthResponse.body));
       return;
     }
@@ -109,6 +147,12 @@ async function answer(request: http.IncomingMessage, response: http.ServerRespon
 }
 
 // A failure after the answer has begun (a 500 after the headers went out) only ends that connection.
-const server = http.createServer((request, response) => { answer(request, response).catch(() => response.destroy()); });
+const server = http.createServer((request, response) => {
+  answer(request, response).catch(() => response.destroy());
+});
 server.listen(port, '127.0.0.1', () => console.log('listening'));
-process.on('SIGTERM', () => { server.close(); server.closeAllConnections(); process.exit(0); });
+process.on('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+  process.exit(0);
+});

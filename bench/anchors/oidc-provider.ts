@@ -16,7 +16,11 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import Provider, { errors, type Configuration } from 'oidc-provider';
 
-interface BenchApi { identifier: string; scope: string; alg: 'ES256' | 'RS256' | 'EdDSA' }
+interface BenchApi {
+  identifier: string;
+  scope: string;
+  alg: 'ES256' | 'RS256' | 'EdDSA';
+}
 
 const port = Number(process.env.PORT ?? 4100);
 const issuer = `http://127.0.0.1:${port}`;
@@ -25,9 +29,12 @@ const clientId = process.env.BENCH_CLIENT_ID ?? 'bench-client';
 const clientSecret = process.env.BENCH_CLIENT_SECRET ?? 'bench-secret-bench-secret-bench-secret';
 
 function privateJwk(alg: BenchApi['alg']): Record<string, unknown> {
-  const { privateKey } = alg === 'ES256'
-    ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    : alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
+  const { privateKey } =
+    alg === 'ES256'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : alg === 'RS256'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ed25519');
   return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg, use: 'sig' };
 }
 
@@ -38,11 +45,28 @@ const webClientId = `${clientId}-web`;
 const configuration: Configuration = {
   ttl: { ClientCredentials: 600, AccessToken: 600, RefreshToken: 14 * 86_400, Grant: 14 * 86_400, IdToken: 3600 },
   clients: [
-    { client_id: clientId, client_secret: clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
-    { client_id: webClientId, client_secret: clientSecret, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['https://app.example.com/cb'], response_types: ['code'] },
+    {
+      client_id: clientId,
+      client_secret: clientSecret,
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+    },
+    {
+      client_id: webClientId,
+      client_secret: clientSecret,
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: ['https://app.example.com/cb'],
+      response_types: ['code'],
+    },
   ],
   // As Tollgate: ES256 ID tokens, refresh tokens rotated on every use.
-  clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
+  clientDefaults: {
+    id_token_signed_response_alg: 'ES256',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  },
   rotateRefreshToken: true,
   scopes: ['openid', 'offline_access'],
   findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
@@ -57,7 +81,13 @@ const configuration: Configuration = {
       getResourceServerInfo: (_ctx, resource) => {
         const api = byIdentifier.get(resource);
         if (!api) throw new errors.InvalidTarget();
-        return { scope: api.scope, audience: api.identifier, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: api.alg } } };
+        return {
+          scope: api.scope,
+          audience: api.identifier,
+          accessTokenTTL: 600,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: api.alg } },
+        };
       },
     },
   },
@@ -78,8 +108,14 @@ async function mintRefreshTokens(n: number): Promise<string[]> {
     const grantId = await grant.save();
     const now = Math.floor(Date.now() / 1000);
     const refreshToken = new provider.RefreshToken({
-      accountId, client: client!, grantId, gty: 'authorization_code', iiat: now, authTime: now,
-      scope: `openid offline_access ${api.scope}`, resource: api.identifier,
+      accountId,
+      client: client!,
+      grantId,
+      gty: 'authorization_code',
+      iiat: now,
+      authTime: now,
+      scope: `openid offline_access ${api.scope}`,
+      resource: api.identifier,
     } as never);
     tokens.push(await refreshToken.save());
   }
@@ -90,16 +126,23 @@ const callback = provider.callback();
 const server = http.createServer((request, response) => {
   if (request.method === 'POST' && request.url?.startsWith('/bench/refresh-tokens')) {
     const n = Math.min(256, Number(new URL(request.url, issuer).searchParams.get('n')) || 16);
-    void mintRefreshTokens(n).then((tokens) => {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ refresh_tokens: tokens }));
-    }, (error: Error) => {
-      response.writeHead(500, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: error.message }));
-    });
+    void mintRefreshTokens(n).then(
+      (tokens) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ refresh_tokens: tokens }));
+      },
+      (error: Error) => {
+        response.writeHead(500, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: error.message }));
+      },
+    );
     return;
   }
   void callback(request, response);
 });
 server.listen(port, '127.0.0.1', () => console.log('listening'));
-process.on('SIGTERM', () => { server.close(); server.closeAllConnections(); process.exit(0); });
+process.on('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+  process.exit(0);
+});

@@ -47,7 +47,11 @@ const jsonErrors: Koa.Middleware = async (ctx, next) => {
     } else if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
       // The router answers a method it knows nowhere (PROPFIND) with 501; for a client it is the
       // same mistake as any other method the route lacks, and bad input is never a 5xx.
-      throw new TollgateError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow')})`);
+      throw new TollgateError(
+        405,
+        'method_not_allowed',
+        `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow')})`,
+      );
     }
   } catch (error) {
     if (!(error instanceof TollgateError)) throw error;
@@ -59,9 +63,14 @@ function bearerAuth(adminToken: string): Koa.Middleware {
   return async (ctx, next) => {
     const match = /^Bearer ([^\s]+)$/i.exec(ctx.get('authorization'));
     if (!match?.[1] || !adminTokenMatches(match[1], adminToken)) {
-      throw new TollgateError(401, 'unauthorized', `the admin API needs the admin token as a bearer token (ADMIN_TOKEN, or ${ADMIN_TOKEN_LOCATION})`, {
-        headers: { 'WWW-Authenticate': 'Bearer realm="tollgate-admin"' },
-      });
+      throw new TollgateError(
+        401,
+        'unauthorized',
+        `the admin API needs the admin token as a bearer token (ADMIN_TOKEN, or ${ADMIN_TOKEN_LOCATION})`,
+        {
+          headers: { 'WWW-Authenticate': 'Bearer realm="tollgate-admin"' },
+        },
+      );
     }
     await next();
   };
@@ -70,46 +79,76 @@ function bearerAuth(adminToken: string): Koa.Middleware {
 function routes(deps: AdminDependencies): Router {
   const router = new Router();
   const { apis, clients, users, keyRing } = deps;
-  const on = <Route extends AdminRoute>(route: Route, handle: (ctx: Context, input: GuardedInput<Route>) => Promise<void> | void) =>
-    guardedRoute(router, route, handle);
+  const on = <Route extends AdminRoute>(
+    route: Route,
+    handle: (ctx: Context, input: GuardedInput<Route>) => Promise<void> | void,
+  ) => guardedRoute(router, route, handle);
   const r = adminRoutes;
 
-  on(r.listApis, async (ctx) => { ctx.body = (await apis.list()).map(apiToJson); });
+  on(r.listApis, async (ctx) => {
+    ctx.body = (await apis.list()).map(apiToJson);
+  });
   on(r.createApi, async (ctx, { body }) => {
     ctx.status = 201;
     ctx.body = apiToJson(await apis.create(body));
   });
-  on(r.showApi, async (ctx, { params }) => { ctx.body = apiToJson(await apis.show(params.id)); });
-  on(r.updateApi, async (ctx, { params, body }) => { ctx.body = apiToJson(await apis.update(params.id, body)); });
-  on(r.deleteApi, async (ctx, { params }) => { ctx.body = apiToJson(await apis.delete(params.id)); });
+  on(r.showApi, async (ctx, { params }) => {
+    ctx.body = apiToJson(await apis.show(params.id));
+  });
+  on(r.updateApi, async (ctx, { params, body }) => {
+    ctx.body = apiToJson(await apis.update(params.id, body));
+  });
+  on(r.deleteApi, async (ctx, { params }) => {
+    ctx.body = apiToJson(await apis.delete(params.id));
+  });
 
-  on(r.listClients, async (ctx) => { ctx.body = (await clients.list()).map(clientToJson); });
+  on(r.listClients, async (ctx) => {
+    ctx.body = (await clients.list()).map(clientToJson);
+  });
   on(r.createClient, async (ctx, { body }) => {
     const { client, secret } = await clients.create(body);
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...clientToJson(client), ...(secret ? { client_secret: secret } : {}) };
   });
-  on(r.showClient, async (ctx, { params }) => { ctx.body = clientToJson(await clients.show(params.id)); });
-  on(r.updateClient, async (ctx, { params, body }) => { ctx.body = clientToJson(await clients.update(params.id, body)); });
-  on(r.deleteClient, async (ctx, { params }) => { ctx.body = clientToJson(await clients.delete(params.id)); });
+  on(r.showClient, async (ctx, { params }) => {
+    ctx.body = clientToJson(await clients.show(params.id));
+  });
+  on(r.updateClient, async (ctx, { params, body }) => {
+    ctx.body = clientToJson(await clients.update(params.id, body));
+  });
+  on(r.deleteClient, async (ctx, { params }) => {
+    ctx.body = clientToJson(await clients.delete(params.id));
+  });
   on(r.rotateClientSecret, async (ctx, { params }) => {
     const { client, secret } = await clients.rotateSecret(params.id);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...clientToJson(client), client_secret: secret };
   });
 
-  on(r.listUsers, async (ctx) => { ctx.body = (await users.list()).map(userToJson); });
+  on(r.listUsers, async (ctx) => {
+    ctx.body = (await users.list()).map(userToJson);
+  });
   on(r.createUser, async (ctx, { body }) => {
     ctx.status = 201;
     ctx.body = userToJson(await users.create(body));
   });
-  on(r.showUser, async (ctx, { params }) => { ctx.body = userToJson(await users.show(params.id)); });
-  on(r.updateUser, async (ctx, { params, body }) => { ctx.body = userToJson(await users.update(params.id, body)); });
-  on(r.setUserPassword, async (ctx, { params, body }) => { ctx.body = userToJson(await users.setPassword(params.id, body)); });
-  on(r.deleteUser, async (ctx, { params }) => { ctx.body = userToJson(await users.delete(params.id)); });
+  on(r.showUser, async (ctx, { params }) => {
+    ctx.body = userToJson(await users.show(params.id));
+  });
+  on(r.updateUser, async (ctx, { params, body }) => {
+    ctx.body = userToJson(await users.update(params.id, body));
+  });
+  on(r.setUserPassword, async (ctx, { params, body }) => {
+    ctx.body = userToJson(await users.setPassword(params.id, body));
+  });
+  on(r.deleteUser, async (ctx, { params }) => {
+    ctx.body = userToJson(await users.delete(params.id));
+  });
 
-  on(r.listKeys, (ctx) => { ctx.body = keyRing.list(); });
+  on(r.listKeys, (ctx) => {
+    ctx.body = keyRing.list();
+  });
   on(r.rotateKeys, async (ctx, { body }) => {
     // Too early: RotationTooEarlyError, a 409 with the time it becomes possible, answered by jsonErrors.
     await deps.rotateKeys(body.force);
@@ -121,9 +160,13 @@ function routes(deps: AdminDependencies): Router {
   });
 
   // Built once: the schemas do not change while the process runs.
-  const { version } = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+    version: string;
+  };
   const document = adminOpenApiDocument(version);
-  on(r.openApi, (ctx) => { ctx.body = document; });
+  on(r.openApi, (ctx) => {
+    ctx.body = document;
+  });
   return router;
 }
 

@@ -36,7 +36,8 @@ export async function readJsonBody(ctx: Context): Promise<unknown> {
   const body = await readLimitedBody(ctx.req, MAX_BODY_BYTES);
   if (!body) throw tooLarge;
   if (!body.length) return {};
-  if (!ctx.is('application/json')) throw new TollgateError(415, 'invalid_request', 'send the request body as application/json');
+  if (!ctx.is('application/json'))
+    throw new TollgateError(415, 'invalid_request', 'send the request body as application/json');
   if (!isUtf8Text(body)) throw new ValidationError('the request body is not valid UTF-8');
   let document: unknown;
   try {

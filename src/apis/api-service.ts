@@ -50,7 +50,8 @@ export class ApiService {
       alg: input.alg ?? DEFAULT_SIGNING_ALGORITHM,
     };
     await this.#write(async (trx) => {
-      if (await apiStore.byIdOrIdentifier(trx, identifier)) throw new ConflictError(`an API with identifier ${identifier} already exists`);
+      if (await apiStore.byIdOrIdentifier(trx, identifier))
+        throw new ConflictError(`an API with identifier ${identifier} already exists`);
       await this.#assertScopesFree(trx, scopes, api.id);
       await apiStore.insert(trx, api);
     });
@@ -61,7 +62,7 @@ export class ApiService {
     const existing = await this.show(key);
     const { identifier, name, scopes, tokenTtl: ttl, alg: algorithm } = changes;
     await this.#write(async (trx) => {
-      if (identifier && identifier !== existing.identifier && await apiStore.byIdOrIdentifier(trx, identifier)) {
+      if (identifier && identifier !== existing.identifier && (await apiStore.byIdOrIdentifier(trx, identifier))) {
         throw new ConflictError(`an API with identifier ${identifier} already exists`);
       }
       await apiStore.update(trx, existing.id, {
@@ -88,7 +89,9 @@ export class ApiService {
     const taken = (await apiStore.scopeOwners(db, scopes)).filter((owner) => owner.api_id !== apiId);
     const first = taken[0];
     if (first) {
-      throw new ConflictError(`scope "${first.scope}" already belongs to ${first.identifier}: scope names are unique across APIs (prefix them, e.g. orders:read)`);
+      throw new ConflictError(
+        `scope "${first.scope}" already belongs to ${first.identifier}: scope names are unique across APIs (prefix them, e.g. orders:read)`,
+      );
     }
   }
 
@@ -96,7 +99,10 @@ export class ApiService {
     try {
       await this.db.transaction(work);
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError('an API with that identifier or one of those scopes was registered at the same time; list the APIs and try again');
+      if (isUniqueViolation(error))
+        throw new ConflictError(
+          'an API with that identifier or one of those scopes was registered at the same time; list the APIs and try again',
+        );
       throw error;
     } finally {
       this.catalog.invalidate();

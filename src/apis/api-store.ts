@@ -21,8 +21,10 @@ function fromRow(row: ApiRow): Api {
 }
 
 function selectApis(db: Knex) {
-  return db('apis')
-    .select('apis.*', db.raw('(SELECT array_agg(scope ORDER BY position) FROM api_scopes WHERE api_scopes.api_id = apis.id) AS scopes'));
+  return db('apis').select(
+    'apis.*',
+    db.raw('(SELECT array_agg(scope ORDER BY position) FROM api_scopes WHERE api_scopes.api_id = apis.id) AS scopes'),
+  );
 }
 
 /** SQL for APIs and their scopes. Scope uniqueness across APIs is the api_scopes primary key. */
@@ -38,23 +40,37 @@ export const apiStore = {
 
   async scopeOwners(db: Knex, scopes: string[]): Promise<{ scope: string; identifier: string; api_id: string }[]> {
     if (!scopes.length) return [];
-    return db('api_scopes').join('apis', 'apis.id', 'api_scopes.api_id')
-      .select('api_scopes.scope', 'apis.identifier', 'api_scopes.api_id').whereIn('api_scopes.scope', scopes);
+    return db('api_scopes')
+      .join('apis', 'apis.id', 'api_scopes.api_id')
+      .select('api_scopes.scope', 'apis.identifier', 'api_scopes.api_id')
+      .whereIn('api_scopes.scope', scopes);
   },
 
   async insert(db: Knex, api: Omit<Api, 'createdAt' | 'updatedAt'>): Promise<void> {
-    await db('apis').insert({ id: api.id, identifier: api.identifier, name: api.name, token_ttl: api.tokenTtl, alg: api.alg });
+    await db('apis').insert({
+      id: api.id,
+      identifier: api.identifier,
+      name: api.name,
+      token_ttl: api.tokenTtl,
+      alg: api.alg,
+    });
     await this.replaceScopes(db, api.id, api.scopes);
   },
 
-  async update(db: Knex, id: string, fields: Partial<Pick<Api, 'identifier' | 'name' | 'tokenTtl' | 'alg'>>): Promise<void> {
-    await db('apis').where({ id }).update({
-      ...(fields.identifier !== undefined ? { identifier: fields.identifier } : {}),
-      ...(fields.name !== undefined ? { name: fields.name } : {}),
-      ...(fields.tokenTtl !== undefined ? { token_ttl: fields.tokenTtl } : {}),
-      ...(fields.alg !== undefined ? { alg: fields.alg } : {}),
-      updated_at: db.fn.now(),
-    });
+  async update(
+    db: Knex,
+    id: string,
+    fields: Partial<Pick<Api, 'identifier' | 'name' | 'tokenTtl' | 'alg'>>,
+  ): Promise<void> {
+    await db('apis')
+      .where({ id })
+      .update({
+        ...(fields.identifier !== undefined ? { identifier: fields.identifier } : {}),
+        ...(fields.name !== undefined ? { name: fields.name } : {}),
+        ...(fields.tokenTtl !== undefined ? { token_ttl: fields.tokenTtl } : {}),
+        ...(fields.alg !== undefined ? { alg: fields.alg } : {}),
+        updated_at: db.fn.now(),
+      });
   },
 
   async replaceScopes(db: Knex, apiId: string, scopes: string[]): Promise<void> {

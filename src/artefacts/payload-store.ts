@@ -16,7 +16,7 @@ interface PayloadRow {
 
 function withConsumed(row: PayloadRow | undefined): Payload | undefined {
   if (!row) return undefined;
-  const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) as Payload : row.payload;
+  const payload = typeof row.payload === 'string' ? (JSON.parse(row.payload) as Payload) : row.payload;
   if (row.consumed_at) payload.consumed = Math.floor(new Date(row.consumed_at).getTime() / 1000);
   return payload;
 }
@@ -30,7 +30,9 @@ export const ID_SEALED_BY_USER_CODE = 'idSealedByUserCode';
 /** Expired rows are kept this long after expiry, so late polls still get `expired_token`. */
 export const SWEEP_GRACE_SECONDS = 3600;
 
-const UPSERT = statement('payload_upsert', `
+const UPSERT = statement(
+  'payload_upsert',
+  `
   INSERT INTO oidc_payloads (kind, id, payload, grant_id, user_code, uid, expires_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7)
   ON CONFLICT (kind, id) DO UPDATE SET
@@ -38,26 +40,36 @@ const UPSERT = statement('payload_upsert', `
       THEN excluded.payload || jsonb_build_object('${ID_SEALED_BY_USER_CODE}', oidc_payloads.payload->'${ID_SEALED_BY_USER_CODE}')
       ELSE excluded.payload END,
     grant_id = excluded.grant_id,
-    user_code = COALESCE(excluded.user_code, oidc_payloads.user_code), uid = excluded.uid, expires_at = excluded.expires_at`);
+    user_code = COALESCE(excluded.user_code, oidc_payloads.user_code), uid = excluded.uid, expires_at = excluded.expires_at`,
+);
 
 const FIND = statement('payload_find', 'SELECT payload, consumed_at FROM oidc_payloads WHERE kind = $1 AND id = $2');
 
-const FIND_WITH_GRANT = statement('payload_find_with_grant', `
+const FIND_WITH_GRANT = statement(
+  'payload_find_with_grant',
+  `
   SELECT t.payload, t.consumed_at, g.payload AS grant_payload, g.consumed_at AS grant_consumed_at, t.grant_id
   FROM oidc_payloads t LEFT JOIN oidc_payloads g ON g.kind = 'Grant' AND g.id = t.grant_id
-  WHERE t.kind = $1 AND t.id = $2`);
+  WHERE t.kind = $1 AND t.id = $2`,
+);
 
 // The successor is inserted only if this statement's UPDATE consumed the presented token.
-const ROTATE = statement('payload_rotate', `
+const ROTATE = statement(
+  'payload_rotate',
+  `
   WITH consumed AS (
     UPDATE oidc_payloads SET consumed_at = now()
     WHERE kind = $1 AND id = $8 AND consumed_at IS NULL
     RETURNING id
   )
   INSERT INTO oidc_payloads (kind, id, payload, grant_id, user_code, uid, expires_at)
-  SELECT $1::text, $2::text, $3::jsonb, $4::text, $5::text, $6::text, $7::timestamptz FROM consumed`);
+  SELECT $1::text, $2::text, $3::jsonb, $4::text, $5::text, $6::text, $7::timestamptz FROM consumed`,
+);
 
-const CONSUME = statement('payload_consume', 'UPDATE oidc_payloads SET consumed_at = now() WHERE kind = $1 AND id = $2 AND consumed_at IS NULL');
+const CONSUME = statement(
+  'payload_consume',
+  'UPDATE oidc_payloads SET consumed_at = now() WHERE kind = $1 AND id = $2 AND consumed_at IS NULL',
+);
 
 /**
  * One artefact as written: `id` is already the stored id (artefact-ids.ts), `payload` the stored
@@ -73,8 +85,15 @@ export interface StoredArtefact {
 
 /** $1…$7 of UPSERT and ROTATE. */
 function columnValues({ kind, id, payload, userCode, expiresIn }: StoredArtefact): unknown[] {
-  return [kind, id, JSON.stringify(payload), payload.grantId ?? null, userCode ?? null, payload.uid ?? null,
-    expiresIn ? new Date(Date.now() + expiresIn * 1000) : null];
+  return [
+    kind,
+    id,
+    JSON.stringify(payload),
+    payload.grantId ?? null,
+    userCode ?? null,
+    payload.uid ?? null,
+    expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+  ];
 }
 
 interface PayloadWithGrantRow extends PayloadRow {
@@ -118,17 +137,26 @@ export const oidcPayloadStore = {
   },
 
   async findWithGrant(db: Knex, kind: string, id: string): Promise<PayloadWithGrant | undefined> {
-    const { rows: [row] } = await runStatement<PayloadWithGrantRow>(db, FIND_WITH_GRANT, [kind, id]);
+    const {
+      rows: [row],
+    } = await runStatement<PayloadWithGrantRow>(db, FIND_WITH_GRANT, [kind, id]);
     if (!row) return undefined;
     return {
       payload: withConsumed(row)!,
       grantId: row.grant_id ?? undefined,
-      grant: withConsumed(row.grant_payload ? { payload: row.grant_payload, consumed_at: row.grant_consumed_at } : undefined),
+      grant: withConsumed(
+        row.grant_payload ? { payload: row.grant_payload, consumed_at: row.grant_consumed_at } : undefined,
+      ),
     };
   },
 
   async findBy(db: Knex, kind: string, column: 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
-    return withConsumed(await db('oidc_payloads').select('payload', 'consumed_at').where({ kind, [column]: value }).first());
+    return withConsumed(
+      await db('oidc_payloads')
+        .select('payload', 'consumed_at')
+        .where({ kind, [column]: value })
+        .first(),
+    );
   },
 
   /**

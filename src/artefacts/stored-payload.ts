@@ -40,7 +40,12 @@ export function toStoredPayload(kind: string, payload: Payload, id: string): Pay
 }
 
 /** The payload oidc-provider wrote, from the stored one and the id (and user code) it was found by. */
-export function fromStoredPayload(kind: string, stored: Payload | undefined, id: string | undefined, userCode?: string): Payload | undefined {
+export function fromStoredPayload(
+  kind: string,
+  stored: Payload | undefined,
+  id: string | undefined,
+  userCode?: string,
+): Payload | undefined {
   if (!stored || kind === 'Grant') return stored;
   if (id !== undefined) stored.jti = id;
   if (userCode !== undefined) stored.userCode = userCode;

@@ -27,7 +27,12 @@ export function routePath(route: AdminRoute, id = ''): string {
  * One call to an admin route, its method and path read from the contract; errors come back as one
  * readable line.
  */
-export async function callAdmin(route: AdminRoute, id?: string, body?: unknown, env?: NodeJS.ProcessEnv): Promise<unknown> {
+export async function callAdmin(
+  route: AdminRoute,
+  id?: string,
+  body?: unknown,
+  env?: NodeJS.ProcessEnv,
+): Promise<unknown> {
   const { url, token } = adminConnection(env);
   let response: Response;
   try {

@@ -54,23 +54,32 @@ function optionUsage(option: OptionSpec): string {
 
 /** The usage line, from the same definitions the options are parsed with. */
 export function usage(spec: CommandSpec): string {
-  return ['tollgate', spec.group, spec.action, ...(spec.id ? [spec.id] : []), ...spec.options.map(optionUsage), '[--json]'].join(' ');
+  return [
+    'tollgate',
+    spec.group,
+    spec.action,
+    ...(spec.id ? [spec.id] : []),
+    ...spec.options.map(optionUsage),
+    '[--json]',
+  ].join(' ');
 }
 
 /** `tollgate GROUP ACTION --help`: usage, what the command does and every option. */
 export function help(spec: CommandSpec): string {
   const rows = [
     ...spec.options.map((option) => {
-      const described = option.help ?? (option.field && spec.route.body ? fieldDescription(spec.route.body, option.field) : undefined);
+      const described =
+        option.help ?? (option.field && spec.route.body ? fieldDescription(spec.route.body, option.field) : undefined);
       return [optionText(option), described ?? ''] as const;
     }),
     ['--json', 'print one JSON document on stdout and nothing else'] as const,
   ];
   // A long value (the grant types) gets its description on the next line rather than a wide column.
   const width = Math.min(32, Math.max(...rows.map(([left]) => left.length)));
-  const row = ([left, right]: readonly [string, string]) => (left.length > width && right
-    ? `  ${left}\n  ${' '.repeat(width)}  ${right}`
-    : `  ${left.padEnd(width)}  ${right}`.trimEnd());
+  const row = ([left, right]: readonly [string, string]) =>
+    left.length > width && right
+      ? `  ${left}\n  ${' '.repeat(width)}  ${right}`
+      : `  ${left.padEnd(width)}  ${right}`.trimEnd();
   return [
     `usage: ${usage(spec)}`,
     '',
@@ -99,10 +108,12 @@ export interface Invocation {
  * positional, and the body they spell.
  */
 export function invoke(spec: CommandSpec, args: string[]): Invocation | undefined {
-  const flags = Object.fromEntries(spec.options.flatMap((option) => {
-    const type = option.kind === 'switch' ? 'boolean' as const : 'string' as const;
-    return [[option.flag, { type }], ...(option.off ? [[option.off, { type: 'boolean' as const }]] : [])];
-  }));
+  const flags = Object.fromEntries(
+    spec.options.flatMap((option) => {
+      const type = option.kind === 'switch' ? ('boolean' as const) : ('string' as const);
+      return [[option.flag, { type }], ...(option.off ? [[option.off, { type: 'boolean' as const }]] : [])];
+    }),
+  );
   const parsed = parse(args, { ...flags, help: { type: 'boolean' } }, usage(spec));
   if (parsed.values.help) {
     process.stdout.write(`${help(spec)}\n`);
@@ -111,7 +122,8 @@ export function invoke(spec: CommandSpec, args: string[]): Invocation | undefine
   const [id, ...rest] = parsed.positionals;
   if (spec.id && (!id || rest.length)) throw new CliError(`expected one ID\nusage: ${usage(spec)}`);
   // Commands that send nothing (list) have always ignored stray words; the others refuse them.
-  if (!spec.id && id !== undefined && spec.route.body) throw new CliError(`unexpected argument "${id}"\nusage: ${usage(spec)}`);
+  if (!spec.id && id !== undefined && spec.route.body)
+    throw new CliError(`unexpected argument "${id}"\nusage: ${usage(spec)}`);
   const body: Record<string, unknown> = {};
   for (const option of spec.options) {
     const value = parsed.values[option.flag];
@@ -121,8 +133,12 @@ export function invoke(spec: CommandSpec, args: string[]): Invocation | undefine
       if (value && off) throw new CliError(`give --${option.flag} or --${option.off}, not both`);
       if (value || off || !option.off) body[option.field] = !!value;
     } else if (typeof value === 'string') {
-      body[option.field] = option.kind === 'list' ? value.split(/[\s,]+/).filter(Boolean)
-        : option.kind === 'seconds' ? seconds(value, `--${option.flag}`) : value;
+      body[option.field] =
+        option.kind === 'list'
+          ? value.split(/[\s,]+/).filter(Boolean)
+          : option.kind === 'seconds'
+            ? seconds(value, `--${option.flag}`)
+            : value;
     }
   }
   return { parsed, id: id ?? '', body, json: !!parsed.values.json };
@@ -137,7 +153,9 @@ export function check(spec: CommandSpec, body: Record<string, unknown>, later: r
   if (!spec.route.body) return;
   const result = parseInput(spec.route.body, body, flagNamer(spec));
   if (result.ok || (result.problem.field !== undefined && later.includes(result.problem.field))) return;
-  throw new CliError(result.problem.missing ? `${result.problem.message}\nusage: ${usage(spec)}` : result.problem.message);
+  throw new CliError(
+    result.problem.missing ? `${result.problem.message}\nusage: ${usage(spec)}` : result.problem.message,
+  );
 }
 
 /**
@@ -159,9 +177,15 @@ export function groupUsage(commands: readonly CommandSpec[]): string {
 }
 
 /** `tollgate GROUP ACTION ARGS`: finds the command, reads and checks its arguments, runs it. */
-export async function runGroup(commands: readonly Command[], action: string | undefined, args: string[]): Promise<void> {
+export async function runGroup(
+  commands: readonly Command[],
+  action: string | undefined,
+  args: string[],
+): Promise<void> {
   if (action === '--help' || action === 'help') {
-    process.stdout.write(`${groupUsage(commands)}\nRun "tollgate ${commands[0]?.group} ACTION --help" for the options of one.\n`);
+    process.stdout.write(
+      `${groupUsage(commands)}\nRun "tollgate ${commands[0]?.group} ACTION --help" for the options of one.\n`,
+    );
     return;
   }
   const command = commands.find((candidate) => candidate.action === action);

@@ -11,14 +11,15 @@ import { clientStore } from './client-store.js';
 import { DEVICE_CODE_GRANT } from '../lib/grant-types.js';
 import { validateRedirectUri } from './redirect-uris.js';
 
-
 type ClientShape = Pick<Client, 'isPublic' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes'>;
 
 /** A client to register, each field already well-formed (the admin contract parses it at the edge). */
 export type NewClient = ClientShape & Pick<Client, 'name' | 'firstParty'>;
 
 /** What an update changes; undefined leaves a field as it is. */
-export type ClientChanges = Partial<Pick<Client, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes' | 'firstParty' | 'disabled'>>;
+export type ClientChanges = Partial<
+  Pick<Client, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes' | 'firstParty' | 'disabled'>
+>;
 
 export interface CreatedClient {
   client: Client;
@@ -103,12 +104,16 @@ export class ClientService {
       throw new ValidationError('redirect URIs only apply to authorization_code clients');
     }
     client.redirectUris.forEach((uri) => validateRedirectUri(uri, 'redirect_uris', client.isPublic));
-    client.postLogoutRedirectUris.forEach((uri) => validateRedirectUri(uri, 'post_logout_redirect_uris', client.isPublic));
+    client.postLogoutRedirectUris.forEach((uri) =>
+      validateRedirectUri(uri, 'post_logout_redirect_uris', client.isPublic),
+    );
     const apiScopes = client.scopes.filter((scope) => !isReservedScope(scope));
     const owned = new Set((await apiStore.scopeOwners(this.db, apiScopes)).map((owner) => owner.scope));
     const unknown = apiScopes.filter((scope) => !owned.has(scope));
     if (unknown.length) {
-      throw new ValidationError(`unknown scope${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')}: register ${unknown.length > 1 ? 'them' : 'it'} on an API first (tollgate apis create|update --scopes …)`);
+      throw new ValidationError(
+        `unknown scope${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')}: register ${unknown.length > 1 ? 'them' : 'it'} on an API first (tollgate apis create|update --scopes …)`,
+      );
     }
   }
 }

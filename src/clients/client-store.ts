@@ -22,7 +22,19 @@ function fromRow(row: ClientRow): Client {
   return camelRow(row);
 }
 
-export type ClientChanges = Partial<Pick<Client, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes' | 'disabled' | 'firstParty' | 'secretHash'>>;
+export type ClientChanges = Partial<
+  Pick<
+    Client,
+    | 'name'
+    | 'grantTypes'
+    | 'redirectUris'
+    | 'postLogoutRedirectUris'
+    | 'scopes'
+    | 'disabled'
+    | 'firstParty'
+    | 'secretHash'
+  >
+>;
 
 /** SQL for clients. */
 export const clientStore = {
@@ -50,7 +62,9 @@ export const clientStore = {
   },
 
   async update(db: Knex, id: string, changes: ClientChanges): Promise<void> {
-    await db('clients').where({ id }).update({ ...changedColumns(changes), updated_at: db.fn.now() });
+    await db('clients')
+      .where({ id })
+      .update({ ...changedColumns(changes), updated_at: db.fn.now() });
   },
 
   async delete(db: Knex, id: string): Promise<boolean> {

@@ -11,7 +11,8 @@ export function validateRedirectUri(value: string, field: string, isPublic: bool
   const url = URL.parse(value);
   if (!url) throw new ValidationError(`${field}: "${value}" is not an absolute URI`);
   if (value.includes('#')) throw new ValidationError(`${field}: "${value}" must not contain a fragment`);
-  if (value.includes('*')) throw new ValidationError(`${field}: "${value}" must not contain wildcards; register each URI exactly`);
+  if (value.includes('*'))
+    throw new ValidationError(`${field}: "${value}" must not contain wildcards; register each URI exactly`);
   // Credentials in a redirect URI would be handed to every browser sent there, and
   // `https://good.example@evil.example/` reads as one host while it is another (RFC 3986 §3.2.1
   // deprecates userinfo; RFC 9700 §4.1 on redirect URI manipulation).
@@ -35,13 +36,17 @@ export function validateRedirectUri(value: string, field: string, isPublic: bool
       const hint = url.hostname === 'localhost' ? ' (for a native app use http://127.0.0.1:PORT/…, RFC 8252 §8.3)' : '';
       throw new ValidationError(`${field}: "${value}" must use https${hint}`);
     }
-    if (!isPublic) throw new ValidationError(`${field}: loopback http redirect URIs are for native public clients (--public)`);
+    if (!isPublic)
+      throw new ValidationError(`${field}: loopback http redirect URIs are for native public clients (--public)`);
     return value;
   }
   if (!scheme.includes('.')) {
-    throw new ValidationError(`${field}: "${value}" must use https, a loopback address, or a private-use scheme in reverse-domain form such as com.example.app:/callback`);
+    throw new ValidationError(
+      `${field}: "${value}" must use https, a loopback address, or a private-use scheme in reverse-domain form such as com.example.app:/callback`,
+    );
   }
-  if (!isPublic) throw new ValidationError(`${field}: private-use scheme redirect URIs are for native public clients (--public)`);
+  if (!isPublic)
+    throw new ValidationError(`${field}: private-use scheme redirect URIs are for native public clients (--public)`);
   return value;
 }
 

@@ -7,7 +7,10 @@ import { createUserBody, setPasswordBody, updateUserBody } from './users.js';
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** One admin route: where it is, what it takes and how the OpenAPI document describes it. */
-export interface AdminRoute<Params extends z.ZodType = z.ZodType, Body extends z.ZodType | undefined = z.ZodType | undefined> {
+export interface AdminRoute<
+  Params extends z.ZodType = z.ZodType,
+  Body extends z.ZodType | undefined = z.ZodType | undefined,
+> {
   method: HttpMethod;
   /** In the router's syntax (`/apis/:id`). */
   path: string;
@@ -22,53 +25,145 @@ export interface AdminRoute<Params extends z.ZodType = z.ZodType, Body extends z
 
 const noParams = z.strictObject({});
 const byId = (description: string) => z.strictObject({ id: z.string().meta({ description }) });
-const apiId = byId('the API\'s id or its identifier (percent-encoded)');
+const apiId = byId("the API's id or its identifier (percent-encoded)");
 const clientId = byId('the client_id');
-const userId = byId('the user\'s id or username');
-const kid = z.strictObject({ kid: z.string().meta({ description: 'the key\'s kid' }) });
+const userId = byId("the user's id or username");
+const kid = z.strictObject({ kid: z.string().meta({ description: "the key's kid" }) });
 
 function route<Params extends z.ZodType, Body extends z.ZodType | undefined = undefined>(
-  method: HttpMethod, path: string, operationId: string, summary: string,
+  method: HttpMethod,
+  path: string,
+  operationId: string,
+  summary: string,
   options: { params: Params; body?: Body; success?: AdminRoute['success'] },
 ): AdminRoute<Params, Body> {
-  return { method, path, operationId, summary, params: options.params, body: options.body as Body, success: options.success ?? { status: 200, description: 'done' } };
+  return {
+    method,
+    path,
+    operationId,
+    summary,
+    params: options.params,
+    body: options.body as Body,
+    success: options.success ?? { status: 200, description: 'done' },
+  };
 }
 
 /** Every route of the admin listener: the router, the OpenAPI document and the CLI all read this table. */
 export const adminRoutes = {
-  listApis: route('get', '/apis', 'listApis', 'List APIs', { params: noParams, success: { status: 200, description: 'every API' } }),
-  createApi: route('post', '/apis', 'createApi', 'Register an API', { params: noParams, body: createApiBody, success: { status: 201, description: 'the API' } }),
-  showApi: route('get', '/apis/:id', 'showApi', 'Show an API', { params: apiId, success: { status: 200, description: 'the API' } }),
-  updateApi: route('patch', '/apis/:id', 'updateApi', 'Change an API', { params: apiId, body: updateApiBody, success: { status: 200, description: 'the API as changed' } }),
-  deleteApi: route('delete', '/apis/:id', 'deleteApi', 'Delete an API', { params: apiId, success: { status: 200, description: 'the API deleted' } }),
+  listApis: route('get', '/apis', 'listApis', 'List APIs', {
+    params: noParams,
+    success: { status: 200, description: 'every API' },
+  }),
+  createApi: route('post', '/apis', 'createApi', 'Register an API', {
+    params: noParams,
+    body: createApiBody,
+    success: { status: 201, description: 'the API' },
+  }),
+  showApi: route('get', '/apis/:id', 'showApi', 'Show an API', {
+    params: apiId,
+    success: { status: 200, description: 'the API' },
+  }),
+  updateApi: route('patch', '/apis/:id', 'updateApi', 'Change an API', {
+    params: apiId,
+    body: updateApiBody,
+    success: { status: 200, description: 'the API as changed' },
+  }),
+  deleteApi: route('delete', '/apis/:id', 'deleteApi', 'Delete an API', {
+    params: apiId,
+    success: { status: 200, description: 'the API deleted' },
+  }),
 
-  listClients: route('get', '/clients', 'listClients', 'List clients', { params: noParams, success: { status: 200, description: 'every client, never a secret' } }),
+  listClients: route('get', '/clients', 'listClients', 'List clients', {
+    params: noParams,
+    success: { status: 200, description: 'every client, never a secret' },
+  }),
   createClient: route('post', '/clients', 'createClient', 'Register a client', {
-    params: noParams, body: createClientBody, success: { status: 201, description: 'the client with its client_secret (shown once; none for a public client)' },
+    params: noParams,
+    body: createClientBody,
+    success: { status: 201, description: 'the client with its client_secret (shown once; none for a public client)' },
   }),
-  showClient: route('get', '/clients/:id', 'showClient', 'Show a client', { params: clientId, success: { status: 200, description: 'the client' } }),
-  updateClient: route('patch', '/clients/:id', 'updateClient', 'Change a client', { params: clientId, body: updateClientBody, success: { status: 200, description: 'the client as changed' } }),
-  deleteClient: route('delete', '/clients/:id', 'deleteClient', 'Delete a client, revoking its grants and tokens', { params: clientId, success: { status: 200, description: 'the client deleted' } }),
-  rotateClientSecret: route('post', '/clients/:id/rotate-secret', 'rotateClientSecret', 'Give a client a new secret; the old one stops working', {
-    params: clientId, success: { status: 200, description: 'the client with its new client_secret (shown once)' },
+  showClient: route('get', '/clients/:id', 'showClient', 'Show a client', {
+    params: clientId,
+    success: { status: 200, description: 'the client' },
+  }),
+  updateClient: route('patch', '/clients/:id', 'updateClient', 'Change a client', {
+    params: clientId,
+    body: updateClientBody,
+    success: { status: 200, description: 'the client as changed' },
+  }),
+  deleteClient: route('delete', '/clients/:id', 'deleteClient', 'Delete a client, revoking its grants and tokens', {
+    params: clientId,
+    success: { status: 200, description: 'the client deleted' },
+  }),
+  rotateClientSecret: route(
+    'post',
+    '/clients/:id/rotate-secret',
+    'rotateClientSecret',
+    'Give a client a new secret; the old one stops working',
+    {
+      params: clientId,
+      success: { status: 200, description: 'the client with its new client_secret (shown once)' },
+    },
+  ),
+
+  listUsers: route('get', '/users', 'listUsers', 'List users', {
+    params: noParams,
+    success: { status: 200, description: 'every user' },
+  }),
+  createUser: route('post', '/users', 'createUser', 'Create a user', {
+    params: noParams,
+    body: createUserBody,
+    success: { status: 201, description: 'the user' },
+  }),
+  showUser: route('get', '/users/:id', 'showUser', 'Show a user', {
+    params: userId,
+    success: { status: 200, description: 'the user' },
+  }),
+  updateUser: route('patch', '/users/:id', 'updateUser', "Change a user's username or email", {
+    params: userId,
+    body: updateUserBody,
+    success: { status: 200, description: 'the user as changed' },
+  }),
+  setUserPassword: route(
+    'put',
+    '/users/:id/password',
+    'setUserPassword',
+    "Set a user's password, revoking their sessions and grants",
+    {
+      params: userId,
+      body: setPasswordBody,
+      success: { status: 200, description: 'the user' },
+    },
+  ),
+  deleteUser: route('delete', '/users/:id', 'deleteUser', 'Delete a user, revoking their sessions and grants', {
+    params: userId,
+    success: { status: 200, description: 'the user deleted' },
   }),
 
-  listUsers: route('get', '/users', 'listUsers', 'List users', { params: noParams, success: { status: 200, description: 'every user' } }),
-  createUser: route('post', '/users', 'createUser', 'Create a user', { params: noParams, body: createUserBody, success: { status: 201, description: 'the user' } }),
-  showUser: route('get', '/users/:id', 'showUser', 'Show a user', { params: userId, success: { status: 200, description: 'the user' } }),
-  updateUser: route('patch', '/users/:id', 'updateUser', 'Change a user\'s username or email', { params: userId, body: updateUserBody, success: { status: 200, description: 'the user as changed' } }),
-  setUserPassword: route('put', '/users/:id/password', 'setUserPassword', 'Set a user\'s password, revoking their sessions and grants', {
-    params: userId, body: setPasswordBody, success: { status: 200, description: 'the user' },
+  listKeys: route('get', '/keys', 'listKeys', 'List signing keys (never private material)', {
+    params: noParams,
+    success: { status: 200, description: 'the key ring' },
   }),
-  deleteUser: route('delete', '/users/:id', 'deleteUser', 'Delete a user, revoking their sessions and grants', { params: userId, success: { status: 200, description: 'the user deleted' } }),
-
-  listKeys: route('get', '/keys', 'listKeys', 'List signing keys (never private material)', { params: noParams, success: { status: 200, description: 'the key ring' } }),
-  rotateKeys: route('post', '/keys/rotate', 'rotateKeys', 'Promote the next keys to current and publish new next keys', {
-    params: noParams, body: rotateKeysBody, success: { status: 200, description: 'the key ring after rotating' },
+  rotateKeys: route(
+    'post',
+    '/keys/rotate',
+    'rotateKeys',
+    'Promote the next keys to current and publish new next keys',
+    {
+      params: noParams,
+      body: rotateKeysBody,
+      success: { status: 200, description: 'the key ring after rotating' },
+    },
+  ),
+  revokeKey: route('post', '/keys/:kid/revoke', 'revokeKey', 'Withdraw a key (and replace it)', {
+    params: kid,
+    success: { status: 200, description: 'the kids revoked and the key ring' },
   }),
-  revokeKey: route('post', '/keys/:kid/revoke', 'revokeKey', 'Withdraw a key (and replace it)', { params: kid, success: { status: 200, description: 'the kids revoked and the key ring' } }),
 
-  openApi: route('get', '/openapi.json', 'openApi', 'This document', { params: noParams, success: { status: 200, description: 'the admin API\'s OpenAPI 3.1 document' } }),
+  openApi: route('get', '/openapi.json', 'openApi', 'This document', {
+    params: noParams,
+    success: { status: 200, description: "the admin API's OpenAPI 3.1 document" },
+  }),
 } as const;
 
 export type AdminRouteName = keyof typeof adminRoutes;

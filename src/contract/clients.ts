@@ -16,7 +16,11 @@ function grantTypes(missing?: (field: string) => string) {
     if (!grants.length) return refuse(ctx, (field) => `${field} must name at least one grant type`);
     const unsupported = grants.find((grant) => !isGrantType(grant));
     if (unsupported !== undefined) {
-      return refuse(ctx, () => `grant type "${unsupported}" is not supported; choose from client_credentials, authorization_code, refresh_token, device_code`);
+      return refuse(
+        ctx,
+        () =>
+          `grant type "${unsupported}" is not supported; choose from client_credentials, authorization_code, refresh_token, device_code`,
+      );
     }
     return grants as GrantType[];
   });
@@ -25,54 +29,68 @@ const GRANTS = 'client_credentials, authorization_code, refresh_token, device_co
 const name = requiredText().meta({ description: 'a name people recognise on the consent page' });
 
 const redirectUris = optional(list()).meta({ description: 'exact redirect URIs (authorization_code only)' });
-const postLogoutRedirectUris = optional(list()).meta({ description: 'where the client may send a user after signing out' });
+const postLogoutRedirectUris = optional(list()).meta({
+  description: 'where the client may send a user after signing out',
+});
 const firstParty = optionalBoolean().meta({ description: 'skips the consent page (never the device confirmation)' });
 const scopes = optional(list({ maxItems: 200 })).meta({ description: 'API scopes the client may ask for' });
 
 /** POST /clients */
-export const createClientBody = z.strictObject({
-  name,
-  grant_types: grantTypes((field) => `${field} is required, e.g. client_credentials`).meta({ description: GRANTS }),
-  redirect_uris: redirectUris,
-  post_logout_redirect_uris: postLogoutRedirectUris,
-  scopes,
-  public: optionalBoolean().meta({ description: 'a client with no secret (token_endpoint_auth_method none)' }),
-  first_party: firstParty,
-}).transform((body) => ({
-  name: body.name,
-  isPublic: body.public ?? false,
-  firstParty: body.first_party ?? false,
-  grantTypes: body.grant_types,
-  redirectUris: body.redirect_uris ?? [],
-  postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
-  scopes: body.scopes ?? [],
-}));
+export const createClientBody = z
+  .strictObject({
+    name,
+    grant_types: grantTypes((field) => `${field} is required, e.g. client_credentials`).meta({ description: GRANTS }),
+    redirect_uris: redirectUris,
+    post_logout_redirect_uris: postLogoutRedirectUris,
+    scopes,
+    public: optionalBoolean().meta({ description: 'a client with no secret (token_endpoint_auth_method none)' }),
+    first_party: firstParty,
+  })
+  .transform((body) => ({
+    name: body.name,
+    isPublic: body.public ?? false,
+    firstParty: body.first_party ?? false,
+    grantTypes: body.grant_types,
+    redirectUris: body.redirect_uris ?? [],
+    postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
+    scopes: body.scopes ?? [],
+  }));
 export type CreateClientInput = z.output<typeof createClientBody>;
 
-const UPDATE_FIELDS = ['name', 'grant_types', 'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'first_party', 'disabled'];
+const UPDATE_FIELDS = [
+  'name',
+  'grant_types',
+  'redirect_uris',
+  'post_logout_redirect_uris',
+  'scopes',
+  'first_party',
+  'disabled',
+];
 
 /** PATCH /clients/:id: only what is given changes, and something must be. */
-export const updateClientBody = z.strictObject({
-  name: optionalText().meta({ description: 'a name people recognise on the consent page' }),
-  grant_types: optional(grantTypes()).meta({ description: GRANTS }),
-  redirect_uris: redirectUris,
-  post_logout_redirect_uris: postLogoutRedirectUris,
-  scopes,
-  first_party: firstParty,
-  disabled: optionalBoolean().meta({ description: 'a disabled client gets no tokens' }),
-}).transform((body, ctx) => {
-  const changes = {
-    name: body.name,
-    grantTypes: body.grant_types,
-    redirectUris: body.redirect_uris,
-    postLogoutRedirectUris: body.post_logout_redirect_uris,
-    scopes: body.scopes,
-    firstParty: body.first_party,
-    disabled: body.disabled,
-  };
-  if (Object.values(changes).every((value) => value === undefined)) {
-    return refuse(ctx, () => `nothing to update: give one of ${UPDATE_FIELDS.join(', ')}`);
-  }
-  return changes;
-});
+export const updateClientBody = z
+  .strictObject({
+    name: optionalText().meta({ description: 'a name people recognise on the consent page' }),
+    grant_types: optional(grantTypes()).meta({ description: GRANTS }),
+    redirect_uris: redirectUris,
+    post_logout_redirect_uris: postLogoutRedirectUris,
+    scopes,
+    first_party: firstParty,
+    disabled: optionalBoolean().meta({ description: 'a disabled client gets no tokens' }),
+  })
+  .transform((body, ctx) => {
+    const changes = {
+      name: body.name,
+      grantTypes: body.grant_types,
+      redirectUris: body.redirect_uris,
+      postLogoutRedirectUris: body.post_logout_redirect_uris,
+      scopes: body.scopes,
+      firstParty: body.first_party,
+      disabled: body.disabled,
+    };
+    if (Object.values(changes).every((value) => value === undefined)) {
+      return refuse(ctx, () => `nothing to update: give one of ${UPDATE_FIELDS.join(', ')}`);
+    }
+    return changes;
+  });
 export type UpdateClientInput = z.output<typeof updateClientBody>;

@@ -12,13 +12,19 @@ function wireSchema(schema: z.ZodType): JsonObject {
 const errorSchema = {
   type: 'object',
   properties: {
-    error: { type: 'string', enum: ['invalid_request', 'unauthorized', 'not_found', 'method_not_allowed', 'conflict', 'rotation_too_early'] },
+    error: {
+      type: 'string',
+      enum: ['invalid_request', 'unauthorized', 'not_found', 'method_not_allowed', 'conflict', 'rotation_too_early'],
+    },
     error_description: { type: 'string' },
   },
   required: ['error', 'error_description'],
 };
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
 
 function operation(route: AdminRoute, bodies: JsonObject): JsonObject {
   const params = wireSchema(route.params) as { properties?: Record<string, JsonObject> };
@@ -32,9 +38,14 @@ function operation(route: AdminRoute, bodies: JsonObject): JsonObject {
     operationId: route.operationId,
     summary: route.summary,
     ...(parameters.length ? { parameters } : {}),
-    ...(route.body ? {
-      requestBody: { required: false, content: { 'application/json': { schema: { $ref: `#/components/schemas/${bodyName}` } } } },
-    } : {}),
+    ...(route.body
+      ? {
+          requestBody: {
+            required: false,
+            content: { 'application/json': { schema: { $ref: `#/components/schemas/${bodyName}` } } },
+          },
+        }
+      : {}),
     responses: {
       [route.success.status]: { description: route.success.description, content: { 'application/json': {} } },
       400: errorResponse('invalid input; error_description names the field'),
@@ -59,7 +70,13 @@ export function adminOpenApiDocument(version: string): JsonObject {
     security: [{ adminToken: [] }],
     paths,
     components: {
-      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, or the token generated into $DATA_DIR/admin-token' } },
+      securitySchemes: {
+        adminToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'ADMIN_TOKEN, or the token generated into $DATA_DIR/admin-token',
+        },
+      },
       schemas: { Error: errorSchema, ...bodies },
     },
   };

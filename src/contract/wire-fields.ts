@@ -43,8 +43,10 @@ export interface ListOptions {
 
 /** A list given as a JSON array or as one string separated by spaces or commas; no entry twice. */
 export function list({ maxItems = 100, wording = {} }: ListOptions = {}) {
-  return z.union([z.string(), z.array(z.string())])
-    .meta({ description: 'a JSON array, or one string separated by spaces or commas' }).register(fieldWording, wording)
+  return z
+    .union([z.string(), z.array(z.string())])
+    .meta({ description: 'a JSON array, or one string separated by spaces or commas' })
+    .register(fieldWording, wording)
     .transform((value, ctx) => {
       const items = typeof value === 'string' ? value.split(/[\s,]+/) : value;
       for (const item of items) {
@@ -61,10 +63,14 @@ export function list({ maxItems = 100, wording = {} }: ListOptions = {}) {
 
 /** A whole number between min and max; `tooBig` words a value above max when the limit has a reason. */
 export function integer(min: number, max: number, tooBig?: (field: string, value: number) => string) {
-  return z.number().meta({ type: 'integer', minimum: min, maximum: max }).transform((value, ctx) => {
-    if (!Number.isInteger(value)) return refuse(ctx, (field) => `${field} must be a whole number`);
-    if (value > max && tooBig) return refuse(ctx, (field) => tooBig(field, value));
-    if (value < min || value > max) return refuse(ctx, (field) => `${field} must be between ${min} and ${max}, got ${value}`);
-    return value;
-  });
+  return z
+    .number()
+    .meta({ type: 'integer', minimum: min, maximum: max })
+    .transform((value, ctx) => {
+      if (!Number.isInteger(value)) return refuse(ctx, (field) => `${field} must be a whole number`);
+      if (value > max && tooBig) return refuse(ctx, (field) => tooBig(field, value));
+      if (value < min || value > max)
+        return refuse(ctx, (field) => `${field} must be between ${min} and ${max}, got ${value}`);
+      return value;
+    });
 }

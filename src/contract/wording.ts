@@ -50,22 +50,29 @@ function wordIssue(issue: z.core.$ZodRawIssue, nameOf: (field: string) => string
     if (issue.code === 'unrecognized_keys') {
       const allowed = Object.keys((inst as { _zod?: { def?: { shape?: object } } })?._zod?.def?.shape ?? {});
       const plural = issue.keys.length > 1 ? 's' : '';
-      return { message: `unknown field${plural}: ${issue.keys.map(nameOf).join(', ')} (allowed: ${allowed.map(nameOf).join(', ')})`, missing: false };
+      return {
+        message: `unknown field${plural}: ${issue.keys.map(nameOf).join(', ')} (allowed: ${allowed.map(nameOf).join(', ')})`,
+        missing: false,
+      };
     }
-    if (issue.code === 'custom' && typeof issue.params?.say === 'function') return { message: (issue.params.say as Say)(''), missing: false };
+    if (issue.code === 'custom' && typeof issue.params?.say === 'function')
+      return { message: (issue.params.say as Say)(''), missing: false };
     return { message: 'the request body must be a JSON object', missing: false };
   }
   const name = nameOf(String(field));
   const wording = inst ? fieldWording.get(inst as z.ZodType) : undefined;
   const input = issue.input;
-  if (issue.code === 'custom' && typeof issue.params?.say === 'function') return { message: (issue.params.say as Say)(name), missing: false };
+  if (issue.code === 'custom' && typeof issue.params?.say === 'function')
+    return { message: (issue.params.say as Say)(name), missing: false };
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && input == null && path.length === 1) {
     return { message: wording?.missing?.(name) ?? `${name} is required`, missing: true };
   }
   if (wording?.invalid) return { message: wording.invalid(name), missing: false };
-  if (issue.code === 'invalid_type') return { message: `${name} ${EXPECTED[issue.expected] ?? `must be a ${issue.expected}`}`, missing: false };
+  if (issue.code === 'invalid_type')
+    return { message: `${name} ${EXPECTED[issue.expected] ?? `must be a ${issue.expected}`}`, missing: false };
   if (issue.code === 'invalid_union') return { message: `${name} must be a list of strings`, missing: false };
-  if (issue.code === 'invalid_value') return { message: `${name} must be one of ${issue.values.join(', ')}`, missing: false };
+  if (issue.code === 'invalid_value')
+    return { message: `${name} must be one of ${issue.values.join(', ')}`, missing: false };
   return { message: `${name} is not valid`, missing: false };
 }
 
@@ -75,7 +82,11 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: Word
  * Parses `input` with a contract schema. On failure, the one problem a caller reads: unknown
  * fields first (the likeliest mistake, and the old readers' order), else the first field's.
  */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, nameOf: (field: string) => string = (field) => field): ParseResult<z.output<S>> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  nameOf: (field: string) => string = (field) => field,
+): ParseResult<z.output<S>> {
   const missing = new Set<string>();
   const result = z.safeParse(schema, input, {
     error: (issue) => {
@@ -88,5 +99,8 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, nameO
   const issues = result.error.issues;
   const first = issues.find((issue) => issue.code === 'unrecognized_keys') ?? issues[0]!;
   const field = first.code === 'unrecognized_keys' || first.path[0] === undefined ? undefined : String(first.path[0]);
-  return { ok: false, problem: { message: first.message, missing: missing.has(first.message), ...(field === undefined ? {} : { field }) } };
+  return {
+    ok: false,
+    problem: { message: first.message, missing: missing.has(first.message), ...(field === undefined ? {} : { field }) },
+  };
 }

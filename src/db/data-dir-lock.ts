@@ -28,7 +28,9 @@ export function lockDataDir(dataDir: string): () => void {
   ensureOwnerOnlyDirectory(dataDir);
   const lockFile = path.join(dataDir, 'tollgate.lock');
   if (held.has(lockFile)) {
-    throw new DataDirLockedError(`${dataDir} is already open in this process: the embedded database serves one connection at a time`);
+    throw new DataDirLockedError(
+      `${dataDir} is already open in this process: the embedded database serves one connection at a time`,
+    );
   }
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {

@@ -12,13 +12,23 @@
 export type DatabaseFailure = 'bad_input' | 'unavailable';
 
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014', '53300']);
-const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+const UNAVAILABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
 /**
  * pg reports some connection failures without a code, only in words (pg/lib/client.js: "timeout
  * expired" is its connect timeout, "Query read timeout" its query timeout); knex names its pool's
  * acquire timeout by class (KnexTimeoutError).
  */
-const UNAVAILABLE_MESSAGES = /Connection terminated|^timeout expired$|connection timeout|Query read timeout|timeout exceeded when trying to connect|is not queryable|Connection ended unexpectedly|Timeout acquiring a connection/i;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|^timeout expired$|connection timeout|Query read timeout|timeout exceeded when trying to connect|is not queryable|Connection ended unexpectedly|Timeout acquiring a connection/i;
 
 interface ErrorLike {
   code?: unknown;

@@ -44,9 +44,12 @@ function knexLog(logger: Logger): Knex.Config['log'] {
   const repeated = new RepeatedLog(logger);
   const kindOf = (message: string) => (message.split('\n')[0] ?? '').replace(/\d+/g, '#').slice(0, 80);
   return {
-    warn: (message: string) => repeated.warn(`knex: ${kindOf(message)}`, { detail: message.split('\n')[0] }, 'database pool warning'),
-    error: (message: string) => repeated.error(`knex: ${kindOf(message)}`, { detail: message.split('\n')[0] }, 'database pool error'),
-    deprecate: (method: string, alternative: string) => repeated.warn(`knex deprecated: ${method}`, { method, alternative }, 'knex deprecation'),
+    warn: (message: string) =>
+      repeated.warn(`knex: ${kindOf(message)}`, { detail: message.split('\n')[0] }, 'database pool warning'),
+    error: (message: string) =>
+      repeated.error(`knex: ${kindOf(message)}`, { detail: message.split('\n')[0] }, 'database pool error'),
+    deprecate: (method: string, alternative: string) =>
+      repeated.warn(`knex deprecated: ${method}`, { method, alternative }, 'knex deprecation'),
     debug: () => {},
   };
 }
@@ -74,7 +77,12 @@ export interface DatabaseTimeouts {
  * The worst wait is a full pool then a silent server: acquire + query = 10 s. Tollgate's own
  * queries take milliseconds; 5 s is a query gone wrong, not a slow one.
  */
-export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connect: 3_000, acquire: 4_000, statement: 5_000, query: 6_000 };
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = {
+  connect: 3_000,
+  acquire: 4_000,
+  statement: 5_000,
+  query: 6_000,
+};
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
@@ -96,7 +104,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const unbounded = async <T>(work: (knex: Knex) => Promise<T>): Promise<T> => {
       const single = knexFactory({
         client: 'pg',
-        connection: { connectionString: options.databaseUrl, connectionTimeoutMillis: timeouts.connect, keepAlive: true },
+        connection: {
+          connectionString: options.databaseUrl,
+          connectionTimeoutMillis: timeouts.connect,
+          keepAlive: true,
+        },
         pool: { min: 0, max: 1 },
         acquireConnectionTimeout: timeouts.acquire,
         log: knexLog(options.logger ?? createLogger('info')),

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { GROUP_AND_OTHER_BITS, tightenTree } from '../lib/owner-only-directory.js';
 
 /** The child-process entry beside this module: .js when built, .ts under the test runner. */
-const INITDB_ENTRY = fileURLToPath(new URL(`./pglite-initdb${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+const INITDB_ENTRY = fileURLToPath(
+  new URL(`./pglite-initdb${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
 
 /**
  * Makes sure `pgdata` holds an embedded PostgreSQL cluster; the caller holds the DATA_DIR lock.
@@ -22,7 +24,9 @@ export async function createEmbeddedCluster(pgdata: string): Promise<void> {
     return;
   }
   if (fs.existsSync(pgdata) && fs.readdirSync(pgdata).length > 0) {
-    throw new Error(`${pgdata} is not empty but holds no database (no PG_VERSION): move it away, or point DATA_DIR elsewhere`);
+    throw new Error(
+      `${pgdata} is not empty but holds no database (no PG_VERSION): move it away, or point DATA_DIR elsewhere`,
+    );
   }
   // The caller holds the DATA_DIR lock: a scratch directory found now was left by a start that
   // was interrupted.
@@ -35,7 +39,12 @@ export async function createEmbeddedCluster(pgdata: string): Promise<void> {
   try {
     await new Promise<void>((resolve, reject) => {
       execFile(process.execPath, [INITDB_ENTRY, scratch], { timeout: 120_000 }, (error, _stdout, stderr) => {
-        if (error) reject(new Error(`could not create the embedded database in ${parent}: ${stderr.trim().split('\n').slice(-3).join(' ') || error.message}`));
+        if (error)
+          reject(
+            new Error(
+              `could not create the embedded database in ${parent}: ${stderr.trim().split('\n').slice(-3).join(' ') || error.message}`,
+            ),
+          );
         else resolve();
       });
     });

@@ -16,7 +16,9 @@ export async function migrate(knex: Knex, migrations: Migration[] = allMigration
     const known = new Set(migrations.map((m) => m.name));
     const unknown = [...done].filter((name) => !known.has(name));
     if (unknown.length) {
-      throw new Error(`the database has migrations this version of Tollgate does not know (${unknown.join(', ')}): it was migrated by a newer version`);
+      throw new Error(
+        `the database has migrations this version of Tollgate does not know (${unknown.join(', ')}): it was migrated by a newer version`,
+      );
     }
     const applied: string[] = [];
     for (const migration of migrations) {

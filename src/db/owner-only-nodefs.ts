@@ -16,7 +16,9 @@ import { NodeFS } from '@electric-sql/pglite/nodefs';
 /** Read, write and search permission of group and others. */
 const GROUP_AND_OTHER_BITS = 0o077;
 
-interface ModeAttributes { mode?: number }
+interface ModeAttributes {
+  mode?: number;
+}
 interface NodefsOperations {
   node_ops: {
     mknod(parent: unknown, name: string, mode: number, dev: number): unknown;
@@ -36,7 +38,9 @@ function ownerOnly(attributes: ModeAttributes): ModeAttributes {
 function restrictModes(nodefs: NodefsOperations | undefined): void {
   const nodeOps = nodefs?.node_ops;
   if (!nodefs || typeof nodeOps?.mknod !== 'function' || typeof nodeOps.setattr !== 'function') {
-    throw new Error('PGlite\'s NODEFS no longer has node_ops.mknod/setattr: src/db/owner-only-nodefs.ts must be updated, or embedded database files would be readable by others');
+    throw new Error(
+      "PGlite's NODEFS no longer has node_ops.mknod/setattr: src/db/owner-only-nodefs.ts must be updated, or embedded database files would be readable by others",
+    );
   }
   const { mknod, setattr } = nodeOps;
   nodeOps.mknod = (parent, name, mode, dev) => mknod(parent, name, mode & ~GROUP_AND_OTHER_BITS, dev);

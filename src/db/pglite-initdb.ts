@@ -11,7 +11,9 @@ import { PGlite } from '@electric-sql/pglite';
 import type * as OwnerOnlyNodeFSModule from './owner-only-nodefs.js';
 
 const extension = path.extname(fileURLToPath(import.meta.url));
-const { OwnerOnlyNodeFS } = await import(new URL(`./owner-only-nodefs${extension}`, import.meta.url).href) as typeof OwnerOnlyNodeFSModule;
+const { OwnerOnlyNodeFS } = (await import(
+  new URL(`./owner-only-nodefs${extension}`, import.meta.url).href
+)) as typeof OwnerOnlyNodeFSModule;
 
 const directory = process.argv[2];
 if (!directory) {

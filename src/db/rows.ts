@@ -19,7 +19,9 @@ export function camelRow<Row extends object>(row: Row): CamelRow<Row> {
 
 /** The columns to update for the given changes: each field that is not undefined, snake_cased. */
 export function changedColumns(changes: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(changes)
-    .filter(([, value]) => value !== undefined)
-    .map(([field, value]) => [snakeKey(field), value]));
+  return Object.fromEntries(
+    Object.entries(changes)
+      .filter(([, value]) => value !== undefined)
+      .map(([field, value]) => [snakeKey(field), value]),
+  );
 }

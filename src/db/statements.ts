@@ -21,7 +21,11 @@ export interface StatementResult<Row> {
 }
 
 interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
 /**
@@ -29,8 +33,15 @@ interface PgConnection {
  * connection handling as every other query, and on PGlite the one connection, so a statement
  * never lands inside a transaction knex holds open — without knex's per-call query building.
  */
-export async function runStatement<Row>(db: Knex, statement: Statement, values: unknown[]): Promise<StatementResult<Row>> {
-  const client = db.client as { acquireConnection(): Promise<unknown>; releaseConnection(connection: unknown): Promise<unknown> };
+export async function runStatement<Row>(
+  db: Knex,
+  statement: Statement,
+  values: unknown[],
+): Promise<StatementResult<Row>> {
+  const client = db.client as {
+    acquireConnection(): Promise<unknown>;
+    releaseConnection(connection: unknown): Promise<unknown>;
+  };
   const connection = await client.acquireConnection();
   try {
     if (connection instanceof PGlite) {

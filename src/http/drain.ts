@@ -44,9 +44,13 @@ export class Drain {
    */
   async drain(graceMs: number): Promise<boolean> {
     this.#draining = true;
-    const closed = Promise.all(this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    const closed = Promise.all(
+      this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     // A connection becomes idle when its last response is sent; close each as soon as it does.
-    const sweep = setInterval(() => { for (const server of this.#servers) server.closeIdleConnections(); }, IDLE_SWEEP_MS);
+    const sweep = setInterval(() => {
+      for (const server of this.#servers) server.closeIdleConnections();
+    }, IDLE_SWEEP_MS);
     for (const server of this.#servers) server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     const cut = new Promise<false>((resolve) => {

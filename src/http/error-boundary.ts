@@ -77,8 +77,18 @@ export function errorBoundary(options: ErrorBoundaryOptions): Middleware {
     const err = error as Error;
     const where = { method: ctx.method, path: ctx.path };
     // An outage is not a bug: its message says enough, a stack per kind would only be noise.
-    if (failure === 'unavailable') errorLog.error(`database unavailable: ${failureKind(error)}`, { ...where, error: { type: err?.name, message: err?.message } }, 'database unavailable');
-    else errorLog.error(`request failed: ${failureKind(error)}`, { ...where, err: { type: err?.name, message: err?.message, stack: err?.stack } }, 'request failed');
+    if (failure === 'unavailable')
+      errorLog.error(
+        `database unavailable: ${failureKind(error)}`,
+        { ...where, error: { type: err?.name, message: err?.message } },
+        'database unavailable',
+      );
+    else
+      errorLog.error(
+        `request failed: ${failureKind(error)}`,
+        { ...where, err: { type: err?.name, message: err?.message, stack: err?.stack } },
+        'request failed',
+      );
   }
 
   function answer(ctx: Context, failure: DatabaseFailure | undefined): void {

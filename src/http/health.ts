@@ -9,7 +9,9 @@ const READINESS_TIMEOUT_MS = 2_000;
 async function databaseReachable(db: Knex): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS); });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS);
+    });
     await Promise.race([db.raw('SELECT 1'), timeout]);
     return true;
   } catch {
@@ -21,7 +23,8 @@ async function databaseReachable(db: Knex): Promise<boolean> {
 
 /** GET /healthz: the process runs. GET /readyz: the database answers and signing keys are loaded. */
 export function health(db: Knex, keyRing: KeyRing): Middleware {
-  const applies = (ctx: { method: string; path: string }) => (ctx.method === 'GET' || ctx.method === 'HEAD') && (ctx.path === '/healthz' || ctx.path === '/readyz');
+  const applies = (ctx: { method: string; path: string }) =>
+    (ctx.method === 'GET' || ctx.method === 'HEAD') && (ctx.path === '/healthz' || ctx.path === '/readyz');
   return gated(applies, async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     if (ctx.path === '/healthz') {
@@ -32,6 +35,10 @@ export function health(db: Knex, keyRing: KeyRing): Middleware {
     const keys = keyRing.snapshot.hasCurrentKeys;
     ctx.status = database && keys ? 200 : 503;
     if (ctx.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
-    ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', database: database ? 'ok' : 'unreachable', signing_keys: keys ? 'loaded' : 'missing' };
+    ctx.body = {
+      status: ctx.status === 200 ? 'ready' : 'not ready',
+      database: database ? 'ok' : 'unreachable',
+      signing_keys: keys ? 'loaded' : 'missing',
+    };
   });
 }

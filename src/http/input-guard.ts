@@ -36,18 +36,21 @@ export function problemInPath(path: string): string | undefined {
  * for the message. One pass, so a form body is not parsed again for oidc-provider.
  */
 export function parseForm(text: string, source: 'query' | 'body'): { problem: string } | { fields: FormFields } {
-  if (source === 'query' && RAW_NON_ASCII_OR_SPACE.test(text)) return { problem: 'the query string holds characters that must be percent-encoded' };
+  if (source === 'query' && RAW_NON_ASCII_OR_SPACE.test(text))
+    return { problem: 'the query string holds characters that must be percent-encoded' };
   const fields: FormFields = Object.create(null) as FormFields;
   for (const pair of text.split('&')) {
     if (!pair) continue;
     const equals = pair.indexOf('=');
     const rawName = equals === -1 ? pair : pair.slice(0, equals);
     const name = decodeComponent(rawName, true);
-    if (name === undefined) return { problem: `a ${source} parameter name has malformed percent-encoding or is not UTF-8` };
+    if (name === undefined)
+      return { problem: `a ${source} parameter name has malformed percent-encoding or is not UTF-8` };
     const nameProblem = unacceptableParameter(name);
     if (nameProblem) return { problem: `a ${source} parameter name ${nameProblem}` };
     const value = equals === -1 ? '' : decodeComponent(pair.slice(equals + 1), true);
-    if (value === undefined) return { problem: `the ${source} parameter ${shown(name)} has malformed percent-encoding or is not UTF-8` };
+    if (value === undefined)
+      return { problem: `the ${source} parameter ${shown(name)} has malformed percent-encoding or is not UTF-8` };
     const valueProblem = unacceptableParameter(value);
     if (valueProblem) return { problem: `the ${source} parameter ${shown(name)} ${valueProblem}` };
     const earlier = fields[name];
@@ -64,7 +67,12 @@ export function problemInForm(text: string, source: 'query' | 'body'): string | 
 }
 
 function isFormPost(ctx: Context): boolean {
-  return ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.method !== 'OPTIONS' && Boolean(ctx.is('application/x-www-form-urlencoded'));
+  return (
+    ctx.method !== 'GET' &&
+    ctx.method !== 'HEAD' &&
+    ctx.method !== 'OPTIONS' &&
+    Boolean(ctx.is('application/x-www-form-urlencoded'))
+  );
 }
 
 async function problemInBody(ctx: Context): Promise<string | undefined> {

@@ -28,23 +28,26 @@ import { answerAsIssuer, providerRequestOf } from '../oidc-provider/internals.js
 function jwksCaching(path: string, maxAge: number): Koa.Middleware {
   // oidc-provider answers with the same `keys` array until the Provider is rebuilt: hash it once.
   const etags = new WeakMap<object, string>();
-  return gated((ctx) => ctx.path === path, async (ctx, next) => {
-    await next();
-    const route = providerRequestOf(ctx)?.route;
-    if (route !== 'jwks' || ctx.status !== 200) return;
-    ctx.set('Cache-Control', `public, max-age=${maxAge}`);
-    const keys = (ctx.body as { keys?: object }).keys ?? ctx.body as object;
-    let etag = etags.get(keys);
-    if (!etag) {
-      etag = sha256Base64url(JSON.stringify(ctx.body)).slice(0, 27);
-      etags.set(keys, etag);
-    }
-    ctx.etag = etag;
-    if (ctx.fresh) {
-      ctx.status = 304;
-      ctx.body = null;
-    }
-  });
+  return gated(
+    (ctx) => ctx.path === path,
+    async (ctx, next) => {
+      await next();
+      const route = providerRequestOf(ctx)?.route;
+      if (route !== 'jwks' || ctx.status !== 200) return;
+      ctx.set('Cache-Control', `public, max-age=${maxAge}`);
+      const keys = (ctx.body as { keys?: object }).keys ?? (ctx.body as object);
+      let etag = etags.get(keys);
+      if (!etag) {
+        etag = sha256Base64url(JSON.stringify(ctx.body)).slice(0, 27);
+        etags.set(keys, etag);
+      }
+      ctx.etag = etag;
+      if (ctx.fresh) {
+        ctx.status = 304;
+        ctx.body = null;
+      }
+    },
+  );
 }
 
 /** The one stylesheet every page uses, cached by browsers for an hour. */
@@ -98,7 +101,11 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.use(stylesheetRoute(paths.stylesheet));
   // The router would match every request against its routes; only its own paths need it.
   const interactionRoutes = deps.interactions.routes();
-  app.use((ctx, next) => (isBelow(ctx.path, paths.interaction) ? interactionRoutes(ctx as Parameters<typeof interactionRoutes>[0], next) : next()));
+  app.use((ctx, next) =>
+    isBelow(ctx.path, paths.interaction)
+      ? interactionRoutes(ctx as Parameters<typeof interactionRoutes>[0], next)
+      : next(),
+  );
   app.use(impliedConsentForOfflineAccess(paths.authorization));
   app.use(deviceSessionGuard({ paths, providers: deps.providers }));
   for (const extra of deps.protocolExtras) app.use(extra);

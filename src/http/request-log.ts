@@ -40,7 +40,10 @@ export function requestLog(logger: Logger): Middleware {
       };
       if (failure && ctx.status >= 500) {
         const error = failure as Error;
-        logger.error({ ...line, err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
+        logger.error(
+          { ...line, err: { type: error.name, message: error.message, stack: error.stack } },
+          'request failed',
+        );
       } else {
         logger.info(line, 'request');
       }

@@ -34,7 +34,11 @@ function makeOwnerOnly(target: string, mode: number): void {
  * under some key: a new key could not open them, and the start would fail anyway, now with a
  * useless key file left behind to confuse the next one.
  */
-export async function resolveKeyEncryptionKey(options: { configured: Buffer | undefined; keysDir: string; db: Knex }): Promise<Buffer> {
+export async function resolveKeyEncryptionKey(options: {
+  configured: Buffer | undefined;
+  keysDir: string;
+  db: Knex;
+}): Promise<Buffer> {
   if (options.configured) return options.configured;
   const file = path.join(options.keysDir, 'key-encryption-key');
   if (fs.existsSync(file)) {
@@ -44,7 +48,9 @@ export async function resolveKeyEncryptionKey(options: { configured: Buffer | un
     if (key) return key;
   }
   if (await holdsSealedValues(options.db)) {
-    throw new MissingKeyEncryptionKeyError(`the database holds keys sealed under a key-encryption key, but ${file} does not exist: set KEYS_DIR to the folder holding key-encryption-key, or KEY_ENCRYPTION_KEY to its value (a new key would not open them, so none is generated)`);
+    throw new MissingKeyEncryptionKeyError(
+      `the database holds keys sealed under a key-encryption key, but ${file} does not exist: set KEYS_DIR to the folder holding key-encryption-key, or KEY_ENCRYPTION_KEY to its value (a new key would not open them, so none is generated)`,
+    );
   }
   fs.mkdirSync(options.keysDir, { recursive: true, mode: 0o700 });
   makeOwnerOnly(options.keysDir, 0o700);

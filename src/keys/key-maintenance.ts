@@ -19,14 +19,17 @@ export function startKeyMaintenance(options: {
 
   async function runOnce(): Promise<boolean> {
     const maintained = await keyRing.maintain();
-    if (!maintained && !await keyRing.changed()) return false;
+    if (!maintained && !(await keyRing.changed())) return false;
     options.apply(await keyRing.load());
     logger.info({ keys: keyRing.list().map(({ kid, alg, state }) => ({ kid, alg, state })) }, 'signing keys changed');
     return true;
   }
 
   const job = startPeriodicJob({
-    intervalSeconds: options.intervalSeconds, run: runOnce, logger, failureMessage: 'key maintenance failed',
+    intervalSeconds: options.intervalSeconds,
+    run: runOnce,
+    logger,
+    failureMessage: 'key maintenance failed',
   });
   return { stop: job.stop, runOnce };
 }

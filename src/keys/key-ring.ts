@@ -34,9 +34,14 @@ export interface KeyRingTiming {
 
 export class RotationTooEarlyError extends TollgateError {
   constructor(readonly possibleAt: Date) {
-    super(409, 'rotation_too_early', `the next key has not been published long enough for every cached JWKS to hold it; rotation is possible from ${possibleAt.toISOString()} (or use --force for an emergency such as a leaked key)`, {
-      extraFields: { possible_at: possibleAt.toISOString() },
-    });
+    super(
+      409,
+      'rotation_too_early',
+      `the next key has not been published long enough for every cached JWKS to hold it; rotation is possible from ${possibleAt.toISOString()} (or use --force for an emergency such as a leaked key)`,
+      {
+        extraFields: { possible_at: possibleAt.toISOString() },
+      },
+    );
   }
 }
 
@@ -73,7 +78,12 @@ export class KeyRing {
 
   async load(): Promise<KeySnapshot> {
     const rows = await signingKeyStore.all(this.db);
-    this.#snapshot = new KeySnapshot(rows.map((row): LoadedKey => ({ ...row, privateJwk: JSON.parse(open(this.keks, row.privateJwkSealed, row.kid)) as JWK })));
+    this.#snapshot = new KeySnapshot(
+      rows.map((row): LoadedKey => ({
+        ...row,
+        privateJwk: JSON.parse(open(this.keks, row.privateJwkSealed, row.kid)) as JWK,
+      })),
+    );
     return this.#snapshot;
   }
 
@@ -132,7 +142,8 @@ export class KeyRing {
       // all (NUL bytes included) is simply an unknown kid.
       const keys = await signingKeyStore.all(trx);
       const target = keys.find((key) => key.kid === kid);
-      if (!target) throw new NotFoundError(`no signing key has the kid ${JSON.stringify(kid)} (tollgate keys list shows them)`);
+      if (!target)
+        throw new NotFoundError(`no signing key has the kid ${JSON.stringify(kid)} (tollgate keys list shows them)`);
       if (target.state === 'previous') {
         await signingKeyStore.delete(trx, [target.kid]);
         return [target.kid];
@@ -157,8 +168,12 @@ export class KeyRing {
       const keys = await signingKeyStore.all(trx);
       const removed = await signingKeyStore.deleteRemovable(trx, new Date());
       const due = this.#rotationDueAt(keys);
-      if (!due || due.getTime() > Date.now() || this.#rotationPossibleAt(keys).getTime() > Date.now()) return removed.length > 0;
-      await this.#rotate(trx, keys.filter((key) => !removed.includes(key.kid)));
+      if (!due || due.getTime() > Date.now() || this.#rotationPossibleAt(keys).getTime() > Date.now())
+        return removed.length > 0;
+      await this.#rotate(
+        trx,
+        keys.filter((key) => !removed.includes(key.kid)),
+      );
       return true;
     });
     return changed;
@@ -166,7 +181,9 @@ export class KeyRing {
 
   /** When the current keys are due for their scheduled rotation. */
   #rotationDueAt(keys: SigningKeyRow[]): Date | undefined {
-    const activations = keys.filter((key) => key.state === 'current').map((key) => (key.activatedAt ?? key.createdAt).getTime());
+    const activations = keys
+      .filter((key) => key.state === 'current')
+      .map((key) => (key.activatedAt ?? key.createdAt).getTime());
     if (!activations.length) return undefined;
     return new Date(Math.min(...activations) + this.timing.rotationDays * 86_400_000);
   }

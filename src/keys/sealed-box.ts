@@ -16,7 +16,13 @@ export function seal(kek: Buffer, plaintext: string, context: string): string {
   const cipher = crypto.createCipheriv('aes-256-gcm', kek, iv);
   cipher.setAAD(Buffer.from(context));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', kekId(kek), iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+  return [
+    'v1',
+    kekId(kek),
+    iv.toString('base64url'),
+    ciphertext.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+  ].join('.');
 }
 
 export class SealedBoxError extends Error {
@@ -30,10 +36,13 @@ export function sealedBy(sealed: string): string | undefined {
 
 export function open(keks: Buffer[], sealed: string, context: string): string {
   const [version, id, iv, ciphertext, tag] = sealed.split('.');
-  if (version !== 'v1' || !id || !iv || ciphertext === undefined || !tag) throw new SealedBoxError('unrecognised sealed value');
+  if (version !== 'v1' || !id || !iv || ciphertext === undefined || !tag)
+    throw new SealedBoxError('unrecognised sealed value');
   const kek = keks.find((candidate) => kekId(candidate) === id);
   if (!kek) {
-    throw new SealedBoxError('a private key in the database was sealed under a key-encryption key that is not configured: check KEY_ENCRYPTION_KEY (and KEY_ENCRYPTION_KEY_PREVIOUS during a rotation)');
+    throw new SealedBoxError(
+      'a private key in the database was sealed under a key-encryption key that is not configured: check KEY_ENCRYPTION_KEY (and KEY_ENCRYPTION_KEY_PREVIOUS during a rotation)',
+    );
   }
   try {
     const decipher = crypto.createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'));

@@ -16,7 +16,10 @@ export async function serverSecret(db: Knex, keks: Buffer[], name: string): Prom
     if (row) {
       const value = open(keks, row.sealed, name);
       // During a KEY_ENCRYPTION_KEY rotation, re-seal under the new key.
-      if (sealedBy(row.sealed) !== kekId(kek)) await trx('server_secrets').where({ name }).update({ sealed: seal(kek, value, name) });
+      if (sealedBy(row.sealed) !== kekId(kek))
+        await trx('server_secrets')
+          .where({ name })
+          .update({ sealed: seal(kek, value, name) });
       return value;
     }
     const value = crypto.randomBytes(32).toString('base64url');

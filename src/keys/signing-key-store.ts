@@ -38,7 +38,9 @@ function fromDb(row: DbRow): SigningKeyRow {
 /** SQL for the signing-key ring; the rules about states live in KeyRing. */
 export const signingKeyStore = {
   async all(db: Knex): Promise<SigningKeyRow[]> {
-    const rows: DbRow[] = await db('signing_keys').select().orderBy([{ column: 'alg' }, { column: 'created_at' }]);
+    const rows: DbRow[] = await db('signing_keys')
+      .select()
+      .orderBy([{ column: 'alg' }, { column: 'created_at' }]);
     return rows.map(fromDb);
   },
 
@@ -47,18 +49,28 @@ export const signingKeyStore = {
     return db('signing_keys').select('kid', 'state');
   },
 
-  async promote(db: Knex, kid: string, changes: { state: KeyState; activatedAt?: Date; retiredAt?: Date; removeAfter?: Date }): Promise<void> {
-    await db('signing_keys').where({ kid }).update({
-      state: changes.state,
-      ...(changes.activatedAt ? { activated_at: changes.activatedAt } : {}),
-      ...(changes.retiredAt ? { retired_at: changes.retiredAt } : {}),
-      ...(changes.removeAfter ? { remove_after: changes.removeAfter } : {}),
-    });
+  async promote(
+    db: Knex,
+    kid: string,
+    changes: { state: KeyState; activatedAt?: Date; retiredAt?: Date; removeAfter?: Date },
+  ): Promise<void> {
+    await db('signing_keys')
+      .where({ kid })
+      .update({
+        state: changes.state,
+        ...(changes.activatedAt ? { activated_at: changes.activatedAt } : {}),
+        ...(changes.retiredAt ? { retired_at: changes.retiredAt } : {}),
+        ...(changes.removeAfter ? { remove_after: changes.removeAfter } : {}),
+      });
   },
 
   /** Previous keys whose tokens have all expired (plus skew). */
   async deleteRemovable(db: Knex, now: Date): Promise<string[]> {
-    const rows: { kid: string }[] = await db('signing_keys').where({ state: 'previous' }).andWhere('remove_after', '<', now).delete().returning('kid');
+    const rows: { kid: string }[] = await db('signing_keys')
+      .where({ state: 'previous' })
+      .andWhere('remove_after', '<', now)
+      .delete()
+      .returning('kid');
     return rows.map((row) => row.kid);
   },
 
@@ -70,7 +82,17 @@ export const signingKeyStore = {
     await db('signing_keys').where({ kid }).update({ private_jwk_sealed: privateJwkSealed });
   },
 
-  async insert(db: Knex, key: { kid: string; alg: SigningAlgorithm; state: KeyState; publicJwk: JWK; privateJwkSealed: string; activatedAt?: Date }): Promise<void> {
+  async insert(
+    db: Knex,
+    key: {
+      kid: string;
+      alg: SigningAlgorithm;
+      state: KeyState;
+      publicJwk: JWK;
+      privateJwkSealed: string;
+      activatedAt?: Date;
+    },
+  ): Promise<void> {
     await db('signing_keys').insert({
       kid: key.kid,
       alg: key.alg,

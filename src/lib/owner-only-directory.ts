@@ -22,7 +22,9 @@ export function ensureOwnerOnlyDirectory(dir: string, what = 'data directory'): 
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { mode } = fs.statSync(dir);
   if (mode & GROUP_AND_OTHER_BITS) {
-    throw new DirectoryPermissionError(`${what} "${dir}" has invalid permissions (${octal(mode)}); should be u=rwx (0700): run chmod 700 "${dir}"`);
+    throw new DirectoryPermissionError(
+      `${what} "${dir}" has invalid permissions (${octal(mode)}); should be u=rwx (0700): run chmod 700 "${dir}"`,
+    );
   }
 }
 

@@ -26,7 +26,9 @@ export function startPeriodicJob(options: {
     run()
       // The message only: a driver error's other fields (pg's `detail`, say) can quote row values.
       .catch((error: unknown) => logger.warn({ err: { message: errorMessage(error) } }, failureMessage))
-      .finally(() => { running = false; });
+      .finally(() => {
+        running = false;
+      });
   }, options.intervalSeconds * 1000);
   timer.unref();
   return { stop: () => clearInterval(timer) };

@@ -16,6 +16,13 @@ export function parseRate(text: string): Rate {
 }
 
 export function formatRate(rate: Rate): string {
-  const unit = rate.durationSeconds === 3600 ? 'h' : rate.durationSeconds === 60 ? 'min' : rate.durationSeconds === 1 ? 's' : `${rate.durationSeconds}s`;
+  const unit =
+    rate.durationSeconds === 3600
+      ? 'h'
+      : rate.durationSeconds === 60
+        ? 'min'
+        : rate.durationSeconds === 1
+          ? 's'
+          : `${rate.durationSeconds}s`;
   return `${rate.points}/${unit}`;
 }

@@ -11,7 +11,10 @@ import { tooManyRequestsJson, tooManyRequestsPage } from './too-many-requests.js
  * the device code page (a session holding its form's token), device authorization (a device code)
  * and pushed authorization requests (a request).
  */
-export type AnonymousRequestPaths = Pick<Paths, 'authorization' | 'endSession' | 'device' | 'deviceAuthorization' | 'pushedAuthorization' | 'assets'>;
+export type AnonymousRequestPaths = Pick<
+  Paths,
+  'authorization' | 'endSession' | 'device' | 'deviceAuthorization' | 'pushedAuthorization' | 'assets'
+>;
 
 /** Parameters by which a client authenticates in the body (RFC 6749 §2.3.1, RFC 7523 §2.2). */
 const CREDENTIAL_PARAMS = ['client_secret', 'client_assertion'];
@@ -44,17 +47,20 @@ export function anonymousRequestLimit(options: { paths: AnonymousRequestPaths; l
   const { paths, limit } = options;
   const pages = new Set([paths.authorization, paths.endSession, paths.device]);
   const oauthEndpoints = new Set([paths.deviceAuthorization, paths.pushedAuthorization]);
-  return gated((ctx) => pages.has(ctx.path) || (ctx.method === 'POST' && oauthEndpoints.has(ctx.path)), async (ctx, next) => {
-    const isPage = pages.has(ctx.path);
-    if (!isPage) {
-      const authenticated = await presentsClientCredentials(ctx);
-      if (authenticated === undefined) return undefined;
-      if (authenticated) return next();
-    }
-    const verdict = await limit.take(ctx.ip);
-    if (verdict.allowed) return next();
-    if (isPage) tooManyRequestsPage(ctx, paths.assets, verdict.retryAfterSeconds);
-    else tooManyRequestsJson(ctx, verdict.retryAfterSeconds);
-    return undefined;
-  });
+  return gated(
+    (ctx) => pages.has(ctx.path) || (ctx.method === 'POST' && oauthEndpoints.has(ctx.path)),
+    async (ctx, next) => {
+      const isPage = pages.has(ctx.path);
+      if (!isPage) {
+        const authenticated = await presentsClientCredentials(ctx);
+        if (authenticated === undefined) return undefined;
+        if (authenticated) return next();
+      }
+      const verdict = await limit.take(ctx.ip);
+      if (verdict.allowed) return next();
+      if (isPage) tooManyRequestsPage(ctx, paths.assets, verdict.retryAfterSeconds);
+      else tooManyRequestsJson(ctx, verdict.retryAfterSeconds);
+      return undefined;
+    },
+  );
 }

@@ -26,7 +26,10 @@ export function knexStoreClient(db: Knex) {
         bindings.push(values[Number(index) - 1]);
         return '?';
       });
-      const result = await db.raw(sql, bindings as Knex.RawBinding[]) as { rows?: Record<string, unknown>[]; rowCount?: number | null };
+      const result = (await db.raw(sql, bindings as Knex.RawBinding[])) as {
+        rows?: Record<string, unknown>[];
+        rowCount?: number | null;
+      };
       const rows = result.rows ?? [];
       return { rows, rowCount: Math.max(rows.length, result.rowCount ?? 0) };
     },

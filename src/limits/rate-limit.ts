@@ -23,7 +23,11 @@ export type RateVerdict = { allowed: true } | { allowed: false; retryAfterSecond
 export class RateLimit {
   readonly #limiter: RateLimiterPostgres;
 
-  constructor(private readonly db: Knex, readonly name: string, readonly rate: Rate) {
+  constructor(
+    private readonly db: Knex,
+    readonly name: string,
+    readonly rate: Rate,
+  ) {
     this.#limiter = new RateLimiterPostgres({
       storeClient: knexStoreClient(db),
       storeType: 'client',
@@ -56,9 +60,11 @@ export class RateLimit {
 
   /** Deletes this limit's counters whose window has ended; returns how many. */
   async sweep(): Promise<number> {
-    return affectedRows(await this.db(RATE_LIMITS_TABLE)
-      .where('key', 'like', `${this.name}:%`)
-      .andWhere('expire', '<', Date.now() - SWEEP_GRACE_MS)
-      .delete());
+    return affectedRows(
+      await this.db(RATE_LIMITS_TABLE)
+        .where('key', 'like', `${this.name}:%`)
+        .andWhere('expire', '<', Date.now() - SWEEP_GRACE_MS)
+        .delete(),
+    );
   }
 }

@@ -10,9 +10,17 @@ import { TollgateError } from '../lib/errors.js';
  * (§4.1.2.1, §11.4) for a server that will not serve the request now. People get a page.
  */
 export function tooManyRequestsJson(ctx: Context, retryAfterSeconds: number): void {
-  sendErrorResponse(ctx, new TollgateError(429, 'temporarily_unavailable', `too many requests; retry after ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`, {
-    headers: { 'Retry-After': String(retryAfterSeconds) },
-  }));
+  sendErrorResponse(
+    ctx,
+    new TollgateError(
+      429,
+      'temporarily_unavailable',
+      `too many requests; retry after ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`,
+      {
+        headers: { 'Retry-After': String(retryAfterSeconds) },
+      },
+    ),
+  );
 }
 
 export function tooManyRequestsPage(ctx: Context, assets: string, retryAfterSeconds: number): void {

@@ -42,8 +42,13 @@ export type Reliance =
   | 'client-authentication';
 
 export class ProviderRelianceError extends Error {
-  constructor(readonly reliance: Reliance, detail: string) {
-    super(`oidc-provider no longer looks as Tollgate relies on (${reliance}): ${detail}; see docs/UPGRADING-oidc-provider.md, "${reliance}"`);
+  constructor(
+    readonly reliance: Reliance,
+    detail: string,
+  ) {
+    super(
+      `oidc-provider no longer looks as Tollgate relies on (${reliance}): ${detail}; see docs/UPGRADING-oidc-provider.md, "${reliance}"`,
+    );
     this.name = 'ProviderRelianceError';
   }
 }
@@ -65,7 +70,8 @@ function librarySource(reliance: Reliance, file: string): string {
 
 function ensureSourceHas(reliance: Reliance, file: string, ...needles: string[]): void {
   const source = librarySource(reliance, file);
-  for (const needle of needles) ensure(reliance, source.includes(needle), `${file} no longer contains ${JSON.stringify(needle)}`);
+  for (const needle of needles)
+    ensure(reliance, source.includes(needle), `${file} no longer contains ${JSON.stringify(needle)}`);
 }
 
 // ─── The request body ────────────────────────────────────────────────────────────────────────
@@ -88,7 +94,7 @@ export function handFormToProvider(req: IncomingMessage, fields: FormFields): vo
 /** The form handed to oidc-provider for this request, if one was. */
 export function formHandedToProvider(req: IncomingMessage): FormFields | undefined {
   const handed = (req as { body?: unknown }).body;
-  return handed && typeof handed === 'object' ? handed as FormFields : undefined;
+  return handed && typeof handed === 'object' ? (handed as FormFields) : undefined;
 }
 
 // ─── Its console notices ─────────────────────────────────────────────────────────────────────
@@ -134,7 +140,9 @@ export function routeProviderNotices(logger: NoticeLogger): void {
 export function answerAsIssuer(app: Koa, issuer: string): void {
   const { origin } = new URL(issuer);
   Object.defineProperty(app.request, 'href', {
-    get(this: { originalUrl: string }) { return origin + this.originalUrl; },
+    get(this: { originalUrl: string }) {
+      return origin + this.originalUrl;
+    },
     configurable: true,
   });
 }
@@ -168,18 +176,37 @@ type Awaitable<T> = T | Promise<T>;
 
 /** The pages oidc-provider renders through its configuration hooks, written against a Koa context. */
 export interface ProviderPageHooks {
-  renderError(ctx: ProviderPageContext, out: { error: string; error_description?: string }, error?: unknown): Awaitable<void>;
+  renderError(
+    ctx: ProviderPageContext,
+    out: { error: string; error_description?: string },
+    error?: unknown,
+  ): Awaitable<void>;
   logoutSource(ctx: ProviderPageContext, form: string): Awaitable<void>;
   postLogoutSuccessSource(ctx: ProviderPageContext): Awaitable<void>;
-  userCodeInputSource(ctx: ProviderPageContext, form: string, out?: unknown, error?: Error & { userCode?: string }): Awaitable<void>;
-  userCodeConfirmSource(ctx: ProviderPageContext, form: string, client: { clientId: string; clientName?: string }, deviceInfo: unknown, userCode: string): Awaitable<void>;
+  userCodeInputSource(
+    ctx: ProviderPageContext,
+    form: string,
+    out?: unknown,
+    error?: Error & { userCode?: string },
+  ): Awaitable<void>;
+  userCodeConfirmSource(
+    ctx: ProviderPageContext,
+    form: string,
+    client: { clientId: string; clientName?: string },
+    deviceInfo: unknown,
+    userCode: string,
+  ): Awaitable<void>;
   successSource(ctx: ProviderPageContext): Awaitable<void>;
 }
 
-type OnProviderContext<H> = H extends (ctx: ProviderPageContext, ...args: infer A) => infer R ? (ctx: KoaContextWithOIDC, ...args: A) => R : never;
+type OnProviderContext<H> = H extends (ctx: ProviderPageContext, ...args: infer A) => infer R
+  ? (ctx: KoaContextWithOIDC, ...args: A) => R
+  : never;
 
 /** The page hooks as oidc-provider's configuration takes them: its context converted here, once. */
-export function providerPageHooks(hooks: ProviderPageHooks): { [K in keyof ProviderPageHooks]: OnProviderContext<ProviderPageHooks[K]> } {
+export function providerPageHooks(hooks: ProviderPageHooks): {
+  [K in keyof ProviderPageHooks]: OnProviderContext<ProviderPageHooks[K]>;
+} {
   return hooks as unknown as { [K in keyof ProviderPageHooks]: OnProviderContext<ProviderPageHooks[K]> };
 }
 
@@ -196,9 +223,16 @@ export function currentRequest(): object | undefined {
 type Find = (id: unknown, options?: unknown) => Promise<unknown>;
 
 /** Replaces how a client's presented secret is compared with the `client_secret` in its metadata. */
-export function replaceClientSecretComparison(provider: Provider, compare: (presented: unknown, stored: string | undefined) => boolean): void {
+export function replaceClientSecretComparison(
+  provider: Provider,
+  compare: (presented: unknown, stored: string | undefined) => boolean,
+): void {
   const prototype = provider.Client.prototype as unknown as { compareClientSecret?: unknown };
-  ensure('client-secret-comparison', typeof prototype.compareClientSecret === 'function', 'Client#compareClientSecret is gone');
+  ensure(
+    'client-secret-comparison',
+    typeof prototype.compareClientSecret === 'function',
+    'Client#compareClientSecret is gone',
+  );
   prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, presented: unknown) {
     return compare(presented, this.clientSecret);
   };
@@ -211,12 +245,18 @@ function wrapStaticFind(provider: Provider, model: 'Client' | 'Grant', wrap: (fi
 }
 
 /** Puts `wrap` around Client.find, through which oidc-provider looks up every client. */
-export function wrapClientFind(provider: Provider, wrap: (find: (id: unknown) => Promise<unknown>) => (id: unknown) => Promise<unknown>): void {
+export function wrapClientFind(
+  provider: Provider,
+  wrap: (find: (id: unknown) => Promise<unknown>) => (id: unknown) => Promise<unknown>,
+): void {
   wrapStaticFind(provider, 'Client', wrap as (find: Find) => Find);
 }
 
 /** Puts `wrap` around Grant.find, through which oidc-provider loads every grant. */
-export function wrapGrantFind<G>(provider: Provider, wrap: (find: (id: unknown, options?: unknown) => Promise<G | undefined>) => Find): void {
+export function wrapGrantFind<G>(
+  provider: Provider,
+  wrap: (find: (id: unknown, options?: unknown) => Promise<G | undefined>) => Find,
+): void {
   wrapStaticFind(provider, 'Grant', wrap as (find: Find) => Find);
 }
 
@@ -248,7 +288,11 @@ const DEVICE_ERRORS = ['NotFoundError', 'ExpiredError', 'AlreadyUsedError', 'NoC
 type Check = InstanceType<typeof interactionPolicy.Check>;
 
 /** oidc-provider's default policy with one check of one prompt replaced (found by its reason). */
-export function basePolicyReplacing(prompt: string, reason: string, replacement: (Check: typeof interactionPolicy.Check) => Check) {
+export function basePolicyReplacing(
+  prompt: string,
+  reason: string,
+  replacement: (Check: typeof interactionPolicy.Check) => Check,
+) {
   const { Check, base } = interactionPolicy;
   const policy = base();
   const found = policy.get(prompt);
@@ -286,7 +330,10 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   if (colon === -1) return undefined;
   // RFC 6749 §2.3.1: both parts are form-urlencoded inside the Basic credentials.
   try {
-    return { id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')) };
+    return {
+      id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
+      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+    };
   } catch {
     return undefined;
   }
@@ -298,9 +345,13 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
  * one endpoint Tollgate answers itself (introspection of JWT access tokens): the caller checks
  * the secret against the registered kind of client.
  */
-export function presentedClientCredentials(authorization: string, params: URLSearchParams): { id: string; secret: string | null } {
+export function presentedClientCredentials(
+  authorization: string,
+  params: URLSearchParams,
+): { id: string; secret: string | null } {
   const basic = basicCredentials(authorization || undefined);
-  if (authorization && !basic) throw new ClientAuthenticationError(400, 'invalid_request', 'invalid Authorization header');
+  if (authorization && !basic)
+    throw new ClientAuthenticationError(400, 'invalid_request', 'invalid Authorization header');
   if (basic && (params.has('client_secret') || (params.has('client_id') && params.get('client_id') !== basic.id))) {
     throw new ClientAuthenticationError(400, 'invalid_request', ONE_MECHANISM);
   }
@@ -316,34 +367,79 @@ let libraryChecked = false;
 
 function checkLibrary(): void {
   if (libraryChecked) return;
-  ensureSourceHas('exact-routes', 'lib/helpers/router.js', 'Tollgate: routes match exactly as spelled', 'Tollgate: no second lookup');
-  ensureSourceHas('oidc-context-property', 'lib/helpers/initialize_app.js', "Object.defineProperty(ctx, 'oidc', { value: new this.OIDCContext(ctx) })");
-  ensureSourceHas('request-body', 'lib/shared/selective_body.js', 'ctx.req.body', `const LIMIT = ${MAX_FORM_BYTES / 1024} * 1024;`);
+  ensureSourceHas(
+    'exact-routes',
+    'lib/helpers/router.js',
+    'Tollgate: routes match exactly as spelled',
+    'Tollgate: no second lookup',
+  );
+  ensureSourceHas(
+    'oidc-context-property',
+    'lib/helpers/initialize_app.js',
+    "Object.defineProperty(ctx, 'oidc', { value: new this.OIDCContext(ctx) })",
+  );
+  ensureSourceHas(
+    'request-body',
+    'lib/shared/selective_body.js',
+    'ctx.req.body',
+    `const LIMIT = ${MAX_FORM_BYTES / 1024} * 1024;`,
+  );
   ensureSourceHas('library-notices', 'lib/helpers/attention.js', 'oidc-provider NOTICE: ', 'oidc-provider WARNING: ');
   ensureSourceHas('library-notices', 'lib/shared/selective_body.js', BODY_HANDED_OVER_NOTICE);
   ensureSourceHas('request-href', 'lib/helpers/oidc_context.js', 'this.ctx.href');
   // src/http/security-headers.ts, secureCookiesForHttpsIssuer: its cookies follow the mounted context's `secure`.
   ensureSourceHas('secure-cookies', 'lib/helpers/oidc_context.js', 'this.ctx.secure');
-  ensureSourceHas('resume-routes', 'lib/helpers/initialize_app.js', '`${routes.authorization}/:uid`', '`${routes.code_verification}/:uid`');
+  ensureSourceHas(
+    'resume-routes',
+    'lib/helpers/initialize_app.js',
+    '`${routes.authorization}/:uid`',
+    '`${routes.code_verification}/:uid`',
+  );
   ensureSourceHas('server-error-event', 'lib/shared/error_handler.js', "provider.emit('server_error', ctx, err)");
-  ensureSourceHas('server-error-event', 'lib/shared/authorization_error_handler.js', "provider.emit('server_error', ctx, err)");
+  ensureSourceHas(
+    'server-error-event',
+    'lib/shared/authorization_error_handler.js',
+    "provider.emit('server_error', ctx, err)",
+  );
   ensureSourceHas('oidc-context', 'lib/shared/assemble_params.js', 'ctx.oidc.params =');
-  ensureSourceHas('client-authentication', 'lib/shared/client_auth.js', ONE_MECHANISM, NO_MECHANISM, 'client_secret_basic', 'client_secret_post');
+  ensureSourceHas(
+    'client-authentication',
+    'lib/shared/client_auth.js',
+    ONE_MECHANISM,
+    NO_MECHANISM,
+    'client_secret_basic',
+    'client_secret_post',
+  );
   ensureSourceHas('request-context', 'lib/provider.js', 'static get ctx()');
 
   const errors = library('oidc-provider/lib/helpers/re_render_errors.js') as Record<string, unknown>;
-  for (const name of DEVICE_ERRORS) ensure('device-errors', typeof errors[name] === 'function', `lib/helpers/re_render_errors.js has no ${name}`);
+  for (const name of DEVICE_ERRORS)
+    ensure('device-errors', typeof errors[name] === 'function', `lib/helpers/re_render_errors.js has no ${name}`);
 
-  const forms = library('oidc-provider/lib/helpers/user_code_form.js') as Record<string, (...args: unknown[]) => string>;
-  ensure('device-form', typeof forms.input === 'function' && typeof forms.confirm === 'function', 'lib/helpers/user_code_form.js has no input/confirm');
-  for (const form of [forms.input!('/verify?a=1&b=2', 'token', undefined, 'base-20'), forms.confirm!('/verify?a=1&b=2', 'token', 'BCDF-GHJK')]) {
+  const forms = library('oidc-provider/lib/helpers/user_code_form.js') as Record<
+    string,
+    (...args: unknown[]) => string
+  >;
+  ensure(
+    'device-form',
+    typeof forms.input === 'function' && typeof forms.confirm === 'function',
+    'lib/helpers/user_code_form.js has no input/confirm',
+  );
+  for (const form of [
+    forms.input!('/verify?a=1&b=2', 'token', undefined, 'base-20'),
+    forms.confirm!('/verify?a=1&b=2', 'token', 'BCDF-GHJK'),
+  ]) {
     let parts;
     try {
       parts = deviceFormParts(form);
     } catch {
       parts = undefined;
     }
-    ensure('device-form', parts?.action === '/verify?a=1&b=2' && parts.xsrf === 'token', 'its device form no longer has the action and xsrf Tollgate reads');
+    ensure(
+      'device-form',
+      parts?.action === '/verify?a=1&b=2' && parts.xsrf === 'token',
+      'its device form no longer has the action and xsrf Tollgate reads',
+    );
   }
   libraryChecked = true;
 }
@@ -355,17 +451,38 @@ function checkLibrary(): void {
 export function checkProviderInternals(provider: Provider): void {
   checkLibrary();
   // koa-mount runs a Koa application's middleware on the mounting app's own context.
-  ensure('page-hook-context', Array.isArray((provider as unknown as { middleware?: unknown }).middleware), 'the Provider is not a Koa application');
-  ensure('request-context', typeof Object.getOwnPropertyDescriptor(Provider, 'ctx')?.get === 'function', 'Provider.ctx is gone');
-  const { Client, Grant, OIDCContext } = provider as unknown as { Client: { prototype: object; find?: unknown }; Grant: { find?: unknown }; OIDCContext: new (ctx: object) => object };
-  ensure('client-secret-comparison', typeof (Client.prototype as { compareClientSecret?: unknown }).compareClientSecret === 'function', 'Client#compareClientSecret is gone');
+  ensure(
+    'page-hook-context',
+    Array.isArray((provider as unknown as { middleware?: unknown }).middleware),
+    'the Provider is not a Koa application',
+  );
+  ensure(
+    'request-context',
+    typeof Object.getOwnPropertyDescriptor(Provider, 'ctx')?.get === 'function',
+    'Provider.ctx is gone',
+  );
+  const { Client, Grant, OIDCContext } = provider as unknown as {
+    Client: { prototype: object; find?: unknown };
+    Grant: { find?: unknown };
+    OIDCContext: new (ctx: object) => object;
+  };
+  ensure(
+    'client-secret-comparison',
+    typeof (Client.prototype as { compareClientSecret?: unknown }).compareClientSecret === 'function',
+    'Client#compareClientSecret is gone',
+  );
   ensure('client-find', typeof Client.find === 'function', 'Client.find is gone');
   ensure('grant-find', typeof Grant.find === 'function', 'Grant.find is gone');
-  ensure('session-lookup', typeof (provider as unknown as { Session: { get?: unknown } }).Session.get === 'function', 'Session.get is gone');
+  ensure(
+    'session-lookup',
+    typeof (provider as unknown as { Session: { get?: unknown } }).Session.get === 'function',
+    'Session.get is gone',
+  );
 
   const oidc = new OIDCContext({ _matchedRouteName: 'token' }) as Record<string, unknown>;
   ensure('oidc-context', oidc.route === 'token', 'ctx.oidc.route no longer names the route');
-  for (const property of ['entities', 'resourceServers']) ensure('oidc-context', typeof oidc[property] === 'object', `ctx.oidc.${property} is gone`);
+  for (const property of ['entities', 'resourceServers'])
+    ensure('oidc-context', typeof oidc[property] === 'object', `ctx.oidc.${property} is gone`);
   const prototype = Object.getPrototypeOf(oidc) as object;
   for (const property of ['client', 'prompts', 'requestParamScopes', 'requestParamOIDCScopes', 'promptPending']) {
     ensure('oidc-context', property in prototype, `ctx.oidc.${property} is gone`);

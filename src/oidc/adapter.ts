@@ -4,7 +4,12 @@ import type { ClientDirectory } from '../clients/client-directory.js';
 import { clientMetadata } from './client-metadata.js';
 import { isIssuedId, storedId, type UserCodeDigest } from '../artefacts/artefact-ids.js';
 import { GrantPrefetch } from './grant-prefetch.js';
-import { ID_SEALED_BY_USER_CODE, oidcPayloadStore, type Payload, type StoredArtefact } from '../artefacts/payload-store.js';
+import {
+  ID_SEALED_BY_USER_CODE,
+  oidcPayloadStore,
+  type Payload,
+  type StoredArtefact,
+} from '../artefacts/payload-store.js';
 import type { RefreshRotation } from './refresh-rotation.js';
 import { fromStoredPayload, toStoredPayload } from '../artefacts/stored-payload.js';
 
@@ -59,7 +64,7 @@ class PayloadAdapter implements Adapter {
         },
       };
       // Written when the token response is known to be a success (RefreshRotation).
-      if (!this.memory.rotation.park(rotation) && !await rotation.commit()) this.#refuseReuse();
+      if (!this.memory.rotation.park(rotation) && !(await rotation.commit())) this.#refuseReuse();
       return;
     }
     // Not a successor (the presented token itself saved again): consume first, then write as usual.
@@ -75,7 +80,8 @@ class PayloadAdapter implements Adapter {
       if (parked) return parked.grant as AdapterPayload | undefined;
     }
     if (!LOOKED_UP_WITH_GRANT.has(kind)) {
-      return fromStoredPayload(kind, await oidcPayloadStore.find(this.db, kind, storedId(kind, id)), id) as AdapterPayload | undefined;
+      return fromStoredPayload(kind, await oidcPayloadStore.find(this.db, kind, storedId(kind, id)), id) as
+        AdapterPayload | undefined;
     }
     const found = await oidcPayloadStore.findWithGrant(this.db, kind, storedId(kind, id));
     if (found?.grantId) this.memory.grants.park(found.grantId, found.grant);
@@ -98,7 +104,8 @@ class PayloadAdapter implements Adapter {
     // tokens is another value): it is stored as it is. The session's id (its cookie) is not
     // known here; oidc-provider only reads a session found this way.
     if (!isIssuedId(uid)) return undefined;
-    return fromStoredPayload(this.kind, await oidcPayloadStore.findBy(this.db, this.kind, 'uid', uid), undefined) as AdapterPayload | undefined;
+    return fromStoredPayload(this.kind, await oidcPayloadStore.findBy(this.db, this.kind, 'uid', uid), undefined) as
+      AdapterPayload | undefined;
   }
 
   /**
@@ -152,19 +159,35 @@ class ClientAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     const client = await this.directory.find(id);
-    return client ? clientMetadata(client) as AdapterPayload : undefined;
+    return client ? (clientMetadata(client) as AdapterPayload) : undefined;
   }
 
   // Clients are managed through the admin API only; dynamic registration is off.
-  async upsert(): Promise<void> { throw new Error('clients are managed through the admin API'); }
-  async findByUserCode(): Promise<undefined> { return undefined; }
-  async findByUid(): Promise<undefined> { return undefined; }
-  async consume(): Promise<void> { throw new Error('clients cannot be consumed'); }
-  async destroy(): Promise<void> { throw new Error('clients are managed through the admin API'); }
-  async revokeByGrantId(): Promise<void> { /* clients hold no grants */ }
+  async upsert(): Promise<void> {
+    throw new Error('clients are managed through the admin API');
+  }
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+  async findByUid(): Promise<undefined> {
+    return undefined;
+  }
+  async consume(): Promise<void> {
+    throw new Error('clients cannot be consumed');
+  }
+  async destroy(): Promise<void> {
+    throw new Error('clients are managed through the admin API');
+  }
+  async revokeByGrantId(): Promise<void> {
+    /* clients hold no grants */
+  }
 }
 
-export function adapterFactory(db: Knex, directory: ClientDirectory, options: AdapterOptions): (name: string) => Adapter {
+export function adapterFactory(
+  db: Knex,
+  directory: ClientDirectory,
+  options: AdapterOptions,
+): (name: string) => Adapter {
   const clientAdapter = new ClientAdapter(directory);
   const memory: RequestMemory = { grants: new GrantPrefetch(), rotation: options.rotations };
   const adapters = new Map<string, Adapter>();

@@ -13,12 +13,17 @@ export { ClientAuthenticationError } from '../oidc-provider/internals.js';
  * presentedClientCredentials); then, as it does, the registered kind of client decides (public:
  * id only; confidential: its secret), compared in constant time.
  */
-export async function authenticateClient(ctx: Context, params: URLSearchParams, directory: ClientDirectory): Promise<Client> {
+export async function authenticateClient(
+  ctx: Context,
+  params: URLSearchParams,
+  directory: ClientDirectory,
+): Promise<Client> {
   const { id, secret } = presentedClientCredentials(ctx.get('authorization'), params);
   const client = await directory.find(id);
-  const authenticated = client && (client.isPublic
-    ? secret === null
-    : secret !== null && verifyClientSecret(secret, client.secretHash ?? undefined));
-  if (!client || !authenticated) throw new ClientAuthenticationError(401, 'invalid_client', 'client authentication failed');
+  const authenticated =
+    client &&
+    (client.isPublic ? secret === null : secret !== null && verifyClientSecret(secret, client.secretHash ?? undefined));
+  if (!client || !authenticated)
+    throw new ClientAuthenticationError(401, 'invalid_client', 'client authentication failed');
   return client;
 }

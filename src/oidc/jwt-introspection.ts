@@ -34,7 +34,10 @@ export interface JwtIntrospectionDependencies {
  * Anything that is not a JWT goes on to oidc-provider with the body already read.
  */
 export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware {
-  const applies = (ctx: Context) => ctx.method === 'POST' && ctx.path === deps.paths.introspection && Boolean(ctx.is('application/x-www-form-urlencoded'));
+  const applies = (ctx: Context) =>
+    ctx.method === 'POST' &&
+    ctx.path === deps.paths.introspection &&
+    Boolean(ctx.is('application/x-www-form-urlencoded'));
   return gated(applies, async (ctx, next) => {
     const params = await peekForm(ctx);
     if (!params) return undefined;
@@ -56,7 +59,11 @@ export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware
   });
 }
 
-async function introspect(deps: JwtIntrospectionDependencies, token: string, clientId: string): Promise<Record<string, unknown>> {
+async function introspect(
+  deps: JwtIntrospectionDependencies,
+  token: string,
+  clientId: string,
+): Promise<Record<string, unknown>> {
   let payload;
   try {
     ({ payload } = await jwtVerify(token, deps.keyRing.snapshot.verificationKeys, {
@@ -68,7 +75,8 @@ async function introspect(deps: JwtIntrospectionDependencies, token: string, cli
     return { active: false };
   }
   if (payload.client_id !== clientId) return { active: false };
-  if (typeof payload.gid === 'string' && !await deps.providers.current.Grant.find(payload.gid)) return { active: false };
+  if (typeof payload.gid === 'string' && !(await deps.providers.current.Grant.find(payload.gid)))
+    return { active: false };
   const { gid: _internal, ...claims } = payload;
   const cnf = claims.cnf as { jkt?: string } | undefined;
   return { ...claims, active: true, token_type: cnf?.jkt ? 'DPoP' : 'Bearer' };

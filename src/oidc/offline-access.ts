@@ -16,9 +16,15 @@ export function impliedConsentForOfflineAccess(authorizationPath: string): Middl
   return (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === authorizationPath) {
       const { scope, prompt } = ctx.query;
-      const prompts = typeof prompt === 'string' ? prompt.split(' ').filter(Boolean) : prompt === undefined ? [] : undefined;
-      if (typeof scope === 'string' && scope.split(' ').includes('offline_access') && prompts
-        && !prompts.includes('consent') && !prompts.includes('none')) {
+      const prompts =
+        typeof prompt === 'string' ? prompt.split(' ').filter(Boolean) : prompt === undefined ? [] : undefined;
+      if (
+        typeof scope === 'string' &&
+        scope.split(' ').includes('offline_access') &&
+        prompts &&
+        !prompts.includes('consent') &&
+        !prompts.includes('none')
+      ) {
         ctx.query = { ...ctx.query, prompt: [...prompts, 'consent'].join(' '), [IMPLIED_CONSENT_PARAM]: '1' };
       }
     }
@@ -28,8 +34,15 @@ export function impliedConsentForOfflineAccess(authorizationPath: string): Middl
 
 /** oidc-provider's default policy, with the consent prompt honouring only a prompt=consent the client sent. */
 export function interactionPolicyWithImpliedConsent() {
-  return basePolicyReplacing('consent', 'consent_prompt', (Check) => new Check('consent_prompt', 'consent prompt was not resolved', 'consent_required', (ctx: KoaContextWithOIDC) => {
-    const { oidc } = ctx;
-    return oidc.prompts.has('consent') && oidc.params?.[IMPLIED_CONSENT_PARAM] !== '1' && oidc.promptPending('consent');
-  }));
+  return basePolicyReplacing(
+    'consent',
+    'consent_prompt',
+    (Check) =>
+      new Check('consent_prompt', 'consent prompt was not resolved', 'consent_required', (ctx: KoaContextWithOIDC) => {
+        const { oidc } = ctx;
+        return (
+          oidc.prompts.has('consent') && oidc.params?.[IMPLIED_CONSENT_PARAM] !== '1' && oidc.promptPending('consent')
+        );
+      }),
+  );
 }

@@ -14,7 +14,13 @@ import { adapterFactory } from './adapter.js';
 import { installClientInstanceCache } from './client-instances.js';
 import { installClientSecretHook } from './client-secret-hook.js';
 import { IMPLIED_CONSENT_PARAM, interactionPolicyWithImpliedConsent } from './offline-access.js';
-import { CLIENT_AUTH_METHODS, checkProviderInternals, onServerError, providerPageHooks, type ProviderPageHooks } from '../oidc-provider/internals.js';
+import {
+  CLIENT_AUTH_METHODS,
+  checkProviderInternals,
+  onServerError,
+  providerPageHooks,
+  type ProviderPageHooks,
+} from '../oidc-provider/internals.js';
 import { defaultResource, installGrantNarrowing, resourceServerInfo } from './resource-policy.js';
 
 export interface ProviderDependencies {
@@ -62,7 +68,8 @@ function lifetimes(limits: Config['lifetimes']): Configuration['ttl'] {
     DeviceCode: limits.deviceCode,
     IdToken: limits.idToken,
     Interaction: INTERACTION_TTL,
-    Session: (_ctx: unknown, session: SessionLike) => (session.accountId ? limits.session : Math.min(limits.session, ANONYMOUS_SESSION_TTL)),
+    Session: (_ctx: unknown, session: SessionLike) =>
+      session.accountId ? limits.session : Math.min(limits.session, ANONYMOUS_SESSION_TTL),
     // A grant lives as long as the longest refresh-token family it can hold.
     Grant: limits.refreshTokenAbsolute,
     RefreshToken(_ctx: unknown, token: TokenLike) {
@@ -148,7 +155,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
         enabled: true,
         defaultResource: (ctx, client) => defaultResource(catalog, deps.directory, ctx as KoaContextWithOIDC, client),
         useGrantedResource: () => true,
-        getResourceServerInfo: (ctx, resource, client) => resourceServerInfo(catalog, deps.directory, keys, ctx as KoaContextWithOIDC, resource, client),
+        getResourceServerInfo: (ctx, resource, client) =>
+          resourceServerInfo(catalog, deps.directory, keys, ctx as KoaContextWithOIDC, resource, client),
       },
     },
     findAccount: findAccount(deps.db),

@@ -56,14 +56,17 @@ export class RefreshRotation {
   /** Around the token endpoint: commits a parked rotation if, and only if, the response is a success. */
   commitOnSuccess(paths: Pick<Paths, 'token'>): Middleware {
     const { token } = paths;
-    return gated((ctx) => ctx.method === 'POST' && ctx.path === token, async (ctx, next) => {
-      await next();
-      // oidc-provider's request context is the Koa context: the rotation was parked under it.
-      const pending = this.#pending.takeFrom(ctx, ONE)?.value;
-      if (!pending || ctx.status !== 200) return;
-      if (await pending.commit()) return;
-      sendErrorResponse(ctx, new TollgateError(400, 'invalid_grant', 'refresh token already used'));
-    });
+    return gated(
+      (ctx) => ctx.method === 'POST' && ctx.path === token,
+      async (ctx, next) => {
+        await next();
+        // oidc-provider's request context is the Koa context: the rotation was parked under it.
+        const pending = this.#pending.takeFrom(ctx, ONE)?.value;
+        if (!pending || ctx.status !== 200) return;
+        if (await pending.commit()) return;
+        sendErrorResponse(ctx, new TollgateError(400, 'invalid_grant', 'refresh token already used'));
+      },
+    );
   }
 }
 

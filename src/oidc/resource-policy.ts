@@ -40,22 +40,35 @@ function ownerOf(snapshot: ApiSnapshot, scope: string): Api {
 }
 
 /** The API a request means when it names none. */
-export async function defaultResource(catalog: ApiCatalog, directory: ClientDirectory, ctx: KoaContextWithOIDC, client: ClientLike): Promise<string | undefined> {
+export async function defaultResource(
+  catalog: ApiCatalog,
+  directory: ClientDirectory,
+  ctx: KoaContextWithOIDC,
+  client: ClientLike,
+): Promise<string | undefined> {
   const snapshot = await catalog.snapshot();
   const apiScopes = requestedScopes(ctx).filter((scope) => !isReservedScope(scope));
   const owners = new Set(apiScopes.map((scope) => ownerOf(snapshot, scope).identifier));
   if (owners.size > 1) {
-    throw new errors.InvalidTarget(`the requested scopes belong to more than one API (${[...owners].join(', ')}): a token is for one API, so request them separately, naming each with the resource parameter`);
+    throw new errors.InvalidTarget(
+      `the requested scopes belong to more than one API (${[...owners].join(', ')}): a token is for one API, so request them separately, naming each with the resource parameter`,
+    );
   }
   const [owner] = owners;
   if (owner) return owner;
   if (!isClientCredentials(ctx)) return undefined;
 
-  const callable = new Set([...await allowedScopes(directory, client)].filter((scope) => snapshot.byScope.has(scope)).map((scope) => snapshot.byScope.get(scope)!.identifier));
+  const callable = new Set(
+    [...(await allowedScopes(directory, client))]
+      .filter((scope) => snapshot.byScope.has(scope))
+      .map((scope) => snapshot.byScope.get(scope)!.identifier),
+  );
   if (callable.size === 1) return [...callable][0];
-  throw new errors.InvalidTarget(callable.size
-    ? 'this client may call several APIs: name one with the resource parameter or request its scopes'
-    : 'this client is not allowed any API scope, so there is no API to issue a token for');
+  throw new errors.InvalidTarget(
+    callable.size
+      ? 'this client may call several APIs: name one with the resource parameter or request its scopes'
+      : 'this client is not allowed any API scope, so there is no API to issue a token for',
+  );
 }
 
 /** Checks the requested scopes against the API and the client, filling the client_credentials default. */
@@ -66,20 +79,28 @@ function enforceScopes(ctx: KoaContextWithOIDC, snapshot: ApiSnapshot, api: Api,
   if (clientCredentials && !requested.length) {
     // RFC 6749 §3.3: with no scope requested, the client's allowed scopes of this API.
     const defaults = api.scopes.filter((scope) => allowed.has(scope));
-    if (!defaults.length) throw new errors.InvalidScope(`this client is not allowed any scope of ${api.identifier}`, api.scopes.join(" "));
+    if (!defaults.length)
+      throw new errors.InvalidScope(`this client is not allowed any scope of ${api.identifier}`, api.scopes.join(' '));
     ctx.oidc.params!.scope = defaults.join(' ');
     return;
   }
   for (const scope of requested) {
     if (isReservedScope(scope)) {
-      if (clientCredentials) throw new errors.InvalidScope(`"${scope}" is for tokens issued to users; client_credentials issues none`, scope);
+      if (clientCredentials)
+        throw new errors.InvalidScope(
+          `"${scope}" is for tokens issued to users; client_credentials issues none`,
+          scope,
+        );
       continue;
     }
     if (!api.scopes.includes(scope)) {
       const owner = snapshot.byScope.get(scope);
-      throw new errors.InvalidScope(owner
-        ? `scope "${scope}" belongs to ${owner.identifier}, not to ${api.identifier}`
-        : `scope "${scope}" is not a scope of ${api.identifier}`, scope);
+      throw new errors.InvalidScope(
+        owner
+          ? `scope "${scope}" belongs to ${owner.identifier}, not to ${api.identifier}`
+          : `scope "${scope}" is not a scope of ${api.identifier}`,
+        scope,
+      );
     }
     if (!allowed.has(scope)) throw new errors.InvalidScope(`this client is not allowed scope "${scope}"`, scope);
   }
@@ -105,7 +126,11 @@ interface GrantLike {
  */
 export function narrowGrant(grant: GrantLike, allowed: readonly string[]): void {
   const permitted = new Set(allowed);
-  const keep = (scopes: string) => scopes.split(' ').filter((scope) => permitted.has(scope)).join(' ');
+  const keep = (scopes: string) =>
+    scopes
+      .split(' ')
+      .filter((scope) => permitted.has(scope))
+      .join(' ');
   if (grant.openid?.scope && allowed.some(isReservedScope)) grant.openid.scope = keep(grant.openid.scope);
   for (const [resource, scopes] of Object.entries(grant.resources ?? {})) grant.resources![resource] = keep(scopes);
 }
@@ -137,9 +162,14 @@ function refuseEmptyUserToken(ctx: KoaContextWithOIDC, api: Api): void {
   const source = RefreshToken ?? AuthorizationCode ?? DeviceCode;
   if (!grant || !source) return;
   const requested = requestedScopes(ctx);
-  const asked = (requested.length ? requested : [...source.scopes ?? []]).filter((scope) => api.scopes.includes(scope));
+  const asked = (requested.length ? requested : [...(source.scopes ?? [])]).filter((scope) =>
+    api.scopes.includes(scope),
+  );
   if (asked.length && !grant.getResourceScopeFiltered(api.identifier, asked)) {
-    throw new errors.InvalidScope(`this client is no longer allowed any of the scopes granted for ${api.identifier}; start a new authorization`, asked.join(' '));
+    throw new errors.InvalidScope(
+      `this client is no longer allowed any of the scopes granted for ${api.identifier}; start a new authorization`,
+      asked.join(' '),
+    );
   }
 }
 

@@ -11,7 +11,12 @@ const MAX_BATCHES_PER_RUN = 20;
  * Periodically deletes expired OAuth artefacts in bounded batches, and runs the other
  * clean-up `tasks` (each returns how many rows it removed).
  */
-export function startSweeper(db: Knex, intervalSeconds: number, logger: Logger, tasks: (() => Promise<number>)[] = []): { stop(): void; runOnce(): Promise<number> } {
+export function startSweeper(
+  db: Knex,
+  intervalSeconds: number,
+  logger: Logger,
+  tasks: (() => Promise<number>)[] = [],
+): { stop(): void; runOnce(): Promise<number> } {
   async function runOnce(): Promise<number> {
     let total = 0;
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch += 1) {
@@ -23,6 +28,11 @@ export function startSweeper(db: Knex, intervalSeconds: number, logger: Logger, 
     if (total) logger.debug({ deleted: total }, 'swept expired artefacts');
     return total;
   }
-  const job = startPeriodicJob({ intervalSeconds, run: runOnce, logger, failureMessage: 'sweeping expired artefacts failed' });
+  const job = startPeriodicJob({
+    intervalSeconds,
+    run: runOnce,
+    logger,
+    failureMessage: 'sweeping expired artefacts failed',
+  });
   return { stop: job.stop, runOnce };
 }

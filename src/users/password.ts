@@ -3,7 +3,12 @@ import { promisify } from 'node:util';
 import { BoundedSemaphore } from '../lib/bounded-semaphore.js';
 import { ValidationError } from '../lib/errors.js';
 
-const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
+const scrypt = promisify(crypto.scrypt) as (
+  password: string,
+  salt: Buffer,
+  keylen: number,
+  options: crypto.ScryptOptions,
+) => Promise<Buffer>;
 
 /**
  * scrypt with OWASP's recommended minimum (N=2^17, r=8, p=1: 128 MiB, a few hundred ms here).
@@ -28,7 +33,10 @@ export const MAX_PASSWORD_LENGTH = 256;
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = crypto.randomBytes(16);
-  const key = await passwordHashing.run(() => scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...PARAMS, maxmem: MAX_MEMORY }), 'unbounded');
+  const key = await passwordHashing.run(
+    () => scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...PARAMS, maxmem: MAX_MEMORY }),
+    'unbounded',
+  );
   return `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
@@ -37,9 +45,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [scheme, n, r, p, salt, key] = stored.split('$');
   if (scheme !== 'scrypt' || !n || !r || !p || !salt || !key) return false;
   const expected = Buffer.from(key, 'base64url');
-  const actual = await passwordHashing.run(() => scrypt(password.normalize('NFKC'), Buffer.from(salt, 'base64url'), expected.length, {
-    N: Number(n), r: Number(r), p: Number(p), maxmem: MAX_MEMORY,
-  }));
+  const actual = await passwordHashing.run(() =>
+    scrypt(password.normalize('NFKC'), Buffer.from(salt, 'base64url'), expected.length, {
+      N: Number(n),
+      r: Number(r),
+      p: Number(p),
+      maxmem: MAX_MEMORY,
+    }),
+  );
   return crypto.timingSafeEqual(expected, actual);
 }
 
@@ -62,9 +75,13 @@ function commonPasswords(): Promise<Set<string>> {
 
 /** NIST SP 800-63B §3.1.1.2: at least 8 characters, not a commonly used password. */
 export async function assertAcceptablePassword(password: string, username?: string): Promise<void> {
-  if ([...password].length < MIN_PASSWORD_LENGTH) throw new ValidationError(`the password must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  if ([...password].length > MAX_PASSWORD_LENGTH) throw new ValidationError(`the password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+  if ([...password].length < MIN_PASSWORD_LENGTH)
+    throw new ValidationError(`the password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  if ([...password].length > MAX_PASSWORD_LENGTH)
+    throw new ValidationError(`the password must be at most ${MAX_PASSWORD_LENGTH} characters`);
   const lowered = password.toLowerCase();
-  if ((await commonPasswords()).has(lowered)) throw new ValidationError('that password is among the most commonly used passwords; choose another');
-  if (username && lowered === username.toLowerCase()) throw new ValidationError('the password must not be the username');
+  if ((await commonPasswords()).has(lowered))
+    throw new ValidationError('that password is among the most commonly used passwords; choose another');
+  if (username && lowered === username.toLowerCase())
+    throw new ValidationError('the password must not be the username');
 }

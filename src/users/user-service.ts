@@ -29,7 +29,7 @@ export class UserService {
 
   /** By id, or by username for convenience. */
   async show(key: string): Promise<User> {
-    const user = await userStore.byId(this.db, key) ?? await userStore.byUsername(this.db, key);
+    const user = (await userStore.byId(this.db, key)) ?? (await userStore.byUsername(this.db, key));
     if (!user) throw new NotFoundError(`no user with id or username "${key}"`);
     return user;
   }
@@ -37,7 +37,12 @@ export class UserService {
   /** Password strength and uniqueness are checked here. */
   async create(input: NewUser): Promise<User> {
     await assertAcceptablePassword(input.password, input.username);
-    const user = { id: newId('user'), username: input.username, email: input.email, passwordHash: await hashPassword(input.password) };
+    const user = {
+      id: newId('user'),
+      username: input.username,
+      email: input.email,
+      passwordHash: await hashPassword(input.password),
+    };
     await this.#unique(() => userStore.insert(this.db, user));
     return this.show(user.id);
   }

@@ -34,10 +34,19 @@ export const userStore = {
   },
 
   async insert(db: Knex, user: Pick<User, 'id' | 'username' | 'email' | 'passwordHash'>): Promise<void> {
-    await db('users').insert({ id: user.id, username: user.username, email: user.email, password_hash: user.passwordHash });
+    await db('users').insert({
+      id: user.id,
+      username: user.username,
+      email: user.email,
+      password_hash: user.passwordHash,
+    });
   },
 
-  async update(db: Knex, id: string, changes: Partial<Pick<User, 'username' | 'email' | 'passwordHash'>>): Promise<void> {
+  async update(
+    db: Knex,
+    id: string,
+    changes: Partial<Pick<User, 'username' | 'email' | 'passwordHash'>>,
+  ): Promise<void> {
     const columns: Record<string, unknown> = { updated_at: db.fn.now() };
     if (changes.username !== undefined) columns.username = changes.username;
     if (changes.email !== undefined) columns.email = changes.email;

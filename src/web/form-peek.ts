@@ -2,7 +2,12 @@ import type { Context } from 'koa';
 import { TollgateError } from '../lib/errors.js';
 import { sendErrorResponse } from './error-response.js';
 import { readLimitedBody } from './read-body.js';
-import { MAX_FORM_BYTES, formHandedToProvider, handFormToProvider, type FormFields } from '../oidc-provider/internals.js';
+import {
+  MAX_FORM_BYTES,
+  formHandedToProvider,
+  handFormToProvider,
+  type FormFields,
+} from '../oidc-provider/internals.js';
 
 // The contract by which oidc-provider takes over a body read here lives in the seam.
 export { MAX_FORM_BYTES, handFormToProvider, type FormFields } from '../oidc-provider/internals.js';

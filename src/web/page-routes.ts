@@ -9,8 +9,13 @@ import { isBelow, type Paths } from './paths.js';
 export function pageRoutes(paths: Paths): (ctx: Pick<Context, 'path'>) => boolean {
   const { authorization, device, deviceAuthorization, interaction, endSession } = paths;
   // `path` is null for a request target Koa cannot parse: not a page.
-  return ({ path }) => typeof path === 'string' && (path === authorization || isBelow(path, authorization)
-    || (path === device || (isBelow(path, device) && path !== deviceAuthorization))
-    || isBelow(path, interaction)
-    || path === endSession || isBelow(path, endSession));
+  return ({ path }) =>
+    typeof path === 'string' &&
+    (path === authorization ||
+      isBelow(path, authorization) ||
+      path === device ||
+      (isBelow(path, device) && path !== deviceAuthorization) ||
+      isBelow(path, interaction) ||
+      path === endSession ||
+      isBelow(path, endSession));
 }

@@ -51,5 +51,5 @@ export function sendPage(ctx: Context, assets: string, page: Page): void {
 }
 
 export function errorMessage(text: string): SafeHtml {
-  return html`    <p class="error" role="alert">${text}</p>`;
+  return html` <p class="error" role="alert">${text}</p>`;
 }

@@ -6,6 +6,9 @@ import type { Context, Middleware, Next } from 'koa';
  * request pay for an async call (a promise and its resolution) just to be passed on; a dozen of
  * them in front of the token endpoint are a measurable part of a token's cost.
  */
-export function gated(applies: (ctx: Context) => boolean, middleware: (ctx: Context, next: Next) => Promise<unknown>): Middleware {
+export function gated(
+  applies: (ctx: Context) => boolean,
+  middleware: (ctx: Context, next: Next) => Promise<unknown>,
+): Middleware {
   return (ctx, next) => (applies(ctx) ? middleware(ctx, next) : next());
 }

@@ -20,7 +20,10 @@ function template(name: string): Template {
     // Split around a capturing group: markup at even indexes, slot names at odd ones.
     const parts = fs.readFileSync(path.join(projectRoot, 'views', `${name}.html`), 'utf8').split(/\{\{(\w+)\}\}/);
     const literals = parts.filter((_, index) => index % 2 === 0);
-    parsed = { literals: Object.assign(literals, { raw: literals }), slots: parts.filter((_, index) => index % 2 === 1) };
+    parsed = {
+      literals: Object.assign(literals, { raw: literals }),
+      slots: parts.filter((_, index) => index % 2 === 1),
+    };
     templates.set(name, parsed);
   }
   return parsed;
@@ -28,15 +31,23 @@ function template(name: string): Template {
 
 function fill(name: string, values: Record<string, string | SafeHtml>): SafeHtml {
   const { literals, slots } = template(name);
-  return html(literals, ...slots.map((slot) => {
-    const value = values[slot];
-    if (value === undefined) throw new Error(`view value "${slot}" missing`);
-    return value;
-  }));
+  return html(
+    literals,
+    ...slots.map((slot) => {
+      const value = values[slot];
+      if (value === undefined) throw new Error(`view value "${slot}" missing`);
+      return value;
+    }),
+  );
 }
 
 /** A page: the named view inside views/layout.html. */
-export function renderPage(view: string, title: string, assets: string, values: Record<string, string | SafeHtml>): string {
+export function renderPage(
+  view: string,
+  title: string,
+  assets: string,
+  values: Record<string, string | SafeHtml>,
+): string {
   return fill('layout', { title, assets, content: fill(view, values) }).toString();
 }
 

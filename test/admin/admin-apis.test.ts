@@ -19,10 +19,20 @@ afterAll(() => server?.close());
 describe('APIs', () => {
   it('creates an API with the defaults, then lists and shows it by id and by identifier', async () => {
     const names = newApiNames('/v1/orders');
-    const created = await server.admin('post', '/apis', { identifier: names.identifier, scopes: [names.read, names.write], name: 'Orders' });
+    const created = await server.admin('post', '/apis', {
+      identifier: names.identifier,
+      scopes: [names.read, names.write],
+      name: 'Orders',
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const body = created.body as ApiJson;
-    expect(body).toMatchObject({ identifier: names.identifier, name: 'Orders', scopes: [names.read, names.write], token_ttl: 600, alg: 'ES256' });
+    expect(body).toMatchObject({
+      identifier: names.identifier,
+      name: 'Orders',
+      scopes: [names.read, names.write],
+      token_ttl: 600,
+      alg: 'ES256',
+    });
     expect(body.id).toMatch(/^api_/);
     expect(Number.isNaN(Date.parse(body.created_at))).toBe(false);
 
@@ -41,26 +51,41 @@ describe('APIs', () => {
 
   it('accepts a string of scopes separated by spaces', async () => {
     const names = newApiNames();
-    const response = await server.admin('post', '/apis', { identifier: names.identifier, scopes: `${names.read} ${names.write}` });
+    const response = await server.admin('post', '/apis', {
+      identifier: names.identifier,
+      scopes: `${names.read} ${names.write}`,
+    });
     expect(response.status, JSON.stringify(response.body)).toBe(201);
     expect(response.body.scopes).toEqual([names.read, names.write]);
   });
 
   it('answers 404 JSON for an unknown id or identifier', async () => {
     expectJsonError(await server.admin('get', '/apis/api_doesnotexist'), 404, 'not_found');
-    expectJsonError(await server.admin('get', `/apis/${encodeURIComponent('https://nobody.example.com')}`), 404, 'not_found');
+    expectJsonError(
+      await server.admin('get', `/apis/${encodeURIComponent('https://nobody.example.com')}`),
+      404,
+      'not_found',
+    );
     expectJsonError(await server.admin('patch', '/apis/api_doesnotexist', { name: 'x' }), 404, 'not_found');
     expectJsonError(await server.admin('delete', '/apis/api_doesnotexist'), 404, 'not_found');
   });
 
   it('accepts a token_ttl of 3600 and refuses 3601 with a message saying the limit', async () => {
     const names = newApiNames();
-    const accepted = await server.admin('post', '/apis', { identifier: names.identifier, scopes: [names.read], token_ttl: 3600 });
+    const accepted = await server.admin('post', '/apis', {
+      identifier: names.identifier,
+      scopes: [names.read],
+      token_ttl: 3600,
+    });
     expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
     expect(accepted.body.token_ttl).toBe(3600);
 
     const other = newApiNames();
-    const refused = await server.admin('post', '/apis', { identifier: other.identifier, scopes: [other.read], token_ttl: 3601 });
+    const refused = await server.admin('post', '/apis', {
+      identifier: other.identifier,
+      scopes: [other.read],
+      token_ttl: 3601,
+    });
     expectJsonError(refused, 400, 'invalid_request');
     expect(refused.body.error_description).toContain('token_ttl');
     expect(refused.body.error_description).toContain('3600');
@@ -77,7 +102,11 @@ describe('APIs', () => {
   it('refuses a token_ttl that is not a positive whole number', async () => {
     for (const ttl of [0, -5, 1.5, '600']) {
       const names = newApiNames();
-      const response = await server.admin('post', '/apis', { identifier: names.identifier, scopes: [names.read], token_ttl: ttl });
+      const response = await server.admin('post', '/apis', {
+        identifier: names.identifier,
+        scopes: [names.read],
+        token_ttl: ttl,
+      });
       expectJsonError(response, 400, 'invalid_request');
       expect(response.body.error_description).toContain('token_ttl');
     }
@@ -99,7 +128,14 @@ describe('APIs', () => {
   });
 
   it('refuses an identifier that is not an absolute URI, or has a fragment', async () => {
-    for (const identifier of ['api.example.com', '/orders', 'orders', '//api.example.com', 'https://api.example.com/#frag', 'https://api.example.com/v1#']) {
+    for (const identifier of [
+      'api.example.com',
+      '/orders',
+      'orders',
+      '//api.example.com',
+      'https://api.example.com/#frag',
+      'https://api.example.com/v1#',
+    ]) {
       const response = await server.admin('post', '/apis', { identifier, scopes: [unique('s')] });
       expectJsonError(response, 400, 'invalid_request');
       expect(response.body.error_description).toContain('identifier');
@@ -119,7 +155,10 @@ describe('APIs', () => {
   it('refuses the reserved OpenID Connect scopes as API scopes', async () => {
     for (const reserved of ['openid', 'profile', 'email', 'offline_access']) {
       const names = newApiNames();
-      const response = await server.admin('post', '/apis', { identifier: names.identifier, scopes: [names.read, reserved] });
+      const response = await server.admin('post', '/apis', {
+        identifier: names.identifier,
+        scopes: [names.read, reserved],
+      });
       expectJsonError(response, 400, 'invalid_request');
       expect(response.body.error_description).toContain(reserved);
       expect((await server.admin('get', `/apis/${encodeURIComponent(names.identifier)}`)).status).toBe(404);
@@ -140,7 +179,10 @@ describe('APIs', () => {
   it('refuses a scope another API owns with 409 naming the owner, on create and on update', async () => {
     const owner = await createApi(server);
     const names = newApiNames();
-    const response = await server.admin('post', '/apis', { identifier: names.identifier, scopes: [names.read, owner.scopes[0]] });
+    const response = await server.admin('post', '/apis', {
+      identifier: names.identifier,
+      scopes: [names.read, owner.scopes[0]],
+    });
     expectJsonError(response, 409);
     expect(response.body.error_description).toContain(owner.scopes[0]);
     expect(response.body.error_description).toContain(owner.identifier);
@@ -156,7 +198,10 @@ describe('APIs', () => {
 
   it('refuses a scope listed twice', async () => {
     const names = newApiNames();
-    const response = await server.admin('post', '/apis', { identifier: names.identifier, scopes: [names.read, names.read] });
+    const response = await server.admin('post', '/apis', {
+      identifier: names.identifier,
+      scopes: [names.read, names.read],
+    });
     expectJsonError(response, 400, 'invalid_request');
     expect(response.body.error_description).toContain(names.read);
   });
@@ -184,7 +229,14 @@ describe('APIs', () => {
       alg: 'EdDSA',
     });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
-    expect(response.body).toMatchObject({ id: created.id, identifier: created.identifier, name: 'Renamed', scopes: [created.scopes[0], names.write], token_ttl: 900, alg: 'EdDSA' });
+    expect(response.body).toMatchObject({
+      id: created.id,
+      identifier: created.identifier,
+      name: 'Renamed',
+      scopes: [created.scopes[0], names.write],
+      token_ttl: 900,
+      alg: 'EdDSA',
+    });
 
     const moved = await server.admin('patch', `/apis/${created.id}`, { identifier: names.identifier });
     expect(moved.status, JSON.stringify(moved.body)).toBe(200);

@@ -18,24 +18,43 @@ afterAll(() => server?.close());
 
 /** client_credentials at the public token endpoint with client_secret_basic. */
 function token(clientId: string, secret: string, fields: Record<string, string> = {}) {
-  return server.public().post('/token').auth(clientId, secret).type('form').send({ grant_type: 'client_credentials', ...fields });
+  return server
+    .public()
+    .post('/token')
+    .auth(clientId, secret)
+    .type('form')
+    .send({ grant_type: 'client_credentials', ...fields });
 }
 
 describe('clients', () => {
   it('creates a confidential client whose secret is returned once and never again', async () => {
     const name = unique('svc-');
-    const created = await server.admin('post', '/clients', { name, grant_types: ['client_credentials'], scopes: [api.scopes[0]] });
+    const created = await server.admin('post', '/clients', {
+      name,
+      grant_types: ['client_credentials'],
+      scopes: [api.scopes[0]],
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.headers['cache-control']).toMatch(/no-store/);
     const body = created.body as ClientJson;
-    expect(body).toMatchObject({ name, public: false, grant_types: ['client_credentials'], scopes: [api.scopes[0]], disabled: false, token_endpoint_auth_method: 'client_secret_basic' });
+    expect(body).toMatchObject({
+      name,
+      public: false,
+      grant_types: ['client_credentials'],
+      scopes: [api.scopes[0]],
+      disabled: false,
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
     expect(body.client_id).toMatch(/^client_/);
     const secret = body.client_secret!;
     expect(secret).toMatch(/^tgs_[A-Za-z0-9_-]{40,}$/);
     expect(allKeys(body)).not.toContain('secret_hash');
 
     const hash = crypto.createHash('sha256').update(secret).digest('base64url');
-    for (const response of [await server.admin('get', '/clients'), await server.admin('get', `/clients/${body.client_id}`)]) {
+    for (const response of [
+      await server.admin('get', '/clients'),
+      await server.admin('get', `/clients/${body.client_id}`),
+    ]) {
       expect(response.status).toBe(200);
       const text = JSON.stringify(response.body);
       expect(text).not.toContain(secret);
@@ -79,30 +98,52 @@ describe('clients', () => {
 
   it('creates a public client with no secret, which cannot use client_credentials', async () => {
     const created = await server.admin('post', '/clients', {
-      name: unique('spa-'), public: true, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['https://app.example.com/cb'],
+      name: unique('spa-'),
+      public: true,
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: ['https://app.example.com/cb'],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ public: true, token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'] });
+    expect(created.body).toMatchObject({
+      public: true,
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    });
     expect(allKeys(created.body)).not.toContain('client_secret');
 
     const rotate = await server.admin('post', `/clients/${created.body.client_id}/rotate-secret`);
     expectJsonError(rotate, 400, 'invalid_request');
     expect(allKeys(rotate.body)).not.toContain('client_secret');
 
-    const cc = await server.admin('post', '/clients', { name: unique('pub-'), public: true, grant_types: ['client_credentials'] });
+    const cc = await server.admin('post', '/clients', {
+      name: unique('pub-'),
+      public: true,
+      grant_types: ['client_credentials'],
+    });
     expectJsonError(cc, 400, 'invalid_request');
     expect(cc.body.error_description).toContain('client_credentials');
   });
 
   it('requires redirect URIs for authorization_code, and only for it', async () => {
-    const without = await server.admin('post', '/clients', { name: unique('web-'), grant_types: ['authorization_code'] });
+    const without = await server.admin('post', '/clients', {
+      name: unique('web-'),
+      grant_types: ['authorization_code'],
+    });
     expectJsonError(without, 400, 'invalid_request');
     expect(without.body.error_description).toMatch(/redirect/i);
 
-    const empty = await server.admin('post', '/clients', { name: unique('web-'), grant_types: ['authorization_code'], redirect_uris: [] });
+    const empty = await server.admin('post', '/clients', {
+      name: unique('web-'),
+      grant_types: ['authorization_code'],
+      redirect_uris: [],
+    });
     expectJsonError(empty, 400, 'invalid_request');
 
-    const stray = await server.admin('post', '/clients', { name: unique('svc-'), grant_types: ['client_credentials'], redirect_uris: ['https://app.example.com/cb'] });
+    const stray = await server.admin('post', '/clients', {
+      name: unique('svc-'),
+      grant_types: ['client_credentials'],
+      redirect_uris: ['https://app.example.com/cb'],
+    });
     expectJsonError(stray, 400, 'invalid_request');
   });
 
@@ -117,7 +158,10 @@ describe('clients', () => {
   describe('redirect URIs', () => {
     async function register(isPublic: boolean, uri: string) {
       return server.admin('post', '/clients', {
-        name: unique('redir-'), public: isPublic, grant_types: ['authorization_code'], redirect_uris: [uri],
+        name: unique('redir-'),
+        public: isPublic,
+        grant_types: ['authorization_code'],
+        redirect_uris: [uri],
       });
     }
 
@@ -162,7 +206,13 @@ describe('clients', () => {
     });
 
     it('refuses a fragment, a wildcard or something that is not a URI', async () => {
-      for (const uri of ['https://app.example.com/cb#frag', 'https://app.example.com/cb#', 'https://*.example.com/cb', '/cb', 'app.example.com/cb']) {
+      for (const uri of [
+        'https://app.example.com/cb#frag',
+        'https://app.example.com/cb#',
+        'https://*.example.com/cb',
+        '/cb',
+        'app.example.com/cb',
+      ]) {
         const response = await register(false, uri);
         expectJsonError(response, 400, 'invalid_request');
       }
@@ -180,7 +230,10 @@ describe('clients', () => {
 
     it('applies the same rules to post-logout redirect URIs', async () => {
       const response = await server.admin('post', '/clients', {
-        name: unique('web-'), grant_types: ['authorization_code'], redirect_uris: ['https://app.example.com/cb'], post_logout_redirect_uris: ['http://app.example.com/bye'],
+        name: unique('web-'),
+        grant_types: ['authorization_code'],
+        redirect_uris: ['https://app.example.com/cb'],
+        post_logout_redirect_uris: ['http://app.example.com/bye'],
       });
       expectJsonError(response, 400, 'invalid_request');
       expect(response.body.error_description).toContain('post_logout_redirect_uris');
@@ -189,7 +242,11 @@ describe('clients', () => {
 
   it('refuses a scope no API owns, naming it', async () => {
     const missing = unique('nobody:');
-    const response = await server.admin('post', '/clients', { name: unique('c'), grant_types: ['client_credentials'], scopes: [api.scopes[0], missing] });
+    const response = await server.admin('post', '/clients', {
+      name: unique('c'),
+      grant_types: ['client_credentials'],
+      scopes: [api.scopes[0], missing],
+    });
     expectJsonError(response, 400, 'invalid_request');
     expect(response.body.error_description).toContain(missing);
     expect(response.body.error_description).not.toContain(api.scopes[0]);
@@ -209,7 +266,10 @@ describe('clients', () => {
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     expect(response.body).toMatchObject({ client_id: client.client_id, name, scopes: api.scopes });
     expect(allKeys(response.body)).not.toContain('client_secret');
-    expect((await server.admin('get', `/clients/${client.client_id}`)).body).toMatchObject({ name, scopes: api.scopes });
+    expect((await server.admin('get', `/clients/${client.client_id}`)).body).toMatchObject({
+      name,
+      scopes: api.scopes,
+    });
 
     // The new scope is usable at once on this instance.
     const granted = await token(client.client_id, client.client_secret, { scope: api.scopes[1]! });
@@ -221,7 +281,11 @@ describe('clients', () => {
     const publicFlag = await server.admin('patch', `/clients/${client.client_id}`, { public: true });
     expectJsonError(publicFlag, 400, 'invalid_request');
     expect(publicFlag.body.error_description).toContain('public');
-    expect((await server.admin('get', `/clients/${client.client_id}`)).body).toMatchObject({ name, scopes: api.scopes, public: false });
+    expect((await server.admin('get', `/clients/${client.client_id}`)).body).toMatchObject({
+      name,
+      scopes: api.scopes,
+      public: false,
+    });
   });
 
   it('a disabled client can no longer get a token, and can again once enabled', async () => {
@@ -275,7 +339,9 @@ describe('clients', () => {
     expect(allKeys(deleted.body)).not.toContain('client_secret');
 
     expectJsonError(await server.admin('get', `/clients/${client.client_id}`), 404, 'not_found');
-    expect((await server.admin('get', '/clients')).body.some((item: ClientJson) => item.client_id === client.client_id)).toBe(false);
+    expect(
+      (await server.admin('get', '/clients')).body.some((item: ClientJson) => item.client_id === client.client_id),
+    ).toBe(false);
     const refused = await token(client.client_id, client.client_secret);
     expect(refused.status).toBe(401);
     expect(refused.body.error).toBe('invalid_client');

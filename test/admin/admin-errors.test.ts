@@ -18,7 +18,12 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 /** The admin listener without supertest, for requests supertest cannot shape (chunked bodies). */
-function rawAdminRequest(method: string, route: string, headers: Record<string, string>, chunks: Buffer[]): Promise<{ status: number; contentType: string | undefined; body: unknown }> {
+function rawAdminRequest(
+  method: string,
+  route: string,
+  headers: Record<string, string>,
+  chunks: Buffer[],
+): Promise<{ status: number; contentType: string | undefined; body: unknown }> {
   return new Promise((resolve, reject) => {
     const request = http.request(`${server.adminUrl}${route}`, { method, headers }, (response) => {
       const parts: Buffer[] = [];
@@ -52,7 +57,12 @@ describe('admin API authentication and errors', () => {
   });
 
   it('refuses a wrong token, a token of another scheme and a token with extra characters', async () => {
-    for (const authorization of ['Bearer wrong-token', `Basic ${Buffer.from(`admin:${server.adminToken}`).toString('base64')}`, `Bearer ${server.adminToken}x`, `Bearer ${server.adminToken.slice(0, -1)}`]) {
+    for (const authorization of [
+      'Bearer wrong-token',
+      `Basic ${Buffer.from(`admin:${server.adminToken}`).toString('base64')}`,
+      `Bearer ${server.adminToken}x`,
+      `Bearer ${server.adminToken.slice(0, -1)}`,
+    ]) {
       const response = await supertest(server.adminUrl).get('/apis').set('Authorization', authorization);
       expectJsonError(response, 401);
       expect(response.headers['www-authenticate']).toMatch(/^Bearer\b/);
@@ -61,7 +71,9 @@ describe('admin API authentication and errors', () => {
 
   it('refuses writes without the token and changes nothing', async () => {
     const names = newApiNames();
-    const response = await supertest(server.adminUrl).post('/apis').send({ identifier: names.identifier, scopes: [names.read] });
+    const response = await supertest(server.adminUrl)
+      .post('/apis')
+      .send({ identifier: names.identifier, scopes: [names.read] });
     expectJsonError(response, 401);
     expect((await server.admin('get', `/apis/${encodeURIComponent(names.identifier)}`)).status).toBe(404);
   });
@@ -80,7 +92,10 @@ describe('admin API authentication and errors', () => {
   });
 
   it('refuses a body that is not JSON with 400 invalid_request', async () => {
-    const response = await server.admin('post', '/apis').set('Content-Type', 'application/json').send('{"identifier": "https://x.example.com",');
+    const response = await server
+      .admin('post', '/apis')
+      .set('Content-Type', 'application/json')
+      .send('{"identifier": "https://x.example.com",');
     expectJsonError(response, 400, 'invalid_request');
     expect(response.body.error_description).toMatch(/JSON/);
   });
@@ -94,20 +109,31 @@ describe('admin API authentication and errors', () => {
 
   it('refuses a body over 64 KiB with 413', async () => {
     const names = newApiNames();
-    const response = await server.admin('post', '/apis', { identifier: names.identifier, scopes: [names.read], name: 'n'.repeat(70 * 1024) });
+    const response = await server.admin('post', '/apis', {
+      identifier: names.identifier,
+      scopes: [names.read],
+      name: 'n'.repeat(70 * 1024),
+    });
     expectJsonError(response, 413);
     expect((await server.admin('get', `/apis/${encodeURIComponent(names.identifier)}`)).status).toBe(404);
   });
 
   it('refuses a chunked body over 64 KiB with 413, without a Content-Length to go by', async () => {
     const names = newApiNames();
-    const json = Buffer.from(JSON.stringify({ identifier: names.identifier, scopes: [names.read], name: 'n'.repeat(70 * 1024) }));
+    const json = Buffer.from(
+      JSON.stringify({ identifier: names.identifier, scopes: [names.read], name: 'n'.repeat(70 * 1024) }),
+    );
     const chunks = [json.subarray(0, 16 * 1024), json.subarray(16 * 1024, 48 * 1024), json.subarray(48 * 1024)];
-    const response = await rawAdminRequest('POST', '/apis', {
-      authorization: `Bearer ${server.adminToken}`,
-      'content-type': 'application/json',
-      'transfer-encoding': 'chunked',
-    }, chunks);
+    const response = await rawAdminRequest(
+      'POST',
+      '/apis',
+      {
+        authorization: `Bearer ${server.adminToken}`,
+        'content-type': 'application/json',
+        'transfer-encoding': 'chunked',
+      },
+      chunks,
+    );
     expect(response.status, JSON.stringify(response.body)).toBe(413);
     expect(response.contentType).toMatch(/^application\/json/);
     expect(response.body).toMatchObject({ error: expect.any(String), error_description: expect.any(String) });
@@ -126,12 +152,21 @@ describe('admin API authentication and errors', () => {
 
   it('refuses unknown fields and names them', async () => {
     const names = newApiNames();
-    const response = await server.admin('post', '/apis', { identifier: names.identifier, scopes: [names.read], audience: 'x', ttl: 5 });
+    const response = await server.admin('post', '/apis', {
+      identifier: names.identifier,
+      scopes: [names.read],
+      audience: 'x',
+      ttl: 5,
+    });
     expectJsonError(response, 400, 'invalid_request');
     expect(response.body.error_description).toContain('audience');
     expect(response.body.error_description).toContain('ttl');
 
-    const clientResponse = await server.admin('post', '/clients', { name: unique('c'), grant_types: ['client_credentials'], client_secret: 'mine' });
+    const clientResponse = await server.admin('post', '/clients', {
+      name: unique('c'),
+      grant_types: ['client_credentials'],
+      client_secret: 'mine',
+    });
     expectJsonError(clientResponse, 400, 'invalid_request');
     expect(clientResponse.body.error_description).toContain('client_secret');
 

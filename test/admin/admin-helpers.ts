@@ -52,6 +52,7 @@ export function expectJsonError(response: supertest.Response, status: number, er
 /** Every key of every object in a JSON document, at any depth. */
 export function allKeys(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(allKeys);
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([key, inner]) => [key, ...allKeys(inner)]);
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([key, inner]) => [key, ...allKeys(inner)]);
   return [];
 }

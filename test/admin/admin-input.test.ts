@@ -19,7 +19,9 @@ describe('admin input', () => {
 
   function postBytes(route: string, body: Buffer) {
     return rawRequest(adminPort, {
-      method: 'POST', target: route, body,
+      method: 'POST',
+      target: route,
+      body,
       headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
     });
   }
@@ -27,19 +29,32 @@ describe('admin input', () => {
   describe('text that is not UTF-8 is refused, not stored as U+FFFD', () => {
     it('invalid UTF-8 bytes in a JSON body: 400, and nothing was created', async () => {
       const name = unique('bytes-');
-      const body = Buffer.concat([Buffer.from(`{"name":"${name}`), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('","grant_types":["client_credentials"]}')]);
+      const body = Buffer.concat([
+        Buffer.from(`{"name":"${name}`),
+        Buffer.from([0xc3, 0x28, 0xff]),
+        Buffer.from('","grant_types":["client_credentials"]}'),
+      ]);
       const response = await postBytes('/clients', body);
       expect(response.status, response.body).toBe(400);
-      expect(JSON.parse(response.body)).toMatchObject({ error: 'invalid_request', error_description: 'the request body is not valid UTF-8' });
+      expect(JSON.parse(response.body)).toMatchObject({
+        error: 'invalid_request',
+        error_description: 'the request body is not valid UTF-8',
+      });
       const clients = (await server.admin('get', '/clients')).body as Array<{ name: string }>;
       expect(clients.some((client) => client.name.startsWith(name))).toBe(false);
     });
 
     it('a lone surrogate or a control character in a field: 400 naming the field', async () => {
-      const surrogate = await postBytes('/clients', Buffer.from(`{"name":"${unique('s-')}\\ud800","grant_types":["client_credentials"]}`));
+      const surrogate = await postBytes(
+        '/clients',
+        Buffer.from(`{"name":"${unique('s-')}\\ud800","grant_types":["client_credentials"]}`),
+      );
       expect(surrogate.status).toBe(400);
       expect(JSON.parse(surrogate.body).error_description).toMatch(/^name .*UTF-8/);
-      const control = await server.admin('post', '/apis', { identifier: `https://${unique('c')}.example.com`, scopes: [`${unique('x')}:read\u0007`] });
+      const control = await server.admin('post', '/apis', {
+        identifier: `https://${unique('c')}.example.com`,
+        scopes: [`${unique('x')}:read\u0007`],
+      });
       expect(control.status).toBe(400);
       expect(control.body.error_description).toMatch(/^scopes.*control character/);
     });
@@ -54,11 +69,19 @@ describe('admin input', () => {
 
   describe('redirect URIs are stored as they will be matched (RFC 6749 §3.1.2, RFC 9700 §4.1.3)', () => {
     function createWebClient(redirectUris: string[]) {
-      return server.admin('post', '/clients', { name: unique('web-'), grant_types: ['authorization_code'], redirect_uris: redirectUris });
+      return server.admin('post', '/clients', {
+        name: unique('web-'),
+        grant_types: ['authorization_code'],
+        redirect_uris: redirectUris,
+      });
     }
 
     it('refuses user information in a redirect URI', async () => {
-      for (const uri of ['https://user:secret@app.example.com/cb', 'https://app.example.com@evil.example/cb', 'https://@app.example.com/cb']) {
+      for (const uri of [
+        'https://user:secret@app.example.com/cb',
+        'https://app.example.com@evil.example/cb',
+        'https://@app.example.com/cb',
+      ]) {
         const response = await createWebClient([uri]);
         expect(response.status, uri).toBe(400);
         expect(response.body.error_description).toContain('user information');
@@ -77,7 +100,11 @@ describe('admin input', () => {
         expect(response.status, given).toBe(400);
         expect(response.body.error_description).toContain(`register it as "${normal}"`);
       }
-      const patch = await server.admin('patch', `/clients/${(await createWebClient(['https://app.example.com/cb'])).body.client_id}`, { redirect_uris: ['https://APP.example.com/cb'] });
+      const patch = await server.admin(
+        'patch',
+        `/clients/${(await createWebClient(['https://app.example.com/cb'])).body.client_id}`,
+        { redirect_uris: ['https://APP.example.com/cb'] },
+      );
       expect(patch.status).toBe(400);
     });
 
@@ -89,7 +116,7 @@ describe('admin input', () => {
     });
   });
 
-  describe('a username cannot be another user\'s id', () => {
+  describe("a username cannot be another user's id", () => {
     it('refuses usernames shaped like user ids, on create and on update', async () => {
       const first = await server.admin('post', '/users', { username: unique('grace-'), password: PASSWORD });
       expect(first.status).toBe(201);

@@ -13,7 +13,20 @@ afterAll(() => server?.close());
 
 describe('signing keys', () => {
   const ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
-  const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth', 'private_jwk', 'private_key', 'privateJwk', 'private_jwk_sealed'];
+  const PRIVATE_MEMBERS = [
+    'd',
+    'p',
+    'q',
+    'dp',
+    'dq',
+    'qi',
+    'k',
+    'oth',
+    'private_jwk',
+    'private_key',
+    'privateJwk',
+    'private_jwk_sealed',
+  ];
 
   it('lists exactly one current and one next key per algorithm, without private material', async () => {
     const response = await server.admin('get', '/keys');
@@ -22,8 +35,14 @@ describe('signing keys', () => {
     expect(Array.isArray(keys)).toBe(true);
     for (const alg of ALGS) {
       const ofAlg = keys.filter((key) => key.alg === alg);
-      expect(ofAlg.filter((key) => key.state === 'current'), alg).toHaveLength(1);
-      expect(ofAlg.filter((key) => key.state === 'next'), alg).toHaveLength(1);
+      expect(
+        ofAlg.filter((key) => key.state === 'current'),
+        alg,
+      ).toHaveLength(1);
+      expect(
+        ofAlg.filter((key) => key.state === 'next'),
+        alg,
+      ).toHaveLength(1);
     }
     for (const key of keys) {
       expect(key.kid).toEqual(expect.any(String));

@@ -12,10 +12,26 @@ afterAll(() => server?.close());
 
 /** Every admin route as the README and the CLI use it, written out here rather than read from the code. */
 const ADMIN_ROUTES = [
-  'GET /apis', 'POST /apis', 'GET /apis/{id}', 'PATCH /apis/{id}', 'DELETE /apis/{id}',
-  'GET /clients', 'POST /clients', 'GET /clients/{id}', 'PATCH /clients/{id}', 'DELETE /clients/{id}', 'POST /clients/{id}/rotate-secret',
-  'GET /users', 'POST /users', 'GET /users/{id}', 'PATCH /users/{id}', 'PUT /users/{id}/password', 'DELETE /users/{id}',
-  'GET /keys', 'POST /keys/rotate', 'POST /keys/{kid}/revoke',
+  'GET /apis',
+  'POST /apis',
+  'GET /apis/{id}',
+  'PATCH /apis/{id}',
+  'DELETE /apis/{id}',
+  'GET /clients',
+  'POST /clients',
+  'GET /clients/{id}',
+  'PATCH /clients/{id}',
+  'DELETE /clients/{id}',
+  'POST /clients/{id}/rotate-secret',
+  'GET /users',
+  'POST /users',
+  'GET /users/{id}',
+  'PATCH /users/{id}',
+  'PUT /users/{id}/password',
+  'DELETE /users/{id}',
+  'GET /keys',
+  'POST /keys/rotate',
+  'POST /keys/{kid}/revoke',
   'GET /openapi.json',
 ];
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -50,12 +66,14 @@ async function fetchDocument(): Promise<Document> {
 function refs(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(refs);
   if (value && typeof value === 'object') {
-    return Object.entries(value).flatMap(([key, inner]) => (key === '$ref' && typeof inner === 'string' ? [inner] : refs(inner)));
+    return Object.entries(value).flatMap(([key, inner]) =>
+      key === '$ref' && typeof inner === 'string' ? [inner] : refs(inner),
+    );
   }
   return [];
 }
 
-describe('the admin API\'s OpenAPI document', () => {
+describe("the admin API's OpenAPI document", () => {
   it('is served behind the admin token like every admin route', async () => {
     const response = await supertest(server.adminUrl).get('/openapi.json');
     expect(response.status).toBe(401);
@@ -68,7 +86,10 @@ describe('the admin API\'s OpenAPI document', () => {
     expect(document.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
     expect(document.components.securitySchemes.adminToken).toMatchObject({ type: 'http', scheme: 'bearer' });
     const documented = Object.entries(document.paths).flatMap(([path, item]) => {
-      expect(Object.keys(item).every((method) => METHODS.includes(method)), path).toBe(true);
+      expect(
+        Object.keys(item).every((method) => METHODS.includes(method)),
+        path,
+      ).toBe(true);
       return Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`);
     });
     expect(documented.sort()).toEqual([...ADMIN_ROUTES].sort());
@@ -79,31 +100,57 @@ describe('the admin API\'s OpenAPI document', () => {
     for (const [path, item] of Object.entries(document.paths)) {
       const concrete = path.replace(/\{\w+\}/g, 'x');
       // The router answers OPTIONS with the methods it has on the path.
-      const options = await supertest(server.adminUrl).options(concrete).set('Authorization', `Bearer ${server.adminToken}`);
+      const options = await supertest(server.adminUrl)
+        .options(concrete)
+        .set('Authorization', `Bearer ${server.adminToken}`);
       expect(options.status, `${path}: ${options.text}`).toBe(200);
-      const allowed = options.headers.allow!.split(/,\s*/).filter((method) => method !== 'HEAD' && method !== 'OPTIONS').sort();
-      expect(allowed, path).toEqual(Object.keys(item).map((method) => method.toUpperCase()).sort());
+      const allowed = options.headers
+        .allow!.split(/,\s*/)
+        .filter((method) => method !== 'HEAD' && method !== 'OPTIONS')
+        .sort();
+      expect(allowed, path).toEqual(
+        Object.keys(item)
+          .map((method) => method.toUpperCase())
+          .sort(),
+      );
     }
   });
 
   it('is well-formed: unique operation ids, path parameters declared, every $ref resolves, bodies are schemas', async () => {
     const document = await fetchDocument();
-    const ids = Object.values(document.paths).flatMap((item) => Object.values(item).map((operation) => operation.operationId));
+    const ids = Object.values(document.paths).flatMap((item) =>
+      Object.values(item).map((operation) => operation.operationId),
+    );
     expect(ids.every((id) => typeof id === 'string')).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
 
     for (const [path, item] of Object.entries(document.paths)) {
       const names = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
       for (const [method, operation] of Object.entries(item)) {
-        expect(operation.parameters?.filter((parameter) => parameter.in === 'path').map((parameter) => parameter.name) ?? [], `${method} ${path}`).toEqual(names);
-        expect(Object.keys(operation.responses ?? {}).some((status) => /^2\d\d$/.test(status)), `${method} ${path}`).toBe(true);
+        expect(
+          operation.parameters?.filter((parameter) => parameter.in === 'path').map((parameter) => parameter.name) ?? [],
+          `${method} ${path}`,
+        ).toEqual(names);
+        expect(
+          Object.keys(operation.responses ?? {}).some((status) => /^2\d\d$/.test(status)),
+          `${method} ${path}`,
+        ).toBe(true);
       }
     }
     for (const ref of refs(document)) {
       const name = /^#\/components\/schemas\/(\w+)$/.exec(ref)?.[1];
       expect(name && document.components.schemas[name], ref).toBeTruthy();
     }
-    const withBodies = ['POST /apis', 'PATCH /apis/{id}', 'POST /clients', 'PATCH /clients/{id}', 'POST /users', 'PATCH /users/{id}', 'PUT /users/{id}/password', 'POST /keys/rotate'];
+    const withBodies = [
+      'POST /apis',
+      'PATCH /apis/{id}',
+      'POST /clients',
+      'PATCH /clients/{id}',
+      'POST /users',
+      'PATCH /users/{id}',
+      'PUT /users/{id}/password',
+      'POST /keys/rotate',
+    ];
     for (const route of withBodies) {
       const [method, path] = route.split(' ') as [string, string];
       const ref = document.paths[path]![method.toLowerCase()]!.requestBody?.content['application/json']?.schema.$ref;
@@ -115,11 +162,17 @@ describe('the admin API\'s OpenAPI document', () => {
   });
 
   it('describes the same fields the admin API accepts and requires', async () => {
-    const { components: { schemas } } = await fetchDocument();
+    const {
+      components: { schemas },
+    } = await fetchDocument();
     expect(schemas.CreateApiBody!.required).toEqual(['identifier']);
     expect(schemas.CreateClientBody!.required?.sort()).toEqual(['grant_types', 'name']);
     expect(schemas.CreateUserBody!.required?.sort()).toEqual(['password', 'username']);
-    for (const [route, body] of [['/apis', 'CreateApiBody'], ['/clients', 'CreateClientBody'], ['/users', 'CreateUserBody']] as const) {
+    for (const [route, body] of [
+      ['/apis', 'CreateApiBody'],
+      ['/clients', 'CreateClientBody'],
+      ['/users', 'CreateUserBody'],
+    ] as const) {
       const refused = await server.admin('post', route, { no_such_field: 1 });
       expect(refused.status).toBe(400);
       const allowed = /\(allowed: ([^)]*)\)/.exec(refused.body.error_description)?.[1]?.split(', ');

@@ -59,7 +59,17 @@ describe('tollgate apis', () => {
 
   it('refuses --token-ttl above 3600 with one line on stderr and creates nothing', async () => {
     const other = `https://${unique('cli')}.example.com`;
-    const run = await tollgate(['apis', 'create', '--identifier', other, '--scopes', unique('cli:'), '--token-ttl', '4000', '--json']);
+    const run = await tollgate([
+      'apis',
+      'create',
+      '--identifier',
+      other,
+      '--scopes',
+      unique('cli:'),
+      '--token-ttl',
+      '4000',
+      '--json',
+    ]);
     expectFailure(run);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('3600');
@@ -70,13 +80,40 @@ describe('tollgate apis', () => {
 
   it('accepts --token-ttl 3600 and --alg, and reports what the server refuses', async () => {
     const other = `https://${unique('cli')}.example.com`;
-    const api = await tollgateJson(['apis', 'create', '--identifier', other, '--scopes', unique('cli:'), '--token-ttl', '3600', '--alg', 'PS256']);
+    const api = await tollgateJson([
+      'apis',
+      'create',
+      '--identifier',
+      other,
+      '--scopes',
+      unique('cli:'),
+      '--token-ttl',
+      '3600',
+      '--alg',
+      'PS256',
+    ]);
     expect(api).toMatchObject({ identifier: other, token_ttl: 3600, alg: 'PS256' });
 
-    const badAlg = await tollgate(['apis', 'create', '--identifier', `https://${unique('cli')}.example.com`, '--scopes', unique('cli:'), '--alg', 'HS256']);
+    const badAlg = await tollgate([
+      'apis',
+      'create',
+      '--identifier',
+      `https://${unique('cli')}.example.com`,
+      '--scopes',
+      unique('cli:'),
+      '--alg',
+      'HS256',
+    ]);
     expect(expectFailure(badAlg)).toContain('ES256');
 
-    const taken = await tollgate(['apis', 'create', '--identifier', `https://${unique('cli')}.example.com`, '--scopes', scopes[0]!]);
+    const taken = await tollgate([
+      'apis',
+      'create',
+      '--identifier',
+      `https://${unique('cli')}.example.com`,
+      '--scopes',
+      scopes[0]!,
+    ]);
     expect(expectFailure(taken)).toContain(identifier);
 
     const missing = await tollgate(['apis', 'create', '--scopes', unique('cli:')]);
@@ -84,7 +121,15 @@ describe('tollgate apis', () => {
   });
 
   it('update changes the API and delete removes it', async () => {
-    const updated = await tollgateJson(['apis', 'update', String(created.id), '--token-ttl', '1200', '--name', 'Orders']);
+    const updated = await tollgateJson([
+      'apis',
+      'update',
+      String(created.id),
+      '--token-ttl',
+      '1200',
+      '--name',
+      'Orders',
+    ]);
     expect(updated).toMatchObject({ id: created.id, identifier, token_ttl: 1200, name: 'Orders' });
 
     const deleted = await tollgateJson(['apis', 'delete', identifier]);

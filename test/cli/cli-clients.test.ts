@@ -23,12 +23,24 @@ describe('tollgate clients', () => {
   let secret: string;
 
   beforeAll(async () => {
-    const api = await server.admin('post', '/apis', { identifier: `https://${prefix}.example.com`, scopes: [scope, `${prefix}:write`] });
+    const api = await server.admin('post', '/apis', {
+      identifier: `https://${prefix}.example.com`,
+      scopes: [scope, `${prefix}:write`],
+    });
     expect(api.status, JSON.stringify(api.body)).toBe(201);
   });
 
   it('create --json prints client_id and client_secret, and the secret gets a token', async () => {
-    const client = await tollgateJson(['clients', 'create', '--name', name, '--grant-types', 'client_credentials', '--scopes', scope]);
+    const client = await tollgateJson([
+      'clients',
+      'create',
+      '--name',
+      name,
+      '--grant-types',
+      'client_credentials',
+      '--scopes',
+      scope,
+    ]);
     expect(client.client_id).toEqual(expect.stringMatching(/^client_/));
     expect(client.client_secret).toEqual(expect.stringMatching(/^tgs_/));
     expect(client).toMatchObject({ name, grant_types: ['client_credentials'], scopes: [scope] });
@@ -59,7 +71,16 @@ describe('tollgate clients', () => {
   });
 
   it('create without --json shows the secret once, with a notice', async () => {
-    const run = await tollgate(['clients', 'create', '--name', unique('cli-client-'), '--grant-types', 'client_credentials', '--scopes', scope]);
+    const run = await tollgate([
+      'clients',
+      'create',
+      '--name',
+      unique('cli-client-'),
+      '--grant-types',
+      'client_credentials',
+      '--scopes',
+      scope,
+    ]);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     const shown = /client_secret:\s*(tgs_\S+)/.exec(run.stdout)?.[1];
@@ -71,18 +92,50 @@ describe('tollgate clients', () => {
   });
 
   it('create --public makes a client with no secret', async () => {
-    const client = await tollgateJson(['clients', 'create', '--name', unique('cli-spa-'), '--grant-types', 'authorization_code',
-      '--redirect-uris', 'http://127.0.0.1:8765/cb', '--public']);
-    expect(client).toMatchObject({ public: true, token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1:8765/cb'] });
+    const client = await tollgateJson([
+      'clients',
+      'create',
+      '--name',
+      unique('cli-spa-'),
+      '--grant-types',
+      'authorization_code',
+      '--redirect-uris',
+      'http://127.0.0.1:8765/cb',
+      '--public',
+    ]);
+    expect(client).toMatchObject({
+      public: true,
+      token_endpoint_auth_method: 'none',
+      redirect_uris: ['http://127.0.0.1:8765/cb'],
+    });
     expect(client).not.toHaveProperty('client_secret');
   });
 
   it('reports what the server refuses on stderr', async () => {
     const unknownScope = unique('nobody:');
-    const run = await tollgate(['clients', 'create', '--name', unique('c'), '--grant-types', 'client_credentials', '--scopes', unknownScope, '--json']);
+    const run = await tollgate([
+      'clients',
+      'create',
+      '--name',
+      unique('c'),
+      '--grant-types',
+      'client_credentials',
+      '--scopes',
+      unknownScope,
+      '--json',
+    ]);
     expect(expectFailure(run)).toContain(unknownScope);
 
-    const localhost = await tollgate(['clients', 'create', '--name', unique('c'), '--grant-types', 'authorization_code', '--redirect-uris', 'http://localhost:8080/cb']);
+    const localhost = await tollgate([
+      'clients',
+      'create',
+      '--name',
+      unique('c'),
+      '--grant-types',
+      'authorization_code',
+      '--redirect-uris',
+      'http://localhost:8080/cb',
+    ]);
     expect(expectFailure(localhost)).toContain('127.0.0.1');
   });
 

@@ -29,7 +29,16 @@ describe('tollgate errors and connection', () => {
   it('refuses an unknown flag, naming it', async () => {
     const run = await tollgate(['apis', 'list', '--bogus', '--json']);
     expect(expectFailure(run)).toContain('--bogus');
-    const create = await tollgate(['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials', '--secret', 'mine']);
+    const create = await tollgate([
+      'clients',
+      'create',
+      '--name',
+      'x',
+      '--grant-types',
+      'client_credentials',
+      '--secret',
+      'mine',
+    ]);
     expect(expectFailure(create)).toContain('--secret');
   });
 
@@ -54,13 +63,18 @@ describe('tollgate errors and connection', () => {
   it('reads the token from $DATA_DIR/admin-token when TOLLGATE_ADMIN_TOKEN is unset', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-cli-data-'));
     fs.writeFileSync(path.join(dataDir, 'admin-token'), `${server.adminToken}\n`, { mode: 0o600 });
-    const keys = await tollgateJson<unknown[]>(['keys', 'list'], { TOLLGATE_ADMIN_TOKEN: undefined, DATA_DIR: dataDir });
+    const keys = await tollgateJson<unknown[]>(['keys', 'list'], {
+      TOLLGATE_ADMIN_TOKEN: undefined,
+      DATA_DIR: dataDir,
+    });
     expect(Array.isArray(keys)).toBe(true);
     expect(keys.length).toBeGreaterThanOrEqual(8);
 
     const prefix = unique('cld');
-    const api = await tollgateJson(['apis', 'create', '--identifier', `https://${prefix}.example.com`, '--scopes', `${prefix}:read`],
-      { TOLLGATE_ADMIN_TOKEN: undefined, DATA_DIR: dataDir });
+    const api = await tollgateJson(
+      ['apis', 'create', '--identifier', `https://${prefix}.example.com`, '--scopes', `${prefix}:read`],
+      { TOLLGATE_ADMIN_TOKEN: undefined, DATA_DIR: dataDir },
+    );
     expect((await server.admin('get', `/apis/${api.id}`)).status).toBe(200);
   });
 

@@ -37,7 +37,11 @@ export function useCliServer(): CliHarness {
   const harness = {} as CliHarness;
   beforeAll(async () => {
     if (!fs.existsSync(BUILT_CLI)) {
-      await promisify(execFile)(cliNode(), [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
+      await promisify(execFile)(
+        cliNode(),
+        [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+        { cwd: ROOT },
+      );
     }
     harness.server = await startServer();
     harness.emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-cli-'));
@@ -75,19 +79,31 @@ export function tollgate(args: string[], env: Record<string, string | undefined>
   };
   for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
   return new Promise((resolve, reject) => {
-    const child = spawn(cliNode(), [BIN, ...args], { cwd: emptyDir, env: merged, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(cliNode(), [BIN, ...args], {
+      cwd: emptyDir,
+      env: merged,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
 /** A successful --json run: exit 0, nothing on stderr, and stdout is exactly one JSON document. */
-export async function tollgateJson<T = Record<string, unknown>>(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<T> {
+export async function tollgateJson<T = Record<string, unknown>>(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  input?: string,
+): Promise<T> {
   const run = await tollgate([...args, '--json'], env, input);
   expect(run.stderr, `stderr of tollgate ${args.join(' ')}`).toBe('');
   expect(run.code, `exit code of tollgate ${args.join(' ')}: ${run.stderr}`).toBe(0);

@@ -22,8 +22,14 @@ describe('tollgate keys', () => {
       expect(key).not.toHaveProperty('d');
     }
     for (const alg of ['ES256', 'RS256', 'PS256', 'EdDSA']) {
-      expect(keys.filter((key) => key.alg === alg && key.state === 'current'), alg).toHaveLength(1);
-      expect(keys.filter((key) => key.alg === alg && key.state === 'next'), alg).toHaveLength(1);
+      expect(
+        keys.filter((key) => key.alg === alg && key.state === 'current'),
+        alg,
+      ).toHaveLength(1);
+      expect(
+        keys.filter((key) => key.alg === alg && key.state === 'next'),
+        alg,
+      ).toHaveLength(1);
     }
     expect(keys).toEqual((await server.admin('get', '/keys')).body);
   });
@@ -65,7 +71,11 @@ describe('tollgate keys', () => {
     const before = await tollgateJson<Record<string, unknown>[]>(['keys', 'list']);
     const current = before.find((key) => key.alg === 'ES256' && key.state === 'current')!.kid as string;
     const next = before.find((key) => key.alg === 'ES256' && key.state === 'next')!.kid as string;
-    const result = await tollgateJson<{ revoked: string[]; keys: Record<string, unknown>[] }>(['keys', 'revoke', current]);
+    const result = await tollgateJson<{ revoked: string[]; keys: Record<string, unknown>[] }>([
+      'keys',
+      'revoke',
+      current,
+    ]);
     expect([...result.revoked].sort()).toEqual([current, next].sort());
     const after = await tollgateJson<Record<string, unknown>[]>(['keys', 'list']);
     expect(result.keys).toEqual(after);
@@ -83,11 +93,16 @@ describe('tollgate keys', () => {
 });
 
 describe('tollgate users', () => {
-  const storedHash = async (id: string) => (await server.tollgate.database.knex('users').where({ id }).first()).password_hash as string;
+  const storedHash = async (id: string) =>
+    (await server.tollgate.database.knex('users').where({ id }).first()).password_hash as string;
 
   it('create --password-stdin reads one line; the newline is not part of the password', async () => {
     const username = unique('cli-user-');
-    const user = await tollgateJson(['users', 'create', '--username', username, '--email', `${username}@example.com`, '--password-stdin'], {}, 'juniper-kettle-58\n');
+    const user = await tollgateJson(
+      ['users', 'create', '--username', username, '--email', `${username}@example.com`, '--password-stdin'],
+      {},
+      'juniper-kettle-58\n',
+    );
     expect(user).toMatchObject({ username, email: `${username}@example.com` });
     expect(String(user.id)).toMatch(/^user_/);
     expect(user).not.toHaveProperty('password_hash');
@@ -99,17 +114,25 @@ describe('tollgate users', () => {
     expect(listed.map((entry) => entry.id)).toContain(user.id);
     expect((await tollgateJson(['users', 'show', username])).id).toBe(user.id);
 
-    const changed = await tollgateJson(['users', 'set-password', String(user.id), '--password-stdin'], {}, 'harbor-thistle-71\r\n');
+    const changed = await tollgateJson(
+      ['users', 'set-password', String(user.id), '--password-stdin'],
+      {},
+      'harbor-thistle-71\r\n',
+    );
     expect(changed.id).toBe(user.id);
     expect(await verifyPassword('harbor-thistle-71', await storedHash(String(user.id)))).toBe(true);
     expect((await tollgateJson(['users', 'delete', String(user.id)])).id).toBe(user.id);
   });
 
   it('refuses a weak password, and a password given any other way than stdin', async () => {
-    const weak = expectFailure(await tollgate(['users', 'create', '--username', unique('weak-'), '--password-stdin'], {}, 'password\n'));
+    const weak = expectFailure(
+      await tollgate(['users', 'create', '--username', unique('weak-'), '--password-stdin'], {}, 'password\n'),
+    );
     expect(weak).toMatch(/common/);
     const noStdin = expectFailure(await tollgate(['users', 'create', '--username', unique('nostdin-')]));
     expect(noStdin).toMatch(/--password-stdin/);
-    expect(expectFailure(await tollgate(['users', 'create', '--username', unique('flag-'), '--password', 'x']))).toMatch(/password/);
+    expect(
+      expectFailure(await tollgate(['users', 'create', '--username', unique('flag-'), '--password', 'x'])),
+    ).toMatch(/password/);
   });
 });

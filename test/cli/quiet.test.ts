@@ -33,7 +33,10 @@ let scratch: string;
 beforeAll(async () => {
   const cli = path.join(ROOT, 'dist/src/cli/main.js');
   if (!fs.existsSync(cli)) {
-    const build = spawnSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+    const build = spawnSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(build.status, build.stdout + build.stderr).toBe(0);
   }
   server = await startServer();
@@ -65,11 +68,20 @@ function npxTollgate(args: string[]): Promise<Run> {
   };
   return new Promise((resolve, reject) => {
     // Asynchronous: the server answering the command runs in this very process.
-    const child = spawn('npx', ['tollgate', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 100_000 });
+    const child = spawn('npx', ['tollgate', ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 100_000,
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });

@@ -15,20 +15,25 @@ describe('client secrets', () => {
   });
 
   it('are stored as a SHA-256 hash that holds nothing of the secret', () => {
-    fc.assert(fc.property(fc.string({ minLength: 4 }), (secret) => {
-      const stored = hashClientSecret(secret);
-      expect(stored).toMatch(/^sha256:[\w-]{43}$/);
-      expect(stored.slice('sha256:'.length)).not.toContain(secret);
-      expect(hashClientSecret(secret)).toBe(stored);
-    }));
+    fc.assert(
+      fc.property(fc.string({ minLength: 4 }), (secret) => {
+        const stored = hashClientSecret(secret);
+        expect(stored).toMatch(/^sha256:[\w-]{43}$/);
+        expect(stored.slice('sha256:'.length)).not.toContain(secret);
+        expect(hashClientSecret(secret)).toBe(stored);
+      }),
+    );
   });
 
   it('verify: the secret hashed, and nothing else, matches its hash', () => {
-    fc.assert(fc.property(fc.string(), fc.string(), (secret, other) => {
-      const stored = hashClientSecret(secret);
-      expect(verifyClientSecret(secret, stored)).toBe(true);
-      expect(verifyClientSecret(other, stored)).toBe(other === secret);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (secret, other) => {
+        const stored = hashClientSecret(secret);
+        expect(verifyClientSecret(secret, stored)).toBe(true);
+        expect(verifyClientSecret(other, stored)).toBe(other === secret);
+      }),
+      { numRuns: 500 },
+    );
     const secret = generateClientSecret();
     expect(verifyClientSecret(secret.toUpperCase(), hashClientSecret(secret))).toBe(false);
     expect(verifyClientSecret(`${secret} `, hashClientSecret(secret))).toBe(false);
@@ -41,7 +46,17 @@ describe('client secrets', () => {
       expect(verifyClientSecret(presented, stored), String(presented)).toBe(false);
     }
     const digest = stored.slice('sha256:'.length);
-    for (const other of [undefined, '', secret, digest, `SHA256:${digest}`, `sha512:${digest}`, stored.slice(0, -1), `${stored}AA`, 'sha256:']) {
+    for (const other of [
+      undefined,
+      '',
+      secret,
+      digest,
+      `SHA256:${digest}`,
+      `sha512:${digest}`,
+      stored.slice(0, -1),
+      `${stored}AA`,
+      'sha256:',
+    ]) {
       expect(verifyClientSecret(secret, other), String(other)).toBe(false);
     }
   });

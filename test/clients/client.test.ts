@@ -23,24 +23,46 @@ const client: fc.Arbitrary<Client> = fc.record({
 
 describe('clientToJson', () => {
   it('shows every field in snake_case and never the secret hash', () => {
-    fc.assert(fc.property(client, (value) => {
-      const json = clientToJson(value);
-      expect(Object.keys(json).sort()).toEqual([
-        'client_id', 'created_at', 'disabled', 'first_party', 'grant_types', 'name', 'post_logout_redirect_uris',
-        'public', 'redirect_uris', 'scopes', 'token_endpoint_auth_method', 'updated_at',
-      ]);
-      if (value.secretHash) expect(JSON.stringify(json)).not.toContain(value.secretHash.slice('sha256:'.length));
-      expect(json).toMatchObject({
-        client_id: value.id, name: value.name, public: value.isPublic, first_party: value.firstParty, disabled: value.disabled,
-        grant_types: value.grantTypes, redirect_uris: value.redirectUris, post_logout_redirect_uris: value.postLogoutRedirectUris,
-        scopes: value.scopes, created_at: value.createdAt.toISOString(), updated_at: value.updatedAt.toISOString(),
-      });
-    }));
+    fc.assert(
+      fc.property(client, (value) => {
+        const json = clientToJson(value);
+        expect(Object.keys(json).sort()).toEqual([
+          'client_id',
+          'created_at',
+          'disabled',
+          'first_party',
+          'grant_types',
+          'name',
+          'post_logout_redirect_uris',
+          'public',
+          'redirect_uris',
+          'scopes',
+          'token_endpoint_auth_method',
+          'updated_at',
+        ]);
+        if (value.secretHash) expect(JSON.stringify(json)).not.toContain(value.secretHash.slice('sha256:'.length));
+        expect(json).toMatchObject({
+          client_id: value.id,
+          name: value.name,
+          public: value.isPublic,
+          first_party: value.firstParty,
+          disabled: value.disabled,
+          grant_types: value.grantTypes,
+          redirect_uris: value.redirectUris,
+          post_logout_redirect_uris: value.postLogoutRedirectUris,
+          scopes: value.scopes,
+          created_at: value.createdAt.toISOString(),
+          updated_at: value.updatedAt.toISOString(),
+        });
+      }),
+    );
   });
 
   it('says how the client authenticates: none when public, HTTP Basic with its secret otherwise', () => {
-    fc.assert(fc.property(client, (value) => {
-      expect(clientToJson(value).token_endpoint_auth_method).toBe(value.isPublic ? 'none' : 'client_secret_basic');
-    }));
+    fc.assert(
+      fc.property(client, (value) => {
+        expect(clientToJson(value).token_endpoint_auth_method).toBe(value.isPublic ? 'none' : 'client_secret_basic');
+      }),
+    );
   });
 });

@@ -23,13 +23,25 @@ function refusal(value: string, isPublic: boolean): string | undefined {
 }
 
 /** A URI each kind of client may register: https, loopback http, a reverse-domain private-use scheme. */
-const registrable = fc.oneof(
-  fc.tuple(fc.domain(), fc.option(fc.integer({ min: 1, max: 65535 })), fc.array(fc.webSegment(), { maxLength: 3 }), fc.webQueryParameters())
-    .map(([host, port, path, query]) => `https://${host}${port ? `:${port}` : ''}/${path.join('/')}${query ? `?${query}` : ''}`),
-  fc.tuple(fc.constantFrom('127.0.0.1', '[::1]'), fc.option(fc.integer({ min: 1, max: 65535 })), fc.webSegment())
-    .map(([host, port, path]) => `http://${host}${port ? `:${port}` : ''}/${path}`),
-  fc.tuple(fc.domain(), fc.webSegment()).map(([domain, path]) => `${domain.split('.').reverse().join('.')}:/${path}`),
-).map((value) => URL.parse(value)?.href ?? value);
+const registrable = fc
+  .oneof(
+    fc
+      .tuple(
+        fc.domain(),
+        fc.option(fc.integer({ min: 1, max: 65535 })),
+        fc.array(fc.webSegment(), { maxLength: 3 }),
+        fc.webQueryParameters(),
+      )
+      .map(
+        ([host, port, path, query]) =>
+          `https://${host}${port ? `:${port}` : ''}/${path.join('/')}${query ? `?${query}` : ''}`,
+      ),
+    fc
+      .tuple(fc.constantFrom('127.0.0.1', '[::1]'), fc.option(fc.integer({ min: 1, max: 65535 })), fc.webSegment())
+      .map(([host, port, path]) => `http://${host}${port ? `:${port}` : ''}/${path}`),
+    fc.tuple(fc.domain(), fc.webSegment()).map(([domain, path]) => `${domain.split('.').reverse().join('.')}:/${path}`),
+  )
+  .map((value) => URL.parse(value)?.href ?? value);
 
 /** What gets a URI refused: each rule's edge. */
 const spoilers: ((value: string) => string)[] = [
@@ -49,8 +61,12 @@ const spoilers: ((value: string) => string)[] = [
 
 /** Registrable URIs, some spoiled by one or two of the rules' edges, and strings of any kind. */
 const anyInput = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(registrable, fc.array(fc.constantFrom(...spoilers), { maxLength: 2 }))
-    .map(([value, spoil]) => spoil.reduce((spoiled, next) => next(spoiled), value)) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(registrable, fc.array(fc.constantFrom(...spoilers), { maxLength: 2 }))
+      .map(([value, spoil]) => spoil.reduce((spoiled, next) => next(spoiled), value)),
+  },
   { weight: 1, arbitrary: fc.webUrl({ withFragments: true, withQueryParameters: true }) },
   { weight: 1, arbitrary: fc.string() },
 );
@@ -61,7 +77,12 @@ describe('validateRedirectUri', () => {
       expect(refusal('https://app.example.com/callback', isPublic)).toBeUndefined();
       expect(refusal('https://app.example.com:8443/cb?tenant=a', isPublic)).toBeUndefined();
     }
-    for (const uri of ['http://127.0.0.1/callback', 'http://127.0.0.1:8765/callback', 'http://[::1]/cb', 'com.example.app:/callback']) {
+    for (const uri of [
+      'http://127.0.0.1/callback',
+      'http://127.0.0.1:8765/callback',
+      'http://[::1]/cb',
+      'com.example.app:/callback',
+    ]) {
       expect(refusal(uri, true), uri).toBeUndefined();
       expect(refusal(uri, false), uri).toMatch(/native public clients \(--public\)/);
     }
@@ -88,45 +109,57 @@ describe('validateRedirectUri', () => {
   });
 
   it('an accepted URI is in normal form, has no fragment, wildcard or userinfo, and is https, loopback http or a private-use scheme', () => {
-    fc.assert(fc.property(anyInput, fc.boolean(), (value, isPublic) => {
-      if (refusal(value, isPublic) !== undefined) return;
-      const url = new URL(value);
-      expect(url.href).toBe(value);
-      expect(value).not.toContain('#');
-      expect(value).not.toContain('*');
-      expect(url.username + url.password).toBe('');
-      const scheme = url.protocol.slice(0, -1);
-      if (scheme === 'https') expect(url.hostname).not.toBe('');
-      else if (scheme === 'http') expect(isLoopbackHost(url.hostname)).toBe(true);
-      else expect(scheme).toContain('.');
-      // Anything but https is for native apps, which are public clients.
-      if (!isPublic) expect(scheme).toBe('https');
-    }), { numRuns: 2_000 });
+    fc.assert(
+      fc.property(anyInput, fc.boolean(), (value, isPublic) => {
+        if (refusal(value, isPublic) !== undefined) return;
+        const url = new URL(value);
+        expect(url.href).toBe(value);
+        expect(value).not.toContain('#');
+        expect(value).not.toContain('*');
+        expect(url.username + url.password).toBe('');
+        const scheme = url.protocol.slice(0, -1);
+        if (scheme === 'https') expect(url.hostname).not.toBe('');
+        else if (scheme === 'http') expect(isLoopbackHost(url.hostname)).toBe(true);
+        else expect(scheme).toContain('.');
+        // Anything but https is for native apps, which are public clients.
+        if (!isPublic) expect(scheme).toBe('https');
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('a confidential client is refused exactly the URIs that are not https, among those a public client may use', () => {
-    fc.assert(fc.property(anyInput, (value) => {
-      if (refusal(value, true) !== undefined) return;
-      expect(refusal(value, false) === undefined).toBe(value.startsWith('https:'));
-    }), { numRuns: 1_000 });
+    fc.assert(
+      fc.property(anyInput, (value) => {
+        if (refusal(value, true) !== undefined) return;
+        expect(refusal(value, false) === undefined).toBe(value.startsWith('https:'));
+      }),
+      { numRuns: 1_000 },
+    );
   });
 
   it('an accepted URI with a fragment added, or spelled in upper case, is refused', () => {
-    fc.assert(fc.property(anyInput, fc.boolean(), fc.string({ maxLength: 8 }), (value, isPublic, fragment) => {
-      if (refusal(value, isPublic) !== undefined) return;
-      expect(refusal(`${value}#${fragment}`, isPublic)).toBeDefined();
-      const shouted = value.replace(/^[a-z.]+/, (scheme) => scheme.toUpperCase());
-      expect(refusal(shouted, isPublic)).toMatch(/not in normal form/);
-    }), { numRuns: 1_000 });
+    fc.assert(
+      fc.property(anyInput, fc.boolean(), fc.string({ maxLength: 8 }), (value, isPublic, fragment) => {
+        if (refusal(value, isPublic) !== undefined) return;
+        expect(refusal(`${value}#${fragment}`, isPublic)).toBeDefined();
+        const shouted = value.replace(/^[a-z.]+/, (scheme) => scheme.toUpperCase());
+        expect(refusal(shouted, isPublic)).toMatch(/not in normal form/);
+      }),
+      { numRuns: 1_000 },
+    );
   });
 });
 
 describe('isNativeRedirect', () => {
   it('is true for exactly the accepted URIs that are not https (loopback and private-use)', () => {
-    fc.assert(fc.property(anyInput, (value) => {
-      if (refusal(value, true) !== undefined) return;
-      expect(isNativeRedirect(value)).toBe(!value.startsWith('https:'));
-    }), { numRuns: 1_000 });
+    fc.assert(
+      fc.property(anyInput, (value) => {
+        if (refusal(value, true) !== undefined) return;
+        expect(isNativeRedirect(value)).toBe(!value.startsWith('https:'));
+      }),
+      { numRuns: 1_000 },
+    );
   });
 });
 

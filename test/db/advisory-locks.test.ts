@@ -21,27 +21,31 @@ describe('advisory lock ids', () => {
     expect(elsewhere).toEqual([]);
   });
 
-  it.runIf(onPostgres)('make a migration wait while an older instance holds the migration lock by its number', async () => {
-    const database = (await isolatedPostgres())!;
-    const older = new pg.Client({ connectionString: database.url });
-    const knex = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 2 } });
-    try {
-      await older.connect();
-      await older.query('BEGIN');
-      await older.query('SELECT pg_advisory_xact_lock(7411001)');
-      let finished = false;
-      const migrating = migrate(knex).then((applied) => {
-        finished = true;
-        return applied;
-      });
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(finished).toBe(false);
-      await older.query('COMMIT');
-      expect((await migrating).length).toBeGreaterThan(0);
-    } finally {
-      await older.end().catch(() => {});
-      await knex.destroy();
-      await database.drop();
-    }
-  }, 30_000);
+  it.runIf(onPostgres)(
+    'make a migration wait while an older instance holds the migration lock by its number',
+    async () => {
+      const database = (await isolatedPostgres())!;
+      const older = new pg.Client({ connectionString: database.url });
+      const knex = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 2 } });
+      try {
+        await older.connect();
+        await older.query('BEGIN');
+        await older.query('SELECT pg_advisory_xact_lock(7411001)');
+        let finished = false;
+        const migrating = migrate(knex).then((applied) => {
+          finished = true;
+          return applied;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(finished).toBe(false);
+        await older.query('COMMIT');
+        expect((await migrating).length).toBeGreaterThan(0);
+      } finally {
+        await older.end().catch(() => {});
+        await knex.destroy();
+        await database.drop();
+      }
+    },
+    30_000,
+  );
 });

@@ -21,9 +21,14 @@ describe.skipIf(!onPostgres)('losing the database (issue 14 item 13)', () => {
     server = await startServer({ env: { DATABASE_URL: proxy.url } });
     const api = await createApi(server);
     client = await createServiceClient(server, api.scopes);
-    webClientId = (await server.admin('post', '/clients', {
-      name: 'loss-web', grant_types: ['authorization_code'], redirect_uris: ['https://app.example.com/callback'], scopes: ['openid'],
-    })).body.client_id;
+    webClientId = (
+      await server.admin('post', '/clients', {
+        name: 'loss-web',
+        grant_types: ['authorization_code'],
+        redirect_uris: ['https://app.example.com/callback'],
+        scopes: ['openid'],
+      })
+    ).body.client_id;
   });
 
   // A test that failed half-way must not leave the database away for the next one.
@@ -35,19 +40,33 @@ describe.skipIf(!onPostgres)('losing the database (issue 14 item 13)', () => {
   });
 
   function tokenRequest(clientId = client.client_id) {
-    return server.public().post('/token').type('form')
+    return server
+      .public()
+      .post('/token')
+      .type('form')
       .send({ grant_type: 'client_credentials', client_id: clientId, client_secret: client.client_secret });
   }
 
   function authorizationRequest(clientId: string) {
-    return server.public().get('/auth').query({
-      client_id: clientId, response_type: 'code', scope: 'openid', state: 's1', redirect_uri: 'https://app.example.com/callback',
-      code_challenge: 'c'.repeat(43), code_challenge_method: 'S256',
-    });
+    return server
+      .public()
+      .get('/auth')
+      .query({
+        client_id: clientId,
+        response_type: 'code',
+        scope: 'openid',
+        state: 's1',
+        redirect_uri: 'https://app.example.com/callback',
+        code_challenge: 'c'.repeat(43),
+        code_challenge_method: 'S256',
+      });
   }
 
   function errorLines(since: number): Array<Record<string, unknown>> {
-    return server.logs.slice(since).map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => (line.level as number) >= 50);
+    return server.logs
+      .slice(since)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => (line.level as number) >= 50);
   }
 
   async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
@@ -71,7 +90,9 @@ describe.skipIf(!onPostgres)('losing the database (issue 14 item 13)', () => {
   }
 
   it('bounds every wait on PostgreSQL: statement timeout set on the session', async () => {
-    const { rows } = await server.tollgate.database.knex.raw('SHOW statement_timeout') as { rows: Array<{ statement_timeout: string }> };
+    const { rows } = (await server.tollgate.database.knex.raw('SHOW statement_timeout')) as {
+      rows: Array<{ statement_timeout: string }>;
+    };
     expect(rows[0]!.statement_timeout).toBe('5s');
   });
 
@@ -106,7 +127,11 @@ describe.skipIf(!onPostgres)('losing the database (issue 14 item 13)', () => {
     }
 
     // A burst of failing requests logs one line per kind of failure, not one per request.
-    const burst = await Promise.all(Array.from({ length: 60 }, (_, index) => (index % 2 ? tokenRequest(`client_missing_${index}`) : server.admin('get', '/users'))));
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, (_, index) =>
+        index % 2 ? tokenRequest(`client_missing_${index}`) : server.admin('get', '/users'),
+      ),
+    );
     expect(burst.every((response) => response.status === 503)).toBe(true);
     const lines = errorLines(logsBefore);
     expect(lines.length).toBeGreaterThan(0);
@@ -148,7 +173,9 @@ describe.skipIf(!onPostgres)('migrations are not bound by the request timeouts',
   it('a statement longer than the statement timeout fails on the pool but completes unbounded', async () => {
     const { openDatabase } = await import('../../src/db/database.js');
     const database = await openDatabase({
-      databaseUrl: TEST_DATABASE_URL, dataDir: '/nonexistent-unused', timeouts: { statement: 200, query: 400 },
+      databaseUrl: TEST_DATABASE_URL,
+      dataDir: '/nonexistent-unused',
+      timeouts: { statement: 200, query: 400 },
     });
     try {
       await expect(database.knex.raw('SELECT pg_sleep(0.6)')).rejects.toThrow();

@@ -61,7 +61,13 @@ describe('secrets at rest', () => {
     server = await startServer();
     api = await createApi(server);
     client = await createServiceClient(server, [api.scopes[0]!]);
-    const config = await oidc.discovery(new URL(server.issuer), client.client_id, undefined, oidc.ClientSecretBasic(client.client_secret), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(
+      new URL(server.issuer),
+      client.client_id,
+      undefined,
+      oidc.ClientSecretBasic(client.client_secret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
     accessToken = (await oidc.clientCredentialsGrant(config, { scope: api.scopes[0]! })).access_token;
   });
 
@@ -123,18 +129,29 @@ describe('secrets at rest', () => {
     const row = await server.tollgate.database.knex('clients').where({ id: client.client_id }).first();
     const hash = row.secret_hash as string;
     for (const presented of [hash, hash.replace(/^sha256:/, '')]) {
-      const basic = await server.public().post('/token').auth(client.client_id, presented)
-        .type('form').send({ grant_type: 'client_credentials' });
+      const basic = await server
+        .public()
+        .post('/token')
+        .auth(client.client_id, presented)
+        .type('form')
+        .send({ grant_type: 'client_credentials' });
       expect(basic.status).toBe(401);
       expect(basic.body.error).toBe('invalid_client');
-      const posted = await server.public().post('/token').type('form')
+      const posted = await server
+        .public()
+        .post('/token')
+        .type('form')
         .send({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: presented });
       expect(posted.status).toBe(401);
       expect(posted.body.error).toBe('invalid_client');
     }
     // The real secret still works, so the refusals above are about the value presented.
-    const good = await server.public().post('/token').auth(client.client_id, client.client_secret)
-      .type('form').send({ grant_type: 'client_credentials' });
+    const good = await server
+      .public()
+      .post('/token')
+      .auth(client.client_id, client.client_secret)
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
     expect(good.status).toBe(200);
   });
 });
@@ -221,14 +238,17 @@ describe('data directory lock (embedded database)', () => {
     await database.close();
   });
 
-  it.skipIf(onPostgres)('refuses a pgdata directory that holds files but no database, and releases the lock', async () => {
-    const dataDir = tempDir();
-    fs.mkdirSync(path.join(dataDir, 'pgdata'));
-    fs.writeFileSync(path.join(dataDir, 'pgdata', 'notes.txt'), 'not a database\n');
-    await expect(open(dataDir)).rejects.toThrow(/pgdata is not empty but holds no database/);
-    expect(fs.existsSync(path.join(dataDir, 'tollgate.lock'))).toBe(false);
-    expect(fs.readFileSync(path.join(dataDir, 'pgdata', 'notes.txt'), 'utf8')).toBe('not a database\n');
-  });
+  it.skipIf(onPostgres)(
+    'refuses a pgdata directory that holds files but no database, and releases the lock',
+    async () => {
+      const dataDir = tempDir();
+      fs.mkdirSync(path.join(dataDir, 'pgdata'));
+      fs.writeFileSync(path.join(dataDir, 'pgdata', 'notes.txt'), 'not a database\n');
+      await expect(open(dataDir)).rejects.toThrow(/pgdata is not empty but holds no database/);
+      expect(fs.existsSync(path.join(dataDir, 'tollgate.lock'))).toBe(false);
+      expect(fs.readFileSync(path.join(dataDir, 'pgdata', 'notes.txt'), 'utf8')).toBe('not a database\n');
+    },
+  );
 });
 
 describe('migrations', () => {
@@ -238,7 +258,12 @@ describe('migrations', () => {
   const databases: Database[] = [];
 
   function postgresIn(schema: string): Knex {
-    const knex = knexFactory({ client: 'pg', connection: TEST_DATABASE_URL, searchPath: [schema], pool: { min: 0, max: 2 } });
+    const knex = knexFactory({
+      client: 'pg',
+      connection: TEST_DATABASE_URL,
+      searchPath: [schema],
+      pool: { min: 0, max: 2 },
+    });
     connections.push(knex);
     return knex;
   }
@@ -278,8 +303,12 @@ describe('migrations', () => {
     expect(await migrate(knex)).toEqual(migrationNames);
     expect(await migrate(knex)).toEqual([]);
     await expectEachMigrationOnce(knex);
-    const tables: { table_name: string }[] = await knex('information_schema.tables').select('table_name').whereRaw('table_schema = current_schema()');
-    expect(tables.map((table) => table.table_name)).toEqual(expect.arrayContaining(['clients', 'apis', 'signing_keys', 'oidc_payloads']));
+    const tables: { table_name: string }[] = await knex('information_schema.tables')
+      .select('table_name')
+      .whereRaw('table_schema = current_schema()');
+    expect(tables.map((table) => table.table_name)).toEqual(
+      expect.arrayContaining(['clients', 'apis', 'signing_keys', 'oidc_payloads']),
+    );
   }, 90_000);
 
   it('005 rewrites artefacts of the old format: digests for ids, no jti or user code, interactions dropped; once', async () => {
@@ -291,15 +320,39 @@ describe('migrations', () => {
       databases.push(database);
       knex = database.knex;
     }
-    const before005 = migrations.slice(0, migrations.findIndex((migration) => migration.name === '005_hashed_payload_ids'));
+    const before005 = migrations.slice(
+      0,
+      migrations.findIndex((migration) => migration.name === '005_hashed_payload_ids'),
+    );
     await migrate(knex, before005);
     const raw = (label: string) => `${label}${'x'.repeat(43 - label.length)}`;
-    const ids = { refresh: raw('refresh'), device: raw('device'), session: raw('session'), interaction: raw('interaction'), grant: raw('grant') };
+    const ids = {
+      refresh: raw('refresh'),
+      device: raw('device'),
+      session: raw('session'),
+      interaction: raw('interaction'),
+      grant: raw('grant'),
+    };
     const exp = Math.floor(Date.now() / 1000) + 600;
-    const row = (kind: string, id: string, payload: Record<string, unknown>, columns: Record<string, unknown> = {}) =>
-      ({ kind, id, payload: JSON.stringify({ ...payload, jti: id, kind, exp }), expires_at: new Date(exp * 1000), ...columns });
+    const row = (
+      kind: string,
+      id: string,
+      payload: Record<string, unknown>,
+      columns: Record<string, unknown> = {},
+    ) => ({
+      kind,
+      id,
+      payload: JSON.stringify({ ...payload, jti: id, kind, exp }),
+      expires_at: new Date(exp * 1000),
+      ...columns,
+    });
     await knex('oidc_payloads').insert([
-      row('RefreshToken', ids.refresh, { grantId: ids.grant, accountId: 'u1', clientId: 'c1' }, { grant_id: ids.grant }),
+      row(
+        'RefreshToken',
+        ids.refresh,
+        { grantId: ids.grant, accountId: 'u1', clientId: 'c1' },
+        { grant_id: ids.grant },
+      ),
       row('DeviceCode', ids.device, { userCode: 'BCDFGHJK', clientId: 'c1' }, { user_code: 'BCDFGHJK' }),
       row('Session', ids.session, { uid: 'session-uid', accountId: 'u1' }, { uid: 'session-uid' }),
       row('Interaction', ids.interaction, { returnTo: `/auth/${ids.interaction}`, session: { cookie: ids.session } }),
@@ -307,9 +360,17 @@ describe('migrations', () => {
     ]);
 
     expect(await migrate(knex)).toEqual(['005_hashed_payload_ids', ...migrationNames.slice(before005.length + 1)]);
-    const rows: { kind: string; id: string; payload: unknown; user_code: string | null; uid: string | null; grant_id: string | null }[] = await knex('oidc_payloads').select().orderBy('kind');
+    const rows: {
+      kind: string;
+      id: string;
+      payload: unknown;
+      user_code: string | null;
+      uid: string | null;
+      grant_id: string | null;
+    }[] = await knex('oidc_payloads').select().orderBy('kind');
     const text = JSON.stringify(rows);
-    for (const secret of [ids.refresh, ids.device, ids.session, ids.interaction, 'BCDFGHJK']) expect(text).not.toContain(secret);
+    for (const secret of [ids.refresh, ids.device, ids.session, ids.interaction, 'BCDFGHJK'])
+      expect(text).not.toContain(secret);
     const byKind = Object.fromEntries(rows.map((stored) => [stored.kind, stored]));
     expect(Object.keys(byKind).sort()).toEqual(['DeviceCode', 'Grant', 'RefreshToken', 'Session']);
     expect(byKind.RefreshToken!.id).toBe(crypto.hash('sha256', ids.refresh, 'base64url'));
@@ -318,9 +379,13 @@ describe('migrations', () => {
     expect(byKind.Session!.uid).toBe('session-uid');
     expect(byKind.DeviceCode!.user_code).toBeNull();
     expect(byKind.Grant!.id).toBe(ids.grant); // grant ids are no bearer secrets: kept, so grant_id still joins
-    expect(objectsWithMember(rows, 'jti').filter((payload) => (payload as { kind?: string }).kind !== 'Grant')).toEqual([]);
+    expect(objectsWithMember(rows, 'jti').filter((payload) => (payload as { kind?: string }).kind !== 'Grant')).toEqual(
+      [],
+    );
     // Who the rows belong to is still readable, for deleting a user's or a client's artefacts.
-    expect(await knex('oidc_payloads').whereRaw("payload->>'accountId' = ?", ['u1']).count({ n: '*' })).toEqual([{ n: onPostgres ? '3' : 3 }]);
+    expect(await knex('oidc_payloads').whereRaw("payload->>'accountId' = ?", ['u1']).count({ n: '*' })).toEqual([
+      { n: onPostgres ? '3' : 3 },
+    ]);
 
     // Run again (as after a restore of the migrations table): nothing changes.
     await migrations.find((migration) => migration.name === '005_hashed_payload_ids')!.up(knex);

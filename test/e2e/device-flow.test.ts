@@ -28,7 +28,9 @@ describe.skipIf(!browserAvailable)('a CLI signs in with the device flow (RFC 862
     username = unique('lin-');
     userId = (await server.admin('post', '/users', { username, password: PASSWORD })).body.id;
     const client = await server.admin('post', '/clients', {
-      name: 'Acme CLI', public: true, first_party: true,
+      name: 'Acme CLI',
+      public: true,
+      first_party: true,
       grant_types: ['device_code', 'refresh_token'],
       scopes: ['openid', 'offline_access', api.scopes[0]],
     });
@@ -51,9 +53,13 @@ describe.skipIf(!browserAvailable)('a CLI signs in with the device flow (RFC 862
     const response = await fetch(`${server.issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode, client_id: clientId }),
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: deviceCode,
+        client_id: clientId,
+      }),
     });
-    return { status: response.status, body: await response.json() as Record<string, string | number> };
+    return { status: response.status, body: (await response.json()) as Record<string, string | number> };
   }
 
   async function enterCode(page: Page, code: string) {
@@ -92,7 +98,11 @@ describe.skipIf(!browserAvailable)('a CLI signs in with the device flow (RFC 862
 
     const tokens = await polling;
     const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
-    const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, audience: api.identifier, typ: 'at+jwt' });
+    const { payload } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: server.issuer,
+      audience: api.identifier,
+      typ: 'at+jwt',
+    });
     expect(payload).toMatchObject({ sub: userId, client_id: clientId, scope: api.scopes[0] });
     expect(tokens.refresh_token).toBeTruthy();
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
@@ -145,11 +155,15 @@ describe.skipIf(!browserAvailable)('a CLI signs in with the device flow (RFC 862
   it('an expired device code is expired_token, still answered after its lifetime', async () => {
     const response = await start();
     const db = server.tollgate.database.knex;
-    const row = await db('oidc_payloads').where({ kind: 'DeviceCode', id: storedId('DeviceCode', response.device_code) }).first();
+    const row = await db('oidc_payloads')
+      .where({ kind: 'DeviceCode', id: storedId('DeviceCode', response.device_code) })
+      .first();
     expect(row).toBeTruthy();
     const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload;
     payload.exp = Math.floor(Date.now() / 1000) - 1;
-    await db('oidc_payloads').where({ kind: 'DeviceCode', id: row.id }).update({ payload: JSON.stringify(payload), expires_at: new Date(Date.now() - 1000) });
+    await db('oidc_payloads')
+      .where({ kind: 'DeviceCode', id: row.id })
+      .update({ payload: JSON.stringify(payload), expires_at: new Date(Date.now() - 1000) });
     await server.tollgate.sweepExpired(); // within the grace period: kept
     expect((await pollOnce(response.device_code)).body.error).toBe('expired_token');
 

@@ -7,7 +7,13 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, protectExpress, protectKoa, type AccessTokenClaims, type Verifier } from '@tollgate/resource-server';
+import {
+  createVerifier,
+  protectExpress,
+  protectKoa,
+  type AccessTokenClaims,
+  type Verifier,
+} from '@tollgate/resource-server';
 import { requestListener } from '../../src/lib/request-listener.js';
 import { createApi, createServiceClient, type ApiFixture, type ClientFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -63,10 +69,18 @@ function payloadOf(token: string): Record<string, unknown> {
 }
 
 /** A separate client configuration whose requests go through `intercept` (openid-client's customFetch). */
-async function interceptingConfig(intercept: (url: string, init: oidc.CustomFetchOptions) => Promise<Response>): Promise<oidc.Configuration> {
-  const intercepted = await oidc.discovery(new URL(server.issuer), client.client_id, undefined, oidc.ClientSecretBasic(client.client_secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
+async function interceptingConfig(
+  intercept: (url: string, init: oidc.CustomFetchOptions) => Promise<Response>,
+): Promise<oidc.Configuration> {
+  const intercepted = await oidc.discovery(
+    new URL(server.issuer),
+    client.client_id,
+    undefined,
+    oidc.ClientSecretBasic(client.client_secret),
+    {
+      execute: [oidc.allowInsecureRequests],
+    },
+  );
   intercepted[oidc.customFetch] = intercept as never;
   return intercepted;
 }
@@ -81,9 +95,15 @@ beforeAll(async () => {
   server = await startServer();
   api = await createApi(server);
   client = await createServiceClient(server, api.scopes);
-  config = await oidc.discovery(new URL(server.issuer), client.client_id, undefined, oidc.ClientSecretBasic(client.client_secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  config = await oidc.discovery(
+    new URL(server.issuer),
+    client.client_id,
+    undefined,
+    oidc.ClientSecretBasic(client.client_secret),
+    {
+      execute: [oidc.allowInsecureRequests],
+    },
+  );
   verifier = createVerifier({ issuer: server.issuer, audience: api.identifier });
   apis.koa = await listen(requestListener(koaApi()));
   apis.express = await listen(expressApi());
@@ -108,9 +128,17 @@ describe('Tollgate issues DPoP-bound tokens', () => {
 describe.each(['koa', 'express'] as const)('an API on %s protected by @tollgate/resource-server', (name) => {
   const url = (path: string) => new URL(`${apis[name]}${path}`);
 
-  it('accepts the DPoP-bound token with openid-client\'s proof', async () => {
+  it("accepts the DPoP-bound token with openid-client's proof", async () => {
     const { DPoP, tokens } = await dpopToken();
-    const response = await oidc.fetchProtectedResource(config, tokens.access_token, url('/orders'), 'GET', undefined, undefined, { DPoP });
+    const response = await oidc.fetchProtectedResource(
+      config,
+      tokens.access_token,
+      url('/orders'),
+      'GET',
+      undefined,
+      undefined,
+      { DPoP },
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       sub: client.client_id,
@@ -136,9 +164,17 @@ describe.each(['koa', 'express'] as const)('an API on %s protected by @tollgate/
       proof = new Headers(init.headers).get('dpop');
       return fetch(input, init as RequestInit);
     });
-    expect((await oidc.fetchProtectedResource(capturing, tokens.access_token, url('/orders'), 'GET', undefined, undefined, { DPoP })).status).toBe(200);
+    expect(
+      (
+        await oidc.fetchProtectedResource(capturing, tokens.access_token, url('/orders'), 'GET', undefined, undefined, {
+          DPoP,
+        })
+      ).status,
+    ).toBe(200);
     expect(proof).toBeTruthy();
-    const replayed = await fetch(url('/orders'), { headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof! } });
+    const replayed = await fetch(url('/orders'), {
+      headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof! },
+    });
     expect(replayed.status).toBe(401);
     expect(((await replayed.json()) as { error: string }).error).toBe('invalid_dpop_proof');
   });
@@ -150,23 +186,36 @@ describe.each(['koa', 'express'] as const)('an API on %s protected by @tollgate/
       proof = new Headers(init.headers).get('dpop');
       return new Response('{}', { status: 200 });
     });
-    await oidc.fetchProtectedResource(capturing, tokens.access_token, url('/elsewhere'), 'GET', undefined, undefined, { DPoP });
-    const response = await fetch(url('/orders'), { headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof! } });
+    await oidc.fetchProtectedResource(capturing, tokens.access_token, url('/elsewhere'), 'GET', undefined, undefined, {
+      DPoP,
+    });
+    const response = await fetch(url('/orders'), {
+      headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof! },
+    });
     expect(response.status).toBe(401);
   });
 
-  it('answers 403 insufficient_scope when the token lacks the route\'s scope', async () => {
+  it("answers 403 insufficient_scope when the token lacks the route's scope", async () => {
     const { DPoP, tokens } = await dpopToken(api.scopes[0]!);
     // openid-client parses the challenge itself: a fair test that it is well-formed.
-    const error = await oidc.fetchProtectedResource(config, tokens.access_token, url('/orders/new'), 'GET', undefined, undefined, { DPoP })
-      .then(() => undefined, (caught: unknown) => caught);
+    const error = await oidc
+      .fetchProtectedResource(config, tokens.access_token, url('/orders/new'), 'GET', undefined, undefined, { DPoP })
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
     expect(error).toBeInstanceOf(oidc.WWWAuthenticateChallengeError);
     const challenge = error as oidc.WWWAuthenticateChallengeError;
     expect(challenge.status).toBe(403);
     expect(challenge.cause).toEqual([
       {
         scheme: 'dpop',
-        parameters: { error: 'insufficient_scope', error_description: expect.any(String), scope: api.scopes[1], algs: expect.stringMatching(/^ES256 /) },
+        parameters: {
+          error: 'insufficient_scope',
+          error_description: expect.any(String),
+          scope: api.scopes[1],
+          algs: expect.stringMatching(/^ES256 /),
+        },
       },
     ]);
   });
@@ -189,13 +238,21 @@ describe.each(['koa', 'express'] as const)('an API on %s protected by @tollgate/
   it('refuses a token Tollgate issued for another API', async () => {
     const otherApi = await createApi(server);
     const otherClient = await createServiceClient(server, [otherApi.scopes[0]!]);
-    const otherConfig = await oidc.discovery(new URL(server.issuer), otherClient.client_id, undefined, oidc.ClientSecretBasic(otherClient.client_secret), {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const otherConfig = await oidc.discovery(
+      new URL(server.issuer),
+      otherClient.client_id,
+      undefined,
+      oidc.ClientSecretBasic(otherClient.client_secret),
+      {
+        execute: [oidc.allowInsecureRequests],
+      },
+    );
     const tokens = await oidc.clientCredentialsGrant(otherConfig, { resource: otherApi.identifier });
     const response = await fetch(url('/orders'), { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token", error_description="the token is for another audience"');
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer error="invalid_token", error_description="the token is for another audience"',
+    );
   });
 });
 
@@ -206,7 +263,8 @@ describe('the package', () => {
   });
 
   it('is also exported by the server package as tollgate/resource-server', async () => {
-    const script = "import('tollgate/resource-server').then((m) => console.log(typeof m.createVerifier, typeof m.protectKoa, typeof m.protectExpress))";
+    const script =
+      "import('tollgate/resource-server').then((m) => console.log(typeof m.createVerifier, typeof m.protectKoa, typeof m.protectExpress))";
     const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: process.cwd() });
     expect(stdout.trim()).toBe('function function function');
   });

@@ -19,7 +19,9 @@ describe.skipIf(!browserAvailable)('sign-in: what the authorization request and 
     const start = await startAuthorization(config, { scope: 'openid', redirect_uri: `${attacker}/callback` });
     const page = await suite.browser.newPage();
     const visited: string[] = [];
-    page.on('request', (request) => { if (request.url().startsWith(attacker)) visited.push(request.url()); });
+    page.on('request', (request) => {
+      if (request.url().startsWith(attacker)) visited.push(request.url());
+    });
     const response = await page.goto(start.url.href);
     expect(response?.status()).toBe(400);
     expect(new URL(page.url()).origin).toBe(new URL(suite.server.issuer).origin);
@@ -35,9 +37,22 @@ describe.skipIf(!browserAvailable)('sign-in: what the authorization request and 
     const config = await discover(suite.server, suite.web.client_id, suite.web.client_secret);
     const page = await suite.browser.newPage();
     const cases: Record<string, string>[] = [
-      { response_type: 'code', client_id: suite.web.client_id, redirect_uri: REDIRECT_URI, scope: 'openid', state: unique('s-') },
-      { response_type: 'code', client_id: suite.web.client_id, redirect_uri: REDIRECT_URI, scope: 'openid', state: unique('s-'),
-        code_challenge: oidc.randomPKCECodeVerifier(), code_challenge_method: 'plain' },
+      {
+        response_type: 'code',
+        client_id: suite.web.client_id,
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid',
+        state: unique('s-'),
+      },
+      {
+        response_type: 'code',
+        client_id: suite.web.client_id,
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid',
+        state: unique('s-'),
+        code_challenge: oidc.randomPKCECodeVerifier(),
+        code_challenge_method: 'plain',
+      },
     ];
     for (const params of cases) {
       const url = new URL(config.serverMetadata().authorization_endpoint!);
@@ -63,7 +78,12 @@ describe.skipIf(!browserAvailable)('sign-in: what the authorization request and 
     const callback = await callbackUrl(page);
     await closePage(page);
 
-    const exchange = (verifier: string) => oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: start.state, expectedNonce: start.nonce });
+    const exchange = (verifier: string) =>
+      oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: start.state,
+        expectedNonce: start.nonce,
+      });
     await expect(tokenError(exchange(oidc.randomPKCECodeVerifier()))).resolves.toBe('invalid_grant');
     // oidc-provider checks PKCE before consuming the code, so the failed attempt did not use it up.
     const tokens = await exchange(start.verifier);

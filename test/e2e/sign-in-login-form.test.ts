@@ -3,7 +3,16 @@ import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { browserAvailable } from '../helpers/browser.js';
 import { unique } from '../helpers/database.js';
-import { PASSWORD, closePage, randomIp, redirectedToApp, signInSuite, submitLogin, tokenError, type User } from '../helpers/sign-in-suite.js';
+import {
+  PASSWORD,
+  closePage,
+  randomIp,
+  redirectedToApp,
+  signInSuite,
+  submitLogin,
+  tokenError,
+  type User,
+} from '../helpers/sign-in-suite.js';
 import { APP_ORIGIN, callbackUrl, discover, signIn, startAuthorization } from '../helpers/web-app.js';
 
 /**
@@ -40,7 +49,9 @@ describe.skipIf(!browserAvailable)('sign-in: what the login page refuses, and wh
     const unknownUserPage = (await page.locator('main').innerHTML()).replaceAll(stranger, 'USERNAME');
     // Byte for byte the same page, apart from the username typed.
     expect(unknownUserPage).toBe(wrongPasswordPage);
-    expect(unknownUserPage.toLowerCase()).not.toMatch(/no such user|unknown user|not found|wrong password|does not exist/);
+    expect(unknownUserPage.toLowerCase()).not.toMatch(
+      /no such user|unknown user|not found|wrong password|does not exist/,
+    );
 
     // The form still works: the right password goes on to consent.
     await signIn(page, user.username, PASSWORD);
@@ -93,8 +104,10 @@ describe.skipIf(!browserAvailable)('sign-in: what the login page refuses, and wh
 
     it('PUT /users/:id/password', async () => {
       await endsSessions(async (user) => {
-        const response = await supertest(suite.server.adminUrl).put(`/users/${user.id}/password`)
-          .set('Authorization', `Bearer ${suite.server.adminToken}`).send({ password: 'brand-new-7-otters-sing' });
+        const response = await supertest(suite.server.adminUrl)
+          .put(`/users/${user.id}/password`)
+          .set('Authorization', `Bearer ${suite.server.adminToken}`)
+          .send({ password: 'brand-new-7-otters-sing' });
         expect(response.status, JSON.stringify(response.body)).toBe(200);
       });
     });
@@ -126,7 +139,11 @@ describe.skipIf(!browserAvailable)('sign-in: what the login page refuses, and wh
     // With the browser's own cookies, through the DevTools-driven request API.
     const headers = { 'X-Forwarded-For': randomIp() };
     for (const csrf of [undefined, 'forged-token', firstCsrf!]) {
-      const form: Record<string, string> = { username: user.username, password: PASSWORD, ...(csrf === undefined ? {} : { csrf }) };
+      const form: Record<string, string> = {
+        username: user.username,
+        password: PASSWORD,
+        ...(csrf === undefined ? {} : { csrf }),
+      };
       const response = await page.request.post(action, { form, headers, maxRedirects: 0 });
       expect(response.status(), String(csrf)).toBe(403);
       expect(await response.text()).toContain('This form has expired');
@@ -134,7 +151,9 @@ describe.skipIf(!browserAvailable)('sign-in: what the login page refuses, and wh
 
     // The real form, its hidden field edited and then removed.
     const hidden = page.locator('input[name="csrf"]');
-    await hidden.evaluate((input: { value: string }) => { input.value = 'edited-in-the-page'; });
+    await hidden.evaluate((input: { value: string }) => {
+      input.value = 'edited-in-the-page';
+    });
     const edited = await submitLogin(page, user.username, PASSWORD);
     expect(edited.status()).toBe(403);
     expect(await page.getByRole('alert').textContent()).toContain('This form has expired');
@@ -178,9 +197,13 @@ describe.skipIf(!browserAvailable)('sign-in: what the login page refuses, and wh
     // Another site framing the page gets nothing: the browser shows its own error in the frame.
     const loginUrl = page.url();
     const framer = await suite.browser.newPage();
-    await framer.route(`${APP_ORIGIN}/framer`, (route) => route.fulfill({
-      status: 200, contentType: 'text/html', body: `<!doctype html><title>framer</title><iframe src="${loginUrl}"></iframe>`,
-    }));
+    await framer.route(`${APP_ORIGIN}/framer`, (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'text/html',
+        body: `<!doctype html><title>framer</title><iframe src="${loginUrl}"></iframe>`,
+      }),
+    );
     await framer.goto(`${APP_ORIGIN}/framer`);
     const child = framer.frames().find((frame) => frame !== framer.mainFrame());
     expect(child).toBeDefined();

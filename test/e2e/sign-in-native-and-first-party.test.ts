@@ -23,9 +23,13 @@ describe.skipIf(!browserAvailable)('sign-in: the native and first-party paths', 
     beforeAll(async () => {
       app = http.createServer((request, response) => {
         received.push(new URL(request.url!, `http://127.0.0.1:${port}`));
-        response.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>native app</title><p>You can close this window.</p>');
+        response
+          .writeHead(200, { 'Content-Type': 'text/html' })
+          .end('<!doctype html><title>native app</title><p>You can close this window.</p>');
       });
-      port = await new Promise<number>((resolve) => app.listen(0, '127.0.0.1', () => resolve((app.address() as AddressInfo).port)));
+      port = await new Promise<number>((resolve) =>
+        app.listen(0, '127.0.0.1', () => resolve((app.address() as AddressInfo).port)),
+      );
     });
 
     afterAll(async () => {
@@ -61,16 +65,26 @@ describe.skipIf(!browserAvailable)('sign-in: the native and first-party paths', 
       await signIn(page, user.username, PASSWORD);
       await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
       const consoleErrors: string[] = [];
-      page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push(message.text());
+      });
       await page.getByRole('button', { name: 'Allow' }).click();
       // The redirect is immediate; a browser that refuses it just stays put.
-      await page.waitForURL((current) => current.href.startsWith(redirectUri), { timeout: 5_000 }).catch(() => undefined);
+      await page
+        .waitForURL((current) => current.href.startsWith(redirectUri), { timeout: 5_000 })
+        .catch(() => undefined);
       await closePage(page);
 
-      expect(received, `the browser never reached ${redirectUri}; its console said: ${consoleErrors.join(' | ')}`).toHaveLength(1);
+      expect(
+        received,
+        `the browser never reached ${redirectUri}; its console said: ${consoleErrors.join(' | ')}`,
+      ).toHaveLength(1);
       const callback = received[0]!;
       expect(callback.searchParams.get('code')).toBeTruthy();
-      const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
       expect(tokens.refresh_token).toBeTruthy();
       expect(tokens.claims()?.sub).toBe(user.id);
 
@@ -91,7 +105,12 @@ describe.skipIf(!browserAvailable)('sign-in: the native and first-party paths', 
       const confidential = await suite.server.admin('post', '/clients', { name: unique('mobile-'), ...base });
       expect(confidential.status).toBe(400);
       expect(confidential.body.error_description).toMatch(/public/);
-      const noDot = await suite.server.admin('post', '/clients', { name: unique('mobile-'), public: true, ...base, redirect_uris: ['myapp:/cb'] });
+      const noDot = await suite.server.admin('post', '/clients', {
+        name: unique('mobile-'),
+        public: true,
+        ...base,
+        redirect_uris: ['myapp:/cb'],
+      });
       expect(noDot.status).toBe(400);
       expect(noDot.body.error_description).toMatch(/reverse-domain/);
     });
@@ -101,11 +120,15 @@ describe.skipIf(!browserAvailable)('sign-in: the native and first-party paths', 
     const user = await suite.createUser('firstparty-');
     const firstParty = await suite.createClient({ name: 'Negatives First Party', first_party: true });
     const config = await discover(suite.server, firstParty.client_id, firstParty.client_secret);
-    const start = await startAuthorization(config, { scope: `openid profile ${suite.api.scopes[0]}`, resource: suite.api.identifier });
+    const start = await startAuthorization(config, {
+      scope: `openid profile ${suite.api.scopes[0]}`,
+      resource: suite.api.identifier,
+    });
     const page = await suite.browser.newPage();
     const interactionPages: string[] = [];
     page.on('response', (response) => {
-      if (response.request().method() === 'GET' && /\/interaction\/[^/]+$/.test(new URL(response.url()).pathname)) interactionPages.push(response.url());
+      if (response.request().method() === 'GET' && /\/interaction\/[^/]+$/.test(new URL(response.url()).pathname))
+        interactionPages.push(response.url());
     });
     await page.goto(start.url.href);
     await signIn(page, user.username, PASSWORD);
@@ -115,7 +138,11 @@ describe.skipIf(!browserAvailable)('sign-in: the native and first-party paths', 
     // One interaction page only: the login form. No consent page came after it.
     expect(interactionPages).toHaveLength(1);
     expect(callback.searchParams.get('code')).toBeTruthy();
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: start.verifier,
+      expectedState: start.state,
+      expectedNonce: start.nonce,
+    });
     expect(tokens.claims()?.sub).toBe(user.id);
     expect(tokens.scope?.split(' ')).toEqual(expect.arrayContaining([suite.api.scopes[0]]));
   });

@@ -8,7 +8,16 @@ import { ARTIFACTS_DIR, browserAvailable, launchBrowser } from '../helpers/brows
 import { unique } from '../helpers/database.js';
 import { createApi, type ApiFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { POST_LOGOUT_URI, REDIRECT_URI, callbackUrl, discover, gotoExpectingCallback, interceptApp, signIn, startAuthorization } from '../helpers/web-app.js';
+import {
+  POST_LOGOUT_URI,
+  REDIRECT_URI,
+  callbackUrl,
+  discover,
+  gotoExpectingCallback,
+  interceptApp,
+  signIn,
+  startAuthorization,
+} from '../helpers/web-app.js';
 
 const PASSWORD = 'plum-orchard-7-kites';
 
@@ -24,7 +33,11 @@ describe.skipIf(!browserAvailable)('a person signs in to a web app (browser + op
     server = await startServer();
     api = await createApi(server, { name: 'Orders API' });
     username = unique('ada-');
-    const user = await server.admin('post', '/users', { username, password: PASSWORD, email: `${username}@example.com` });
+    const user = await server.admin('post', '/users', {
+      username,
+      password: PASSWORD,
+      email: `${username}@example.com`,
+    });
     expect(user.status, JSON.stringify(user.body)).toBe(201);
     userId = user.body.id;
     const created = await server.admin('post', '/clients', {
@@ -48,7 +61,10 @@ describe.skipIf(!browserAvailable)('a person signs in to a web app (browser + op
 
   it('signs in, consents, and gets an ID token, a JWT for the API and a refresh token', async () => {
     const config = await discover(server, client.client_id, client.client_secret);
-    const start = await startAuthorization(config, { scope: `openid profile email offline_access ${api.scopes[0]}`, resource: api.identifier });
+    const start = await startAuthorization(config, {
+      scope: `openid profile email offline_access ${api.scopes[0]}`,
+      resource: api.identifier,
+    });
     const page = await browser.newPage();
     await page.goto(start.url.href);
 
@@ -68,7 +84,9 @@ describe.skipIf(!browserAvailable)('a person signs in to a web app (browser + op
     const callback = await callbackUrl(page);
     expect(callback.searchParams.get('iss')).toBe(server.issuer);
     const tokens = await oidc.authorizationCodeGrant(config, callback, {
-      pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce,
+      pkceCodeVerifier: start.verifier,
+      expectedState: start.state,
+      expectedNonce: start.nonce,
     });
     await page.close();
 
@@ -80,7 +98,11 @@ describe.skipIf(!browserAvailable)('a person signs in to a web app (browser + op
     expect(userId.startsWith('user_')).toBe(true);
 
     const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
-    const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, audience: api.identifier, typ: 'at+jwt' });
+    const { payload } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: server.issuer,
+      audience: api.identifier,
+      typ: 'at+jwt',
+    });
     expect(payload).toMatchObject({ sub: userId, client_id: client.client_id, scope: api.scopes[0] });
 
     expect(tokens.refresh_token).toBeTruthy();
@@ -103,14 +125,20 @@ describe.skipIf(!browserAvailable)('a person signs in to a web app (browser + op
     const page = await browser.newPage();
     const callback = await gotoExpectingCallback(page, start.url); // still signed in, consent remembered
     await page.close();
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: start.verifier,
+      expectedState: start.state,
+      expectedNonce: start.nonce,
+    });
     const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, userId);
     expect(userinfo).toMatchObject({ sub: userId, preferred_username: username, email: `${username}@example.com` });
   });
 
   it('"Deny" sends the app access_denied', async () => {
     const other = await createApi(server, { name: 'Billing API' });
-    await server.admin('patch', `/clients/${client.client_id}`, { scopes: ['openid', 'profile', 'email', 'offline_access', ...api.scopes, other.scopes[0]] });
+    await server.admin('patch', `/clients/${client.client_id}`, {
+      scopes: ['openid', 'profile', 'email', 'offline_access', ...api.scopes, other.scopes[0]],
+    });
     const config = await discover(server, client.client_id, client.client_secret);
     const start = await startAuthorization(config, { scope: `openid ${other.scopes[0]}` });
     const page = await browser.newPage();
@@ -127,9 +155,17 @@ describe.skipIf(!browserAvailable)('a person signs in to a web app (browser + op
     const start = await startAuthorization(config, { scope: 'openid' });
     const page = await browser.newPage();
     const callback = await gotoExpectingCallback(page, start.url);
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: start.verifier,
+      expectedState: start.state,
+      expectedNonce: start.nonce,
+    });
     await page.close();
-    const logout = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: POST_LOGOUT_URI, state: 'bye' });
+    const logout = oidc.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: POST_LOGOUT_URI,
+      state: 'bye',
+    });
     const logoutPage = await browser.newPage();
     await logoutPage.goto(logout.href);
     await logoutPage.getByRole('heading', { name: 'Sign out?' }).waitFor();

@@ -12,13 +12,16 @@ export interface IssuedCode {
  * login and consent pages do once a person has signed in — so the token endpoint can be tested
  * on its own. The code is stored by Tollgate's adapter like any other.
  */
-export async function issueAuthorizationCode(server: TestServer, options: {
-  clientId: string;
-  accountId: string;
-  redirectUri: string;
-  scope: string;
-  resource: string;
-}): Promise<IssuedCode> {
+export async function issueAuthorizationCode(
+  server: TestServer,
+  options: {
+    clientId: string;
+    accountId: string;
+    redirectUri: string;
+    scope: string;
+    resource: string;
+  },
+): Promise<IssuedCode> {
   const { provider } = server.tollgate;
   const client = await provider.Client.find(options.clientId);
   if (!client) throw new Error(`client ${options.clientId} not found`);

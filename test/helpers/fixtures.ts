@@ -25,7 +25,11 @@ export async function createApi(server: TestServer, fields: Record<string, unkno
   return response.body as ApiFixture;
 }
 
-export async function createServiceClient(server: TestServer, scopes: string[], fields: Record<string, unknown> = {}): Promise<ClientFixture> {
+export async function createServiceClient(
+  server: TestServer,
+  scopes: string[],
+  fields: Record<string, unknown> = {},
+): Promise<ClientFixture> {
   const response = await server.admin('post', '/clients', {
     name: unique('service-'),
     grant_types: ['client_credentials'],

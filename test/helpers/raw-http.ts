@@ -34,8 +34,15 @@ function dechunk(data: Buffer): Buffer {
  */
 export function rawRequest(port: number, request: RawRequest, timeoutMs = 15_000): Promise<RawResponse> {
   const body = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body);
-  const headers = { host: `127.0.0.1:${port}`, connection: 'close', ...request.headers, ...(body.length || request.method === 'POST' ? { 'content-length': String(body.length) } : {}) };
-  const head = `${request.method} ${request.target} HTTP/1.1\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
+  const headers = {
+    host: `127.0.0.1:${port}`,
+    connection: 'close',
+    ...request.headers,
+    ...(body.length || request.method === 'POST' ? { 'content-length': String(body.length) } : {}),
+  };
+  const head = `${request.method} ${request.target} HTTP/1.1\r\n${Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')}\r\n`;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = net.connect(port, '127.0.0.1');
@@ -44,7 +51,9 @@ export function rawRequest(port: number, request: RawRequest, timeoutMs = 15_000
       reject(new Error(`no answer within ${timeoutMs} ms to ${request.method} ${request.target.slice(0, 200)}`));
     }, timeoutMs);
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', () => { /* a reset after the answer: judged by what arrived */ });
+    socket.on('error', () => {
+      /* a reset after the answer: judged by what arrived */
+    });
     socket.on('close', () => {
       clearTimeout(timer);
       const data = Buffer.concat(chunks);
@@ -53,7 +62,11 @@ export function rawRequest(port: number, request: RawRequest, timeoutMs = 15_000
       const [statusLine = '', ...lines] = headText.split('\r\n');
       const status = Number(statusLine.split(' ')[1]);
       if (!status) {
-        reject(new Error(`no HTTP answer to ${request.method} ${request.target.slice(0, 200)}: ${JSON.stringify(headText.slice(0, 200))}`));
+        reject(
+          new Error(
+            `no HTTP answer to ${request.method} ${request.target.slice(0, 200)}: ${JSON.stringify(headText.slice(0, 200))}`,
+          ),
+        );
         return;
       }
       const responseHeaders: Record<string, string> = {};

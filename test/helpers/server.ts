@@ -62,7 +62,12 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     keysDir: path.join(dataDir, 'keys'),
   };
   const logs: string[] = [];
-  const sink = new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
   const tollgate = await createTollgate(config, createLogger(config.logLevel, sink));
   publicServer.on('request', requestListener(tollgate.publicApp));
   adminServer.on('request', requestListener(tollgate.adminApp));

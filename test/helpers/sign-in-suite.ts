@@ -6,7 +6,15 @@ import { launchBrowser } from './browser.js';
 import { unique } from './database.js';
 import { createApi, type ApiFixture } from './fixtures.js';
 import { startServer, type TestServer } from './server.js';
-import { APP_ORIGIN, REDIRECT_URI, callbackUrl, gotoExpectingCallback, interceptApp, signIn, startAuthorization } from './web-app.js';
+import {
+  APP_ORIGIN,
+  REDIRECT_URI,
+  callbackUrl,
+  gotoExpectingCallback,
+  interceptApp,
+  signIn,
+  startAuthorization,
+} from './web-app.js';
 
 /**
  * What the browser sign-in tests share (test/e2e/sign-in-*.test.ts): one server, an API, a web
@@ -18,8 +26,15 @@ import { APP_ORIGIN, REDIRECT_URI, callbackUrl, gotoExpectingCallback, intercept
 
 export const PASSWORD = 'quiet-lantern-9-harbour';
 
-export interface WebClient { client_id: string; client_secret: string; name: string }
-export interface User { id: string; username: string }
+export interface WebClient {
+  client_id: string;
+  client_secret: string;
+  name: string;
+}
+export interface User {
+  id: string;
+  username: string;
+}
 
 export function randomIp(): string {
   const octet = () => crypto.randomInt(1, 255);
@@ -37,7 +52,9 @@ export async function tokenError(promise: Promise<unknown>): Promise<string | un
 }
 
 function isLoginPost(response: Response): boolean {
-  return response.request().method() === 'POST' && /\/interaction\/[^/]+\/login$/.test(new URL(response.url()).pathname);
+  return (
+    response.request().method() === 'POST' && /\/interaction\/[^/]+\/login$/.test(new URL(response.url()).pathname)
+  );
 }
 
 /**
@@ -82,7 +99,12 @@ export interface SignInSuite {
   /** A page whose requests all claim to come from one (made-up) address, for pages where sign-ins fail. */
   pageFrom(ip?: string): Promise<Page>;
   /** Signs in and allows consent in the browser; returns the tokens the app gets. */
-  signInWithConsent(page: Page, config: oidc.Configuration, user: User, scope: string): ReturnType<typeof oidc.authorizationCodeGrant>;
+  signInWithConsent(
+    page: Page,
+    config: oidc.Configuration,
+    user: User,
+    scope: string,
+  ): ReturnType<typeof oidc.authorizationCodeGrant>;
 }
 
 /** Registers the hooks that start and stop a suite's fixtures; every test starts signed out. */
@@ -120,7 +142,11 @@ export function signInSuite(): SignInSuite {
       await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
       await page.getByRole('button', { name: 'Allow' }).click();
       const callback = await callbackUrl(page);
-      return oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
+      return oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: start.verifier,
+        expectedState: start.state,
+        expectedNonce: start.nonce,
+      });
     },
   } as SignInSuite;
 

@@ -23,7 +23,10 @@ function serverNode(): string {
 /** `npm test` builds first; a single file run by hand builds only if nothing is built yet. */
 export function ensureBuilt(): void {
   if (!fs.existsSync(MAIN)) {
-    execFileSync(serverNode(), [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(serverNode(), [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
   }
 }
 
@@ -90,22 +93,41 @@ export async function spawnTollgate(options: ProcessOptions = {}): Promise<Tollg
   let stdout = '';
   let stderr = '';
   const listeners = new Set<() => void>();
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; for (const listener of listeners) listener(); });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
-  let running = true;
-  void exited.then(() => { running = false; for (const listener of listeners) listener(); });
-
-  const waitForLog = (text: string, timeoutMs = 60_000) => new Promise<void>((resolve, reject) => {
-    const check = () => {
-      if (stdout.includes(text)) done(resolve);
-      else if (!running) done(() => reject(new Error(`the server ended before logging "${text}": ${stderr}${stdout}`)));
-    };
-    const timer = setTimeout(() => done(() => reject(new Error(`no "${text}" within ${timeoutMs} ms: ${stderr}${stdout}`))), timeoutMs);
-    const done = (settle: () => void) => { clearTimeout(timer); listeners.delete(check); settle(); };
-    listeners.add(check);
-    check();
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    for (const listener of listeners) listener();
   });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<Exit>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
+  let running = true;
+  void exited.then(() => {
+    running = false;
+    for (const listener of listeners) listener();
+  });
+
+  const waitForLog = (text: string, timeoutMs = 60_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (stdout.includes(text)) done(resolve);
+        else if (!running)
+          done(() => reject(new Error(`the server ended before logging "${text}": ${stderr}${stdout}`)));
+      };
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`no "${text}" within ${timeoutMs} ms: ${stderr}${stdout}`))),
+        timeoutMs,
+      );
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        settle();
+      };
+      listeners.add(check);
+      check();
+    });
 
   return {
     child,
@@ -116,7 +138,9 @@ export async function spawnTollgate(options: ProcessOptions = {}): Promise<Tollg
     stderr: () => stderr,
     exited,
     waitForLog,
-    kill: () => { if (running) child.kill('SIGKILL'); },
+    kill: () => {
+      if (running) child.kill('SIGKILL');
+    },
   };
 }
 

@@ -22,7 +22,10 @@ export async function startTwoInstances(env: Record<string, string>): Promise<Tw
   const api = await createApi(a);
   const client = await createServiceClient(a, [api.scopes[0]!]);
   return {
-    a, b, api, client,
+    a,
+    b,
+    api,
+    client,
     async close() {
       await Promise.all([a.close(), b.close()]);
       await database.drop();

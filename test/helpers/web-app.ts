@@ -9,7 +9,9 @@ export const POST_LOGOUT_URI = `${APP_ORIGIN}/signed-out`;
 
 /** Answers every request to the app's origin with a blank page, so redirects there can be read. */
 export async function interceptApp(context: BrowserContext): Promise<void> {
-  await context.route(`${APP_ORIGIN}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>app</title>' }));
+  await context.route(`${APP_ORIGIN}/**`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>app</title>' }),
+  );
 }
 
 export interface AuthorizationStart {
@@ -19,7 +21,10 @@ export interface AuthorizationStart {
   nonce: string;
 }
 
-export async function startAuthorization(config: oidc.Configuration, params: Record<string, string>): Promise<AuthorizationStart> {
+export async function startAuthorization(
+  config: oidc.Configuration,
+  params: Record<string, string>,
+): Promise<AuthorizationStart> {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
@@ -47,9 +52,15 @@ export async function callbackUrl(page: Page): Promise<URL> {
 }
 
 export function discover(server: TestServer, clientId: string, secret?: string): Promise<oidc.Configuration> {
-  return oidc.discovery(new URL(server.issuer), clientId, secret, secret ? oidc.ClientSecretBasic(secret) : oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  return oidc.discovery(
+    new URL(server.issuer),
+    clientId,
+    secret,
+    secret ? oidc.ClientSecretBasic(secret) : oidc.None(),
+    {
+      execute: [oidc.allowInsecureRequests],
+    },
+  );
 }
 
 /**

@@ -7,12 +7,23 @@ const REDIRECT_URI = 'https://app.example.com/callback';
 
 async function authorizationCookies(server: TestServer, headers: Record<string, string>) {
   const client = await server.admin('post', '/clients', {
-    name: unique('web-'), grant_types: ['authorization_code'], redirect_uris: [REDIRECT_URI], scopes: ['openid'],
+    name: unique('web-'),
+    grant_types: ['authorization_code'],
+    redirect_uris: [REDIRECT_URI],
+    scopes: ['openid'],
   });
-  const challenge = crypto.createHash('sha256').update(crypto.randomBytes(32).toString('base64url')).digest('base64url');
+  const challenge = crypto
+    .createHash('sha256')
+    .update(crypto.randomBytes(32).toString('base64url'))
+    .digest('base64url');
   const response = await server.public().get('/auth').set(headers).query({
-    client_id: client.body.client_id, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI,
-    code_challenge: challenge, code_challenge_method: 'S256', state: 's',
+    client_id: client.body.client_id,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: REDIRECT_URI,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 's',
   });
   expect(response.status).toBe(303);
   return ([] as string[]).concat(response.headers['set-cookie'] ?? []);
@@ -24,7 +35,9 @@ describe('session cookies', () => {
   beforeAll(async () => {
     [direct, proxied] = await Promise.all([startServer(), startServer({ env: { TRUST_PROXY: 'true' } })]);
   });
-  afterAll(async () => { await Promise.all([direct?.close(), proxied?.close()]); });
+  afterAll(async () => {
+    await Promise.all([direct?.close(), proxied?.close()]);
+  });
 
   it('are HttpOnly and SameSite=Lax, and not Secure over plain http', async () => {
     const cookies = await authorizationCookies(direct, {});

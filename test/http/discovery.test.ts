@@ -38,7 +38,10 @@ function expectEverythingUnder(metadata: Metadata, issuer: string): void {
   const urls = urlMembers(metadata);
   // Every other endpoint the server offers (introspection, revocation, …) is checked by the loop below.
   for (const required of ['authorization_endpoint', 'token_endpoint', 'jwks_uri']) {
-    expect(urls.map(([name]) => name), `discovery lacks ${required}`).toContain(required);
+    expect(
+      urls.map(([name]) => name),
+      `discovery lacks ${required}`,
+    ).toContain(required);
   }
   for (const [name, value] of urls) {
     expect(value.startsWith(`${issuer}/`), `${name} = ${value} is not under ${issuer}`).toBe(true);
@@ -90,8 +93,11 @@ describe('discovery documents', () => {
 
   it('offers client_secret_basic, client_secret_post and none, and never client_secret_jwt', async () => {
     const metadata = await getMetadata(server, OIDC_PATH);
-    expect([...(metadata.token_endpoint_auth_methods_supported as string[])].sort())
-      .toEqual(['client_secret_basic', 'client_secret_post', 'none']);
+    expect([...(metadata.token_endpoint_auth_methods_supported as string[])].sort()).toEqual([
+      'client_secret_basic',
+      'client_secret_post',
+      'none',
+    ]);
     for (const endpoint of ['introspection', 'revocation']) {
       const methods = metadata[`${endpoint}_endpoint_auth_methods_supported`] as string[] | undefined;
       if (methods) expect(methods, endpoint).not.toContain('client_secret_jwt');
@@ -187,16 +193,23 @@ describe('the authorization endpoint', () => {
       state: crypto.randomBytes(8).toString('hex'),
       ...extra,
     };
-    return Object.fromEntries(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    return Object.fromEntries(
+      Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
   }
 
   /** Refused either by redirecting back with an error or with a 400 page. */
-  function expectRefused(response: { status: number; headers: Record<string, string> }, error = 'invalid_request'): void {
+  function expectRefused(
+    response: { status: number; headers: Record<string, string> },
+    error = 'invalid_request',
+  ): void {
     if (response.status === 303 || response.status === 302) {
       const location = new URL(response.headers.location!);
       expect(`${location.origin}${location.pathname}`).toBe(redirectUri);
       // The error comes back in the query (response_mode=query) or, for a token response type, the fragment.
-      const params = location.searchParams.has('error') ? location.searchParams : new URLSearchParams(location.hash.slice(1));
+      const params = location.searchParams.has('error')
+        ? location.searchParams
+        : new URLSearchParams(location.hash.slice(1));
       expect(params.get('error')).toBe(error);
       expect(params.get('code')).toBeNull();
       expect(params.get('access_token')).toBeNull();
@@ -205,11 +218,12 @@ describe('the authorization endpoint', () => {
     }
   }
 
-  it('does not expose oidc-provider\'s development login form', async () => {
+  it("does not expose oidc-provider's development login form", async () => {
     const verifier = oidc.randomPKCECodeVerifier();
     const challenge = await oidc.calculatePKCECodeChallenge(verifier);
     const agent = server.public();
-    const response = await agent.get(authorizationPath)
+    const response = await agent
+      .get(authorizationPath)
       .query(authorizationQuery({ code_challenge: challenge, code_challenge_method: 'S256' }));
     expect([302, 303]).toContain(response.status);
     const interaction = new URL(response.headers.location!, server.issuer);
@@ -233,14 +247,18 @@ describe('the authorization endpoint', () => {
 
   it('refuses code_challenge_method=plain', async () => {
     const verifier = oidc.randomPKCECodeVerifier();
-    const response = await server.public().get(authorizationPath)
+    const response = await server
+      .public()
+      .get(authorizationPath)
       .query(authorizationQuery({ code_challenge: verifier, code_challenge_method: 'plain' }));
     expectRefused(response);
   });
 
   it('refuses the implicit response type', async () => {
     const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
-    const response = await server.public().get(authorizationPath)
+    const response = await server
+      .public()
+      .get(authorizationPath)
       .query(authorizationQuery({ response_type: 'token', code_challenge: challenge, code_challenge_method: 'S256' }));
     expectRefused(response, 'unsupported_response_type');
   });

@@ -25,17 +25,37 @@ describe('the error boundary', () => {
   let app: Koa;
 
   beforeAll(async () => {
-    const logger = createLogger('info', new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } }));
-    database = await openDatabase({ databaseUrl: TEST_DATABASE_URL, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-boundary-')), logger });
+    const logger = createLogger(
+      'info',
+      new Writable({
+        write(chunk, _encoding, done) {
+          logs.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    database = await openDatabase({
+      databaseUrl: TEST_DATABASE_URL,
+      dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-boundary-')),
+      logger,
+    });
     // Port 1 on loopback: nothing listens there, so connecting is refused at once.
-    unreachable = await openDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', dataDir: os.tmpdir(), logger });
+    unreachable = await openDatabase({
+      databaseUrl: 'postgres://postgres@127.0.0.1:1/none',
+      dataDir: os.tmpdir(),
+      logger,
+    });
     app = new Koa();
     app.use(errorBoundary({ logger, page: { isPage: (ctx) => ctx.path.startsWith('/page'), assets: '/assets' } }));
     app.use(async (ctx) => {
-      const query = ctx.path.endsWith('/nul') ? database.knex.raw('SELECT ?::text AS value', ['a\u0000b'])
-        : ctx.path.endsWith('/jsonb') ? database.knex.raw('SELECT ?::jsonb AS value', ['{"a":"\\u0000"}'])
-          : ctx.path.endsWith('/number') ? database.knex.raw('SELECT ?::integer AS value', ['not a number'])
-            : ctx.path.endsWith('/down') ? unreachable.knex.raw('SELECT 1')
+      const query = ctx.path.endsWith('/nul')
+        ? database.knex.raw('SELECT ?::text AS value', ['a\u0000b'])
+        : ctx.path.endsWith('/jsonb')
+          ? database.knex.raw('SELECT ?::jsonb AS value', ['{"a":"\\u0000"}'])
+          : ctx.path.endsWith('/number')
+            ? database.knex.raw('SELECT ?::integer AS value', ['not a number'])
+            : ctx.path.endsWith('/down')
+              ? unreachable.knex.raw('SELECT 1')
               : Promise.reject(new Error('a bug'));
       if (ctx.path.startsWith('/provider')) {
         // As oidc-provider does: it answers 500 itself and reports the error by its event.

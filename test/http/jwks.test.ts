@@ -16,7 +16,11 @@ let shortCache: TestServer;
 let tenant: TestServer;
 
 beforeAll(async () => {
-  [server, shortCache, tenant] = await Promise.all([startServer(), startServer({ env: { JWKS_MAX_AGE: '42' } }), startServer({ issuerPath: '/tenant-a' })]);
+  [server, shortCache, tenant] = await Promise.all([
+    startServer(),
+    startServer({ env: { JWKS_MAX_AGE: '42' } }),
+    startServer({ issuerPath: '/tenant-a' }),
+  ]);
 });
 
 afterAll(async () => {
@@ -89,7 +93,10 @@ describe('the JWKS', () => {
   it('is the same whatever Host the request came in on', async () => {
     const { keys } = await fetchJwks(server);
     const discovery = await server.public().get('/.well-known/openid-configuration');
-    const spoofed = await server.public().get(new URL(discovery.body.jwks_uri as string).pathname).set('Host', 'evil.example');
+    const spoofed = await server
+      .public()
+      .get(new URL(discovery.body.jwks_uri as string).pathname)
+      .set('Host', 'evil.example');
     expect(spoofed.status).toBe(200);
     expect(spoofed.body.keys).toEqual(keys);
   });

@@ -39,13 +39,23 @@ beforeAll(async () => {
 
   // The admin side: an API and a client, made through the admin API.
   api = await createApi(server);
-  const created = await server.admin('post', '/clients', { name: unique('logged-'), grant_types: ['client_credentials'], scopes: [api.scopes[0]] });
+  const created = await server.admin('post', '/clients', {
+    name: unique('logged-'),
+    grant_types: ['client_credentials'],
+    scopes: [api.scopes[0]],
+  });
   expect(created.status).toBe(201);
   client = created.body as ClientFixture;
   secrets.push({ label: 'client secret', value: client.client_secret });
 
   // client_secret_basic, through openid-client (discovery, then the token endpoint).
-  const config = await oidc.discovery(new URL(server.issuer), client.client_id, undefined, oidc.ClientSecretBasic(client.client_secret), { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(
+    new URL(server.issuer),
+    client.client_id,
+    undefined,
+    oidc.ClientSecretBasic(client.client_secret),
+    { execute: [oidc.allowInsecureRequests] },
+  );
   publicRequests.push({ method: 'GET', route: 'discovery', status: 200 });
   const basicTokens = await oidc.clientCredentialsGrant(config, { scope: api.scopes[0]! });
   publicRequests.push({ method: 'POST', route: 'token', status: 200, clientId: client.client_id });
@@ -53,30 +63,49 @@ beforeAll(async () => {
   secrets.push({ label: 'Basic header value', value: basic(client.client_id, client.client_secret) });
 
   // client_secret_post.
-  const posted = await server.public().post('/token').type('form')
-    .send({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret, scope: api.scopes[0] });
+  const posted = await server
+    .public()
+    .post('/token')
+    .type('form')
+    .send({
+      grant_type: 'client_credentials',
+      client_id: client.client_id,
+      client_secret: client.client_secret,
+      scope: api.scopes[0],
+    });
   expect(posted.status).toBe(200);
   publicRequests.push({ method: 'POST', route: 'token', status: 200, clientId: client.client_id });
   secrets.push({ label: 'access token (post)', value: posted.body.access_token as string });
 
   // A wrong secret, in a Basic header.
   const wrongSecret = `tgs_${unique('wrong')}`;
-  const wrong = await server.public().post('/token').set('Authorization', `Basic ${basic(client.client_id, wrongSecret)}`)
-    .type('form').send({ grant_type: 'client_credentials' });
+  const wrong = await server
+    .public()
+    .post('/token')
+    .set('Authorization', `Basic ${basic(client.client_id, wrongSecret)}`)
+    .type('form')
+    .send({ grant_type: 'client_credentials' });
   expect(wrong.status).toBe(401);
   publicRequests.push({ method: 'POST', route: 'token', status: 401 });
   secrets.push({ label: 'wrong secret', value: wrongSecret });
   secrets.push({ label: 'Basic header value (wrong secret)', value: basic(client.client_id, wrongSecret) });
 
   // A bearer token where it does not belong: the Authorization header must not be logged either.
-  const bearer = await server.public().post('/token').set('Authorization', `Bearer ${basicTokens.access_token}`)
-    .type('form').send({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret });
+  const bearer = await server
+    .public()
+    .post('/token')
+    .set('Authorization', `Bearer ${basicTokens.access_token}`)
+    .type('form')
+    .send({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret });
   expect(bearer.status).toBeGreaterThanOrEqual(400);
   expect(bearer.status).toBeLessThan(500);
   publicRequests.push({ method: 'POST', route: 'token', status: bearer.status });
 
   // A secret in the query string of a request.
-  const queried = await server.public().get('/healthz').query({ client_secret: client.client_secret, access_token: basicTokens.access_token });
+  const queried = await server
+    .public()
+    .get('/healthz')
+    .query({ client_secret: client.client_secret, access_token: basicTokens.access_token });
   expect(queried.status).toBe(200);
   publicRequests.push({ method: 'GET', route: '/healthz', status: 200 });
 
@@ -96,8 +125,9 @@ describe('the request log', () => {
       ['POST', '/clients', 201],
     ]);
     const publicLines = flowLines.filter((line) => !adminLines.includes(line));
-    expect(publicLines.map((line) => ({ method: line.method, route: line.route, status: line.status })))
-      .toEqual(publicRequests.map(({ method, route, status }) => ({ method, route, status })));
+    expect(publicLines.map((line) => ({ method: line.method, route: line.route, status: line.status }))).toEqual(
+      publicRequests.map(({ method, route, status }) => ({ method, route, status })),
+    );
   });
 
   it('gives every line method, route, status and duration_ms', () => {

@@ -58,7 +58,10 @@ describe.skipIf(!onPostgres)('the key ring on a database with an ICU collation',
     const provider = server.tollgate.provider;
     await server.tollgate.database.knex('signing_keys').where({ state: 'previous' }).delete();
     const next = server.tollgate.keyRing.list().find((key) => key.state === 'next')!;
-    await server.tollgate.database.knex('signing_keys').where({ kid: next.kid }).update({ state: 'previous', remove_after: new Date(Date.now() + 3600_000) });
+    await server.tollgate.database
+      .knex('signing_keys')
+      .where({ kid: next.kid })
+      .update({ state: 'previous', remove_after: new Date(Date.now() + 3600_000) });
     expect(await server.tollgate.maintainKeys()).toBe(true);
     expect(server.tollgate.provider).not.toBe(provider);
     expect(await server.tollgate.maintainKeys()).toBe(false);

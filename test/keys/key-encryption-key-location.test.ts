@@ -17,7 +17,9 @@ const elsewhere = fs.mkdtempSync(path.join(scratch, 'cwd-'));
 const dataDir = path.join(scratch, 'data');
 const keysDir = path.join(scratch, 'keys-of-this-install');
 const started: TollgateProcess[] = [];
-afterEach(() => { for (const server of started.splice(0)) server.kill(); });
+afterEach(() => {
+  for (const server of started.splice(0)) server.kill();
+});
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 function withoutKek(env: Record<string, string | undefined>): Record<string, string | undefined> {
@@ -39,20 +41,31 @@ describe('KEYS_DIR', () => {
   });
 
   it('holds the generated key (folder 0700, file 0600), and nothing goes to the working directory', async () => {
-    const server = await startTollgate({ env: withoutKek({ KEYS_DIR: keysDir }), cwd: elsewhere, sharedDatabase: false });
+    const server = await startTollgate({
+      env: withoutKek({ KEYS_DIR: keysDir }),
+      cwd: elsewhere,
+      sharedDatabase: false,
+    });
     started.push(server);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
 
-    expect(modesUnder(keysDir).map(({ path: found, mode }) => `0${mode.toString(8)} ${path.relative(keysDir, found) || '.'}`))
-      .toEqual(['0700 .', '0600 key-encryption-key']);
+    expect(
+      modesUnder(keysDir).map(
+        ({ path: found, mode }) => `0${mode.toString(8)} ${path.relative(keysDir, found) || '.'}`,
+      ),
+    ).toEqual(['0700 .', '0600 key-encryption-key']);
     expect(fs.readdirSync(elsewhere)).toEqual([]);
   }, 180_000);
 
   it('a KEYS_DIR that others could read is made 0700 when the key is used', async () => {
     fs.chmodSync(keysDir, 0o755);
-    const server = await startTollgate({ env: withoutKek({ KEYS_DIR: keysDir }), cwd: elsewhere, sharedDatabase: false });
+    const server = await startTollgate({
+      env: withoutKek({ KEYS_DIR: keysDir }),
+      cwd: elsewhere,
+      sharedDatabase: false,
+    });
     started.push(server);
     server.child.kill('SIGTERM');
     expect(await server.exited, server.stdout() + server.stderr()).toMatchObject({ code: 0 });
@@ -77,7 +90,11 @@ describe('a database with sealed keys but no key-encryption key', () => {
     expect(fs.readdirSync(elsewhere)).toEqual([]);
 
     // The right folder still opens them.
-    const again = await startTollgate({ env: withoutKek({ KEYS_DIR: keysDir }), cwd: elsewhere, sharedDatabase: false });
+    const again = await startTollgate({
+      env: withoutKek({ KEYS_DIR: keysDir }),
+      cwd: elsewhere,
+      sharedDatabase: false,
+    });
     started.push(again);
     expect((await fetch(`${again.url}/readyz`)).status).toBe(200);
     again.child.kill('SIGTERM');

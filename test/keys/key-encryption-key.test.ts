@@ -34,7 +34,9 @@ describe('resolveKeyEncryptionKey', () => {
   it('uses KEY_ENCRYPTION_KEY when set, and writes nothing', async () => {
     const configured = Buffer.alloc(32, 7);
     const dir = keysDir();
-    await expect(resolveKeyEncryptionKey({ configured, keysDir: dir, db: databaseHolding('signing_keys') })).resolves.toBe(configured);
+    await expect(
+      resolveKeyEncryptionKey({ configured, keysDir: dir, db: databaseHolding('signing_keys') }),
+    ).resolves.toBe(configured);
     expect(fs.existsSync(dir)).toBe(false);
   });
 
@@ -47,7 +49,9 @@ describe('resolveKeyEncryptionKey', () => {
     expect(modeOf(dir)).toBe(0o700);
     expect(modeOf(file)).toBe(0o600);
     // Once sealed values exist, the same key is found again.
-    await expect(resolveKeyEncryptionKey({ configured: undefined, keysDir: dir, db: databaseHolding('signing_keys') })).resolves.toEqual(key);
+    await expect(
+      resolveKeyEncryptionKey({ configured: undefined, keysDir: dir, db: databaseHolding('signing_keys') }),
+    ).resolves.toEqual(key);
     const other = await resolveKeyEncryptionKey({ configured: undefined, keysDir: keysDir(), db: databaseHolding() });
     expect(other.equals(key)).toBe(false);
   });
@@ -59,18 +63,25 @@ describe('resolveKeyEncryptionKey', () => {
     const file = path.join(dir, 'key-encryption-key');
     fs.writeFileSync(file, `${Buffer.alloc(32, 1).toString('base64url')}\n`, { mode: 0o644 });
     fs.chmodSync(file, 0o644);
-    await expect(resolveKeyEncryptionKey({ configured: undefined, keysDir: dir, db: databaseHolding() })).resolves.toEqual(Buffer.alloc(32, 1));
+    await expect(
+      resolveKeyEncryptionKey({ configured: undefined, keysDir: dir, db: databaseHolding() }),
+    ).resolves.toEqual(Buffer.alloc(32, 1));
     expect(modeOf(dir)).toBe(0o700);
     expect(modeOf(file)).toBe(0o600);
   });
 
-  it.each([['signing_keys'], ['server_secrets']])('refuses to generate a key over a database whose %s holds sealed values', async (table) => {
-    const dir = keysDir();
-    const result = resolveKeyEncryptionKey({ configured: undefined, keysDir: dir, db: databaseHolding(table) });
-    await expect(result).rejects.toThrow(MissingKeyEncryptionKeyError);
-    await expect(result).rejects.toThrow(/set KEYS_DIR to the folder holding key-encryption-key, or KEY_ENCRYPTION_KEY/);
-    expect(fs.existsSync(path.join(dir, 'key-encryption-key'))).toBe(false);
-  });
+  it.each([['signing_keys'], ['server_secrets']])(
+    'refuses to generate a key over a database whose %s holds sealed values',
+    async (table) => {
+      const dir = keysDir();
+      const result = resolveKeyEncryptionKey({ configured: undefined, keysDir: dir, db: databaseHolding(table) });
+      await expect(result).rejects.toThrow(MissingKeyEncryptionKeyError);
+      await expect(result).rejects.toThrow(
+        /set KEYS_DIR to the folder holding key-encryption-key, or KEY_ENCRYPTION_KEY/,
+      );
+      expect(fs.existsSync(path.join(dir, 'key-encryption-key'))).toBe(false);
+    },
+  );
 
   it('refuses a key file that is not 32 bytes in base64url, naming the file', async () => {
     const dir = keysDir();

@@ -8,7 +8,9 @@ const TIMING = { jwksMaxAge: 300, maxSignedLifetime: 3600, rotationDays: 30 };
 
 describe('the key ring in the database', () => {
   let server: TestServer;
-  beforeAll(async () => { server = await startServer(); });
+  beforeAll(async () => {
+    server = await startServer();
+  });
   afterAll(() => server?.close());
 
   it('holds no private key in plaintext', async () => {
@@ -31,7 +33,17 @@ describe('the key ring in the database', () => {
     const kek = Buffer.from(TEST_KEY_ENCRYPTION_KEY, 'base64url');
     const ring = new KeyRing(server.tollgate.database.knex, [kek], TIMING);
     await ring.initialise();
-    expect(ring.list().map((key) => key.kid).sort()).toEqual(server.tollgate.keyRing.list().map((key) => key.kid).sort());
+    expect(
+      ring
+        .list()
+        .map((key) => key.kid)
+        .sort(),
+    ).toEqual(
+      server.tollgate.keyRing
+        .list()
+        .map((key) => key.kid)
+        .sort(),
+    );
     for (const alg of ['ES256', 'RS256', 'PS256', 'EdDSA'] as const) {
       expect(ring.snapshot.currentKid(alg)).toBe(server.tollgate.keyRing.snapshot.currentKid(alg));
     }

@@ -6,7 +6,11 @@ import { createApi, createServiceClient, type ApiFixture, type ClientFixture } f
 import { startServer, type TestServer } from '../helpers/server.js';
 import { startTwoInstances, type TwoInstances } from '../helpers/two-instances.js';
 
-interface Key { kid: string; alg: string; state: string }
+interface Key {
+  kid: string;
+  alg: string;
+  state: string;
+}
 
 async function keys(server: TestServer): Promise<Key[]> {
   const response = await server.admin('get', '/keys');
@@ -27,15 +31,23 @@ function kidOf(state: string, alg: string, ring: Key[]): string {
 }
 
 async function token(server: TestServer, client: ClientFixture, api: ApiFixture): Promise<string> {
-  const response = await server.public().post('/token').auth(client.client_id, client.client_secret)
-    .type('form').send({ grant_type: 'client_credentials', resource: api.identifier, scope: api.scopes[0] });
+  const response = await server
+    .public()
+    .post('/token')
+    .auth(client.client_id, client.client_secret)
+    .type('form')
+    .send({ grant_type: 'client_credentials', resource: api.identifier, scope: api.scopes[0] });
   expect(response.status, JSON.stringify(response.body)).toBe(200);
   return response.body.access_token;
 }
 
 async function introspect(server: TestServer, client: ClientFixture, jwt: string): Promise<boolean> {
-  const response = await server.public().post('/token/introspection').auth(client.client_id, client.client_secret)
-    .type('form').send({ token: jwt });
+  const response = await server
+    .public()
+    .post('/token/introspection')
+    .auth(client.client_id, client.client_secret)
+    .type('form')
+    .send({ token: jwt });
   expect(response.status, JSON.stringify(response.body)).toBe(200);
   return response.body.active;
 }
@@ -104,7 +116,8 @@ describe('revoking a signing key (a leaked key)', () => {
     const freshNext = kidOf('next', 'ES256', after);
     expect(jwks).toEqual(expect.arrayContaining([freshCurrent, freshNext]));
     // Other algorithms are untouched.
-    for (const alg of ['RS256', 'PS256', 'EdDSA']) expect(kidOf('current', alg, after)).toBe(kidOf('current', alg, ring));
+    for (const alg of ['RS256', 'PS256', 'EdDSA'])
+      expect(kidOf('current', alg, after)).toBe(kidOf('current', alg, ring));
 
     // New tokens are signed by the fresh key, which is published; the verifier meets an unknown
     // kid, refetches, and from then on no longer holds the revoked key.
@@ -123,14 +136,17 @@ describe('revoking a signing key (a leaked key)', () => {
     const ring = await keys(server);
     const revoked = kidOf('next', 'RS256', ring);
     expect((await revoke(server, revoked)).status).toBe(200);
-    await server.tollgate.database.knex('signing_keys').where({ state: 'next' }).update({ published_at: new Date(Date.now() - 400_000) });
+    await server.tollgate.database
+      .knex('signing_keys')
+      .where({ state: 'next' })
+      .update({ published_at: new Date(Date.now() - 400_000) });
     expect((await server.admin('post', '/keys/rotate', {})).status).toBe(200);
     expect((await keys(server)).map((key) => key.kid)).not.toContain(revoked);
     expect(await published(server)).not.toContain(revoked);
     expect((await revoke(server, revoked)).status).toBe(404); // already gone
   });
 
-  it('revoking a next key replaces that algorithm\'s current and next, and leaves previous keys alone', async () => {
+  it("revoking a next key replaces that algorithm's current and next, and leaves previous keys alone", async () => {
     const ring = await keys(server);
     const previous = ring.filter((key) => key.state === 'previous').map((key) => key.kid);
     expect(previous.length).toBeGreaterThan(0); // from the rotation above
@@ -142,10 +158,21 @@ describe('revoking a signing key (a leaked key)', () => {
     const after = await keys(server);
     expect(kidOf('current', 'EdDSA', after)).not.toBe(current);
     expect(kidOf('next', 'EdDSA', after)).not.toBe(next);
-    expect(after.filter((key) => key.state === 'previous').map((key) => key.kid).sort()).toEqual([...previous].sort());
+    expect(
+      after
+        .filter((key) => key.state === 'previous')
+        .map((key) => key.kid)
+        .sort(),
+    ).toEqual([...previous].sort());
     for (const alg of ['ES256', 'RS256', 'PS256', 'EdDSA']) {
-      expect(after.filter((key) => key.alg === alg && key.state === 'current'), alg).toHaveLength(1);
-      expect(after.filter((key) => key.alg === alg && key.state === 'next'), alg).toHaveLength(1);
+      expect(
+        after.filter((key) => key.alg === alg && key.state === 'current'),
+        alg,
+      ).toHaveLength(1);
+      expect(
+        after.filter((key) => key.alg === alg && key.state === 'next'),
+        alg,
+      ).toHaveLength(1);
     }
   });
 
@@ -156,7 +183,12 @@ describe('revoking a signing key (a leaked key)', () => {
     expect(response.status).toBe(200);
     expect(response.body.revoked).toEqual([previous.kid]);
     const after = await keys(server);
-    expect(after.map((key) => key.kid).sort()).toEqual(ring.map((key) => key.kid).filter((kid) => kid !== previous.kid).sort());
+    expect(after.map((key) => key.kid).sort()).toEqual(
+      ring
+        .map((key) => key.kid)
+        .filter((kid) => kid !== previous.kid)
+        .sort(),
+    );
     expect(await published(server)).not.toContain(previous.kid);
   });
 });
@@ -173,7 +205,9 @@ describe.skipIf(!onPostgres)('revoking a signing key with several instances on o
     instances = await startTwoInstances({ KEY_RING_CHECK_SECONDS: '60' });
     ({ a, b, api, client } = instances);
   });
-  afterAll(async () => { await instances?.close(); });
+  afterAll(async () => {
+    await instances?.close();
+  });
 
   it('the other instance stops signing with the revoked key and stops publishing it at its next key-ring check', async () => {
     const leaked = decodeProtectedHeader(await token(b, client, api)).kid!;

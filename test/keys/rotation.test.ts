@@ -9,11 +9,18 @@ import { createApi, createServiceClient, type ApiFixture, type ClientFixture } f
 import { startServer, type TestServer } from '../helpers/server.js';
 import { startTwoInstances, type TwoInstances } from '../helpers/two-instances.js';
 
-interface Key { kid: string; alg: string; state: string; remove_after: string | null }
+interface Key {
+  kid: string;
+  alg: string;
+  state: string;
+  remove_after: string | null;
+}
 
 /** Pretend time has passed since the ring was last changed: the next keys are old enough. */
 async function ageNextKeys(server: TestServer, seconds: number) {
-  await server.tollgate.database.knex('signing_keys').where({ state: 'next' })
+  await server.tollgate.database
+    .knex('signing_keys')
+    .where({ state: 'next' })
     .update({ published_at: new Date(Date.now() - seconds * 1000) });
 }
 
@@ -22,8 +29,12 @@ async function keys(server: TestServer): Promise<Key[]> {
 }
 
 async function token(server: TestServer, client: ClientFixture, api: ApiFixture): Promise<string> {
-  const response = await server.public().post('/token').auth(client.client_id, client.client_secret)
-    .type('form').send({ grant_type: 'client_credentials', resource: api.identifier });
+  const response = await server
+    .public()
+    .post('/token')
+    .auth(client.client_id, client.client_secret)
+    .type('form')
+    .send({ grant_type: 'client_credentials', resource: api.identifier });
   expect(response.status, JSON.stringify(response.body)).toBe(200);
   return response.body.access_token;
 }
@@ -76,7 +87,8 @@ describe('signing-key rotation', () => {
     let verified = 0;
     const stream = (async () => {
       for (let i = 0; i < 60; i += 1) {
-        if (await check(await token(server, client, api))) verified += 1; else failures += 1;
+        if (await check(await token(server, client, api))) verified += 1;
+        else failures += 1;
       }
     })();
     await ageNextKeys(server, 5 + 61);
@@ -103,7 +115,10 @@ describe('signing-key rotation', () => {
     const jwksBefore = (await server.public().get('/jwks')).body.keys.map((key: { kid: string }) => key.kid);
     expect(jwksBefore).toContain(previous[0]!.kid);
 
-    await server.tollgate.database.knex('signing_keys').where({ state: 'previous' }).update({ remove_after: new Date(Date.now() - 1000) });
+    await server.tollgate.database
+      .knex('signing_keys')
+      .where({ state: 'previous' })
+      .update({ remove_after: new Date(Date.now() - 1000) });
     expect(await server.tollgate.maintainKeys()).toBe(true);
     const jwksAfter = (await server.public().get('/jwks')).body.keys.map((key: { kid: string }) => key.kid);
     for (const key of previous) expect(jwksAfter).not.toContain(key.kid);
@@ -118,7 +133,9 @@ describe('signing-key rotation', () => {
 
   it('rotates on schedule, once even when the job runs twice at the same moment', async () => {
     const db = server.tollgate.database.knex;
-    await db('signing_keys').where({ state: 'current' }).update({ activated_at: new Date(Date.now() - 31 * 86_400_000) });
+    await db('signing_keys')
+      .where({ state: 'current' })
+      .update({ activated_at: new Date(Date.now() - 31 * 86_400_000) });
     await ageNextKeys(server, 400);
     const countBefore = (await db('signing_keys').count({ n: '*' }))[0]!.n;
     const results = await Promise.all([server.tollgate.maintainKeys(), server.tollgate.maintainKeys()]);
@@ -147,7 +164,10 @@ describe.skipIf(onPostgres)('key-encryption-key rotation', () => {
     const kids = (await first.admin('get', '/keys')).body.map((key: Key) => key.kid).sort();
     await first.close();
 
-    const second = await startServer({ dataDir, env: { KEY_ENCRYPTION_KEY: newKek, KEY_ENCRYPTION_KEY_PREVIOUS: oldKek } });
+    const second = await startServer({
+      dataDir,
+      env: { KEY_ENCRYPTION_KEY: newKek, KEY_ENCRYPTION_KEY_PREVIOUS: oldKek },
+    });
     expect((await second.admin('get', '/keys')).body.map((key: Key) => key.kid).sort()).toEqual(kids);
     await second.close();
 
@@ -170,14 +190,23 @@ describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
     instances = await startTwoInstances({ KEY_RING_CHECK_SECONDS: '1' });
     ({ a, b, api, client } = instances);
   });
-  afterAll(async () => { await instances?.close(); });
+  afterAll(async () => {
+    await instances?.close();
+  });
 
   it('concurrent scheduled rotations on two instances produce one new set of keys', async () => {
     const db = a.tollgate.database.knex;
-    await db('signing_keys').where({ state: 'current' }).update({ activated_at: new Date(Date.now() - 31 * 86_400_000) });
+    await db('signing_keys')
+      .where({ state: 'current' })
+      .update({ activated_at: new Date(Date.now() - 31 * 86_400_000) });
     await ageNextKeys(a, 400);
     const countBefore = Number((await db('signing_keys').count({ n: '*' }))[0]!.n);
-    await Promise.all([a.tollgate.maintainKeys(), b.tollgate.maintainKeys(), a.tollgate.maintainKeys(), b.tollgate.maintainKeys()]);
+    await Promise.all([
+      a.tollgate.maintainKeys(),
+      b.tollgate.maintainKeys(),
+      a.tollgate.maintainKeys(),
+      b.tollgate.maintainKeys(),
+    ]);
     expect(Number((await db('signing_keys').count({ n: '*' }))[0]!.n) - countBefore).toBe(4);
   });
 

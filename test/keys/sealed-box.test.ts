@@ -51,47 +51,62 @@ describe('sealed box (AES-256-GCM)', () => {
   });
 
   it('any text sealed under a key and context opens with them to the same text, and says which key sealed it', () => {
-    fc.assert(fc.property(aKek, text, text, (key, plaintext, context) => {
-      const sealed = seal(key, plaintext, context);
-      expect(sealed).toMatch(/^v1\.[\w-]{11}\.[\w-]{16}\.[\w-]*\.[\w-]{22}$/);
-      expect(sealedBy(sealed)).toBe(kekId(key));
-      expect(open([key], sealed, context)).toBe(plaintext);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(aKek, text, text, (key, plaintext, context) => {
+        const sealed = seal(key, plaintext, context);
+        expect(sealed).toMatch(/^v1\.[\w-]{11}\.[\w-]{16}\.[\w-]*\.[\w-]{22}$/);
+        expect(sealedBy(sealed)).toBe(kekId(key));
+        expect(open([key], sealed, context)).toBe(plaintext);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('seals the same text differently each time (a fresh iv), and both open', () => {
-    fc.assert(fc.property(aKek, text, (key, plaintext) => {
-      const first = seal(key, plaintext, 'ctx');
-      const second = seal(key, plaintext, 'ctx');
-      expect(first.split('.')[2]).not.toBe(second.split('.')[2]);
-      expect(open([key], second, 'ctx')).toBe(open([key], first, 'ctx'));
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(aKek, text, (key, plaintext) => {
+        const first = seal(key, plaintext, 'ctx');
+        const second = seal(key, plaintext, 'ctx');
+        expect(first.split('.')[2]).not.toBe(second.split('.')[2]);
+        expect(open([key], second, 'ctx')).toBe(open([key], first, 'ctx'));
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('any one bit flipped in the iv, ciphertext or tag is refused as altered', () => {
-    fc.assert(fc.property(aKek, text, text, fc.constantFrom(2, 3, 4), fc.nat(), (key, plaintext, context, part, position) => {
-      const altered = flipBit(seal(key, plaintext, context), part, position);
-      fc.pre(altered !== undefined);
-      expect(() => open([key], altered!, context)).toThrow(SealedBoxError);
-      expect(() => open([key], altered!, context)).toThrow(/altered or sealed for another record/);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(aKek, text, text, fc.constantFrom(2, 3, 4), fc.nat(), (key, plaintext, context, part, position) => {
+        const altered = flipBit(seal(key, plaintext, context), part, position);
+        fc.pre(altered !== undefined);
+        expect(() => open([key], altered!, context)).toThrow(SealedBoxError);
+        expect(() => open([key], altered!, context)).toThrow(/altered or sealed for another record/);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('a value sealed for one context is refused in any other', () => {
-    fc.assert(fc.property(aKek, text, text, text, (key, plaintext, context, other) => {
-      fc.pre(context !== other);
-      expect(() => open([key], seal(key, plaintext, context), other)).toThrow(/altered or sealed for another record/);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(aKek, text, text, text, (key, plaintext, context, other) => {
+        fc.pre(context !== other);
+        expect(() => open([key], seal(key, plaintext, context), other)).toThrow(/altered or sealed for another record/);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('a value whose kek id names no configured key is refused without trying one, naming the variables to check', () => {
-    fc.assert(fc.property(aKek, aKek, text, (key, other, plaintext) => {
-      fc.pre(!key.equals(other));
-      expect(() => open([other], seal(key, plaintext, 'ctx'), 'ctx')).toThrow(/KEY_ENCRYPTION_KEY_PREVIOUS/);
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(aKek, aKek, text, (key, other, plaintext) => {
+        fc.pre(!key.equals(other));
+        expect(() => open([other], seal(key, plaintext, 'ctx'), 'ctx')).toThrow(/KEY_ENCRYPTION_KEY_PREVIOUS/);
+      }),
+      { numRuns: 100 },
+    );
   });
 
-  it('a value relabelled with another configured key\'s id fails authentication under that key', () => {
+  it("a value relabelled with another configured key's id fails authentication under that key", () => {
     const other = crypto.randomBytes(32);
     const parts = seal(kek, 'private', 'kid-1').split('.');
     parts[1] = kekId(other);
@@ -109,11 +124,14 @@ describe('sealed box (AES-256-GCM)', () => {
   });
 
   it('names a key by 11 characters of its SHA-256, the same for equal keys and different for different ones', () => {
-    fc.assert(fc.property(aKek, aKek, (key, other) => {
-      expect(kekId(key)).toMatch(/^[\w-]{11}$/);
-      expect(kekId(Buffer.from(key))).toBe(kekId(key));
-      if (!key.equals(other)) expect(kekId(other)).not.toBe(kekId(key));
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(aKek, aKek, (key, other) => {
+        expect(kekId(key)).toMatch(/^[\w-]{11}$/);
+        expect(kekId(Buffer.from(key))).toBe(kekId(key));
+        if (!key.equals(other)) expect(kekId(other)).not.toBe(kekId(key));
+      }),
+      { numRuns: 200 },
+    );
     expect(kekId(Buffer.from('abc'))).toBe('ungWv48Bz-p');
   });
 });

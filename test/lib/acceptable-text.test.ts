@@ -27,11 +27,14 @@ const anyText = fc.oneof(edgy, fc.string({ unit: 'binary' }), fc.string());
 
 describe('unacceptableParameter (request parameters)', () => {
   it('refuses exactly the C0 controls but TAB, LF and CR, DEL, and lone surrogates', () => {
-    fc.assert(fc.property(anyText, (value) => {
-      const chars = [...value];
-      const expected = chars.some((char) => isC0OrDel(char) && !isRequestWhitespace(char)) || !isWellFormed(value);
-      expect(unacceptableParameter(value) !== undefined, JSON.stringify(value)).toBe(expected);
-    }), { numRuns: 3_000 });
+    fc.assert(
+      fc.property(anyText, (value) => {
+        const chars = [...value];
+        const expected = chars.some((char) => isC0OrDel(char) && !isRequestWhitespace(char)) || !isWellFormed(value);
+        expect(unacceptableParameter(value) !== undefined, JSON.stringify(value)).toBe(expected);
+      }),
+      { numRuns: 3_000 },
+    );
   });
 
   it('says why', () => {
@@ -46,16 +49,22 @@ describe('unacceptableParameter (request parameters)', () => {
 
 describe('unacceptableLine (admin fields, identifiers)', () => {
   it('refuses every C0 and C1 control and DEL, whitespace controls included, and lone surrogates', () => {
-    fc.assert(fc.property(anyText, (value) => {
-      const expected = [...value].some((char) => isC0OrDel(char) || isC1(char)) || !isWellFormed(value);
-      expect(unacceptableLine(value) !== undefined, JSON.stringify(value)).toBe(expected);
-    }), { numRuns: 3_000 });
+    fc.assert(
+      fc.property(anyText, (value) => {
+        const expected = [...value].some((char) => isC0OrDel(char) || isC1(char)) || !isWellFormed(value);
+        expect(unacceptableLine(value) !== undefined, JSON.stringify(value)).toBe(expected);
+      }),
+      { numRuns: 3_000 },
+    );
   });
 
   it('is stricter than the parameter rule: a line accepted is a parameter accepted', () => {
-    fc.assert(fc.property(anyText, (value) => {
-      if (unacceptableLine(value) === undefined) expect(unacceptableParameter(value)).toBeUndefined();
-    }), { numRuns: 1_000 });
+    fc.assert(
+      fc.property(anyText, (value) => {
+        if (unacceptableLine(value) === undefined) expect(unacceptableParameter(value)).toBeUndefined();
+      }),
+      { numRuns: 1_000 },
+    );
     expect(unacceptableLine('two\nlines')).toBe('must not contain control characters');
     expect(unacceptableLine('\uDBFF')).toBe('is not valid UTF-8 (it holds a lone surrogate)');
   });
@@ -63,9 +72,11 @@ describe('unacceptableLine (admin fields, identifiers)', () => {
 
 describe('isUtf8Text', () => {
   it('accepts the UTF-8 of any well-formed text, and refuses bytes that are not UTF-8', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme' }), (value) => {
-      expect(isUtf8Text(Buffer.from(value, 'utf8'))).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (value) => {
+        expect(isUtf8Text(Buffer.from(value, 'utf8'))).toBe(true);
+      }),
+    );
     for (const bytes of [[0xff], [0xc3], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0x61, 0x80]]) {
       expect(isUtf8Text(Buffer.from(bytes)), bytes.join(',')).toBe(false);
     }
@@ -74,16 +85,24 @@ describe('isUtf8Text', () => {
 
 describe('decodeComponent', () => {
   it('decodes what encodeURIComponent wrote back to the same text, in a form or not', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme' }), fc.boolean(), (value, plusIsSpace) => {
-      expect(decodeComponent(encodeURIComponent(value), plusIsSpace)).toBe(value);
-    }), { numRuns: 1_000 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.boolean(), (value, plusIsSpace) => {
+        expect(decodeComponent(encodeURIComponent(value), plusIsSpace)).toBe(value);
+      }),
+      { numRuns: 1_000 },
+    );
   });
 
   it('reads + as a space in forms only, and leaves text without escapes as it is', () => {
-    fc.assert(fc.property(fc.string().filter((value) => !value.includes('%')), (value) => {
-      expect(decodeComponent(value, false)).toBe(value);
-      expect(decodeComponent(value, true)).toBe(value.replaceAll('+', ' '));
-    }));
+    fc.assert(
+      fc.property(
+        fc.string().filter((value) => !value.includes('%')),
+        (value) => {
+          expect(decodeComponent(value, false)).toBe(value);
+          expect(decodeComponent(value, true)).toBe(value.replaceAll('+', ' '));
+        },
+      ),
+    );
     expect(decodeComponent('a+b%2Bc', true)).toBe('a b+c');
     expect(decodeComponent('a+b%2Bc', false)).toBe('a+b+c');
   });

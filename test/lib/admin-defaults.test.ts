@@ -30,6 +30,8 @@ describe('admin defaults shared by the server and the CLI', () => {
 
   it('a relative or missing DATA_DIR means the same folder to both', () => {
     expect(loadConfig({}).dataDir).toBe(path.resolve('./data'));
-    expect(() => adminConnection({ DATA_DIR: 'no-such-folder-here' })).toThrow(adminTokenPath(loadConfig({ DATA_DIR: 'no-such-folder-here' }).dataDir));
+    expect(() => adminConnection({ DATA_DIR: 'no-such-folder-here' })).toThrow(
+      adminTokenPath(loadConfig({ DATA_DIR: 'no-such-folder-here' }).dataDir),
+    );
   });
 });

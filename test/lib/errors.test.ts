@@ -1,7 +1,12 @@
 import Koa from 'koa';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conformDescription, conformErrorBody, sendErrorResponse, type ErrorResponseOptions } from '../../src/web/error-response.js';
+import {
+  conformDescription,
+  conformErrorBody,
+  sendErrorResponse,
+  type ErrorResponseOptions,
+} from '../../src/web/error-response.js';
 import { RotationTooEarlyError } from '../../src/keys/key-ring.js';
 import { ConflictError, NotFoundError, TollgateError, ValidationError, type ErrorCode } from '../../src/lib/errors.js';
 import { ClientAuthenticationError } from '../../src/oidc/client-authentication.js';
@@ -25,7 +30,13 @@ describe('the error model', () => {
       extraFields: { interval: 10 },
     });
     expect(error).toBeInstanceOf(Error);
-    expect(error).toMatchObject({ name: 'TollgateError', status: 429, code: 'temporarily_unavailable', description: 'too many requests', message: 'too many requests' });
+    expect(error).toMatchObject({
+      name: 'TollgateError',
+      status: 429,
+      code: 'temporarily_unavailable',
+      description: 'too many requests',
+      message: 'too many requests',
+    });
     expect(error.headers).toEqual({ 'Retry-After': '7' });
     expect(error.extraFields).toEqual({ interval: 10 });
     expect(new TollgateError(400, 'invalid_grant', 'x')).toMatchObject({ headers: {}, extraFields: {} });
@@ -35,15 +46,23 @@ describe('the error model', () => {
     expect(outside).toBe('invalid_token');
   });
 
-  it('keeps the admin API\'s errors and the ones thrown by services in the model', () => {
+  it("keeps the admin API's errors and the ones thrown by services in the model", () => {
     expect(new ValidationError('bad')).toMatchObject({ name: 'ValidationError', status: 400, code: 'invalid_request' });
     expect(new NotFoundError('gone')).toMatchObject({ name: 'NotFoundError', status: 404, code: 'not_found' });
     expect(new ConflictError('taken')).toMatchObject({ name: 'ConflictError', status: 409, code: 'conflict' });
-    expect(new ClientAuthenticationError(401, 'invalid_client', 'client authentication failed')).toMatchObject({ status: 401, code: 'invalid_client' });
+    expect(new ClientAuthenticationError(401, 'invalid_client', 'client authentication failed')).toMatchObject({
+      status: 401,
+      code: 'invalid_client',
+    });
     const tooEarly = new RotationTooEarlyError(new Date('2030-01-02T03:04:05.000Z'));
     expect(tooEarly).toBeInstanceOf(TollgateError);
-    expect(tooEarly).toMatchObject({ status: 409, code: 'rotation_too_early', extraFields: { possible_at: '2030-01-02T03:04:05.000Z' } });
-    for (const error of [new ValidationError('x'), new NotFoundError('x'), new ConflictError('x'), tooEarly]) expect(error).toBeInstanceOf(TollgateError);
+    expect(tooEarly).toMatchObject({
+      status: 409,
+      code: 'rotation_too_early',
+      extraFields: { possible_at: '2030-01-02T03:04:05.000Z' },
+    });
+    for (const error of [new ValidationError('x'), new NotFoundError('x'), new ConflictError('x'), tooEarly])
+      expect(error).toBeInstanceOf(TollgateError);
   });
 
   it('passes a cause on without showing it to the caller', async () => {
@@ -57,11 +76,13 @@ describe('the error model', () => {
 });
 
 describe('the one helper that writes an error response', () => {
-  it('writes the status, the error\'s headers, Cache-Control: no-store and the RFC 6749 §5.2 body', async () => {
-    const response = await answering(new TollgateError(400, 'slow_down', 'polling too fast', {
-      headers: { 'Retry-After': '5', 'WWW-Authenticate': 'Basic realm="x"' },
-      extraFields: { interval: 10 },
-    })).post('/token');
+  it("writes the status, the error's headers, Cache-Control: no-store and the RFC 6749 §5.2 body", async () => {
+    const response = await answering(
+      new TollgateError(400, 'slow_down', 'polling too fast', {
+        headers: { 'Retry-After': '5', 'WWW-Authenticate': 'Basic realm="x"' },
+        extraFields: { interval: 10 },
+      }),
+    ).post('/token');
     expect(response.status).toBe(400);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.headers['cache-control']).toBe('no-store');
@@ -71,23 +92,34 @@ describe('the one helper that writes an error response', () => {
     expect(response.text).toBe('{"error":"slow_down","error_description":"polling too fast","interval":10}');
   });
 
-  it('keeps error_description within RFC 6749 §5.2\'s characters on OAuth endpoints', async () => {
-    const response = await answering(new TollgateError(400, 'invalid_scope', 'scope "café\\…" is not\tallowed')).get('/');
+  it("keeps error_description within RFC 6749 §5.2's characters on OAuth endpoints", async () => {
+    const response = await answering(new TollgateError(400, 'invalid_scope', 'scope "café\\…" is not\tallowed')).get(
+      '/',
+    );
     expect(response.body).toEqual({ error: 'invalid_scope', error_description: "scope 'caf??...' is not?allowed" });
     expect(response.body.error_description).toMatch(ERROR_DESCRIPTION);
   });
 
-  it('leaves the admin API\'s descriptions as written', async () => {
-    const response = await answering(new NotFoundError('no user with id or username "renée"'), { description: 'as-written' }).get('/users/ren%C3%A9e');
+  it("leaves the admin API's descriptions as written", async () => {
+    const response = await answering(new NotFoundError('no user with id or username "renée"'), {
+      description: 'as-written',
+    }).get('/users/ren%C3%A9e');
     expect(response.status).toBe(404);
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.body).toEqual({ error: 'not_found', error_description: 'no user with id or username "renée"' });
   });
 
   it('conforms descriptions oidc-provider wrote, leaving every other member and non-errors alone', () => {
-    const ctx = { status: 400, body: { error: 'invalid_scope', error_description: 'scope "x…" is not allowed', scope: 'a "b"' } } as unknown as Koa.Context;
+    const ctx = {
+      status: 400,
+      body: { error: 'invalid_scope', error_description: 'scope "x…" is not allowed', scope: 'a "b"' },
+    } as unknown as Koa.Context;
     conformErrorBody(ctx);
-    expect(ctx.body).toEqual({ error: 'invalid_scope', error_description: "scope 'x...' is not allowed", scope: 'a "b"' });
+    expect(ctx.body).toEqual({
+      error: 'invalid_scope',
+      error_description: "scope 'x...' is not allowed",
+      scope: 'a "b"',
+    });
     const ok = { status: 200, body: { error_description: '"kept"' } } as unknown as Koa.Context;
     conformErrorBody(ok);
     expect(ok.body).toEqual({ error_description: '"kept"' });
@@ -97,29 +129,39 @@ describe('the one helper that writes an error response', () => {
 
 describe('errors written through the helper on a running server', () => {
   let server: TestServer;
-  beforeAll(async () => { server = await startServer(); });
-  afterAll(async () => { await server?.close(); });
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   it('the device authorization endpoint refuses GET with 405, Allow: POST, no-store and JSON', async () => {
     const response = await server.public().get('/device/auth');
     expect(response.status).toBe(405);
     expect(response.headers.allow).toBe('POST');
     expect(response.headers['cache-control']).toBe('no-store');
-    expect(response.body).toEqual({ error: 'invalid_request', error_description: 'the device authorization endpoint accepts POST only (RFC 8628 section 3.1)' });
+    expect(response.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'the device authorization endpoint accepts POST only (RFC 8628 section 3.1)',
+    });
   });
 
   it('the admin API answers a missing thing and an unknown route with no-store JSON, descriptions as written', async () => {
     const missing = await server.admin('get', '/users/nobody-here');
     expect(missing.status).toBe(404);
     expect(missing.headers['cache-control']).toBe('no-store');
-    expect(missing.body).toEqual({ error: 'not_found', error_description: 'no user with id or username "nobody-here"' });
+    expect(missing.body).toEqual({
+      error: 'not_found',
+      error_description: 'no user with id or username "nobody-here"',
+    });
     const unknown = await server.admin('get', '/no-such-route');
     expect(unknown.status).toBe(404);
     expect(unknown.headers['cache-control']).toBe('no-store');
     expect(unknown.body).toEqual({ error: 'not_found', error_description: 'no admin route GET /no-such-route' });
   });
 
-  it('the admin API\'s 401 carries its challenge from the error', async () => {
+  it("the admin API's 401 carries its challenge from the error", async () => {
     const response = await supertest(server.adminUrl).get('/apis');
     expect(response.status).toBe(401);
     expect(response.headers['www-authenticate']).toBe('Bearer realm="tollgate-admin"');

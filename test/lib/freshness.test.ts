@@ -6,15 +6,23 @@ function harness() {
   let now = 0;
   let version = 0;
   const loads: number[] = [];
-  const cache = new FreshnessCache<string, number>(async () => {
-    loads.push(now);
-    return version;
-  }, 10, () => now);
+  const cache = new FreshnessCache<string, number>(
+    async () => {
+      loads.push(now);
+      return version;
+    },
+    10,
+    () => now,
+  );
   return {
     cache,
     loads,
-    advance: (ms: number) => { now += ms; },
-    change: () => { version += 1; },
+    advance: (ms: number) => {
+      now += ms;
+    },
+    change: () => {
+      version += 1;
+    },
   };
 }
 
@@ -50,7 +58,11 @@ describe('FreshnessCache', () => {
     let calls = 0;
     const cache = new FreshnessCache<string, number>(() => {
       calls += 1;
-      return calls === 1 ? new Promise<number>((resolve) => { release = resolve; }) : Promise.resolve(2);
+      return calls === 1
+        ? new Promise<number>((resolve) => {
+            release = resolve;
+          })
+        : Promise.resolve(2);
     });
     const slow = cache.get('a');
     cache.invalidate('a');
@@ -73,24 +85,31 @@ describe('FreshnessCache', () => {
 
   it('never serves a value read longer than MAX_STALE_MS ago, and reads the database at most once per FRESH_MS while in use', async () => {
     const step = fc.record({ advance: fc.nat({ max: MAX_STALE_MS * 2 }), key: fc.constantFrom('a', 'b') });
-    await fc.assert(fc.asyncProperty(fc.array(step, { maxLength: 30 }), async (steps) => {
-      let now = 0;
-      const reads: { key: string; at: number }[] = [];
-      const cache = new FreshnessCache<string, { readAt: number }>(async (key) => {
-        reads.push({ key, at: now });
-        return { readAt: now };
-      }, 10, () => now);
-      for (const { advance, key } of steps) {
-        now += advance;
-        const served = await cache.get(key);
-        expect(now - served.readAt).toBeLessThanOrEqual(MAX_STALE_MS);
-        // Let a background refresh finish, as a database query would between requests.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      for (const key of ['a', 'b']) {
-        const times = reads.filter((read) => read.key === key).map((read) => read.at);
-        for (let i = 1; i < times.length; i += 1) expect(times[i]! - times[i - 1]!).toBeGreaterThan(FRESH_MS);
-      }
-    }), { numRuns: 200 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 30 }), async (steps) => {
+        let now = 0;
+        const reads: { key: string; at: number }[] = [];
+        const cache = new FreshnessCache<string, { readAt: number }>(
+          async (key) => {
+            reads.push({ key, at: now });
+            return { readAt: now };
+          },
+          10,
+          () => now,
+        );
+        for (const { advance, key } of steps) {
+          now += advance;
+          const served = await cache.get(key);
+          expect(now - served.readAt).toBeLessThanOrEqual(MAX_STALE_MS);
+          // Let a background refresh finish, as a database query would between requests.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        for (const key of ['a', 'b']) {
+          const times = reads.filter((read) => read.key === key).map((read) => read.at);
+          for (let i = 1; i < times.length; i += 1) expect(times[i]! - times[i - 1]!).toBeGreaterThan(FRESH_MS);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

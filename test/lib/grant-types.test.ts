@@ -3,8 +3,13 @@ import { DEVICE_CODE_GRANT, GRANT_TYPES, GRANT_TYPE_ALIASES } from '../../src/li
 
 /** The grant types a client may be registered for. Combinations: test/admin/admin-api.test.ts. */
 describe('grant types', () => {
-  it('are client_credentials, authorization_code, refresh_token and RFC 8628\'s device code: no implicit, no password', () => {
-    expect([...GRANT_TYPES]).toEqual(['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
+  it("are client_credentials, authorization_code, refresh_token and RFC 8628's device code: no implicit, no password", () => {
+    expect([...GRANT_TYPES]).toEqual([
+      'client_credentials',
+      'authorization_code',
+      'refresh_token',
+      'urn:ietf:params:oauth:grant-type:device_code',
+    ]);
     expect(DEVICE_CODE_GRANT).toBe('urn:ietf:params:oauth:grant-type:device_code');
     for (const refused of ['implicit', 'password', 'token', 'urn:ietf:params:oauth:grant-type:jwt-bearer']) {
       expect(GRANT_TYPES as readonly string[], refused).not.toContain(refused);

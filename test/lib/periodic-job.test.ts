@@ -8,25 +8,34 @@ import { createLogger } from '../../src/log.js';
 
 function capturedLogger() {
   const lines: { level: number; msg: string }[] = [];
-  const logger = createLogger('debug', new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)) as (typeof lines)[number]);
-      done();
-    },
-  }));
+  const logger = createLogger(
+    'debug',
+    new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)) as (typeof lines)[number]);
+        done();
+      },
+    }),
+  );
   return { logger, lines };
 }
 
 /** A run that stays under way until the test settles it. */
 function deferred() {
   let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
-  const promise = new Promise<void>((resolve, reject) => { settle = { resolve, reject }; });
+  const promise = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
   return { promise, ...settle! };
 }
 
 describe('startPeriodicJob', () => {
-  beforeEach(() => { vi.useFakeTimers(); });
-  afterEach(() => { vi.useRealTimers(); });
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('runs once every interval, not before the first one has passed', async () => {
     const { logger } = capturedLogger();
@@ -43,12 +52,16 @@ describe('startPeriodicJob', () => {
 
   it('logs a failed run as a warning with its message, and runs again at the next tick', async () => {
     const { logger, lines } = capturedLogger();
-    const run = vi.fn()
-      .mockRejectedValueOnce(new Error('connection refused'))
-      .mockResolvedValue(undefined);
+    const run = vi.fn().mockRejectedValueOnce(new Error('connection refused')).mockResolvedValue(undefined);
     const job = startPeriodicJob({ intervalSeconds: 1, run, logger, failureMessage: 'the job failed' });
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(lines).toEqual([expect.objectContaining({ level: 40, msg: 'the job failed', err: expect.objectContaining({ message: 'connection refused' }) })]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'the job failed',
+        err: expect.objectContaining({ message: 'connection refused' }),
+      }),
+    ]);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(run).toHaveBeenCalledTimes(2);
     expect(lines).toHaveLength(1);
@@ -106,7 +119,8 @@ describe('a periodic job left running', () => {
       startPeriodicJob({ intervalSeconds: 3600, run: async () => {}, logger: console, failureMessage: 'failed' });
     `;
     // Node runs the TypeScript module as it is (type stripping); the process must end by itself.
-    await expect(promisify(execFile)(process.execPath, ['--input-type=module', '--eval', script], { timeout: 10_000 }))
-      .resolves.toMatchObject({ stderr: '' });
+    await expect(
+      promisify(execFile)(process.execPath, ['--input-type=module', '--eval', script], { timeout: 10_000 }),
+    ).resolves.toMatchObject({ stderr: '' });
   });
 });

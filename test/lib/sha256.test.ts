@@ -21,7 +21,10 @@ describe('SHA-256 → base64url, one helper', () => {
 
   it('is the only place in src/ that hashes with SHA-256 by hand', () => {
     const handWritten = sourceFilesOfSrc()
-      .filter(({ file, text }) => file !== 'lib/sha256.ts' && /createHash\(\s*['"]sha256['"]|\bhash\(\s*['"]sha256['"]/.test(text))
+      .filter(
+        ({ file, text }) =>
+          file !== 'lib/sha256.ts' && /createHash\(\s*['"]sha256['"]|\bhash\(\s*['"]sha256['"]/.test(text),
+      )
       .map(({ file }) => file);
     expect(handWritten).toEqual([]);
   });

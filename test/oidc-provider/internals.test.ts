@@ -4,7 +4,11 @@ import { createRequire } from 'node:module';
 import Provider from 'oidc-provider';
 import { describe, expect, it } from 'vitest';
 import {
-  ProviderRelianceError, checkProviderInternals, deviceFormParts, presentedClientCredentials, type Reliance,
+  ProviderRelianceError,
+  checkProviderInternals,
+  deviceFormParts,
+  presentedClientCredentials,
+  type Reliance,
 } from '../../src/oidc-provider/internals.js';
 import { sourceFilesOfSrc } from '../helpers/source-files.js';
 
@@ -33,38 +37,61 @@ describe('the seam to oidc-provider', () => {
   });
 
   it('refuses to start, naming the reliance, when a patched model method is gone', () => {
-    expect(relianceOf((provider) => {
-      Object.defineProperty(provider.Client.prototype, 'compareClientSecret', { value: undefined });
-    })).toBe('client-secret-comparison');
-    expect(relianceOf((provider) => { (provider.Client as unknown as { find: unknown }).find = undefined; })).toBe('client-find');
-    expect(relianceOf((provider) => { (provider.Grant as unknown as { find: unknown }).find = undefined; })).toBe('grant-find');
-    expect(relianceOf((provider) => { (provider as unknown as { Session: { get: unknown } }).Session.get = undefined; })).toBe('session-lookup');
+    expect(
+      relianceOf((provider) => {
+        Object.defineProperty(provider.Client.prototype, 'compareClientSecret', { value: undefined });
+      }),
+    ).toBe('client-secret-comparison');
+    expect(
+      relianceOf((provider) => {
+        (provider.Client as unknown as { find: unknown }).find = undefined;
+      }),
+    ).toBe('client-find');
+    expect(
+      relianceOf((provider) => {
+        (provider.Grant as unknown as { find: unknown }).find = undefined;
+      }),
+    ).toBe('grant-find');
+    expect(
+      relianceOf((provider) => {
+        (provider as unknown as { Session: { get: unknown } }).Session.get = undefined;
+      }),
+    ).toBe('session-lookup');
   });
 
-  it('reads oidc-provider\'s device forms, and refuses one it cannot read', () => {
-    expect(deviceFormParts('<form method="post" action="/device?x=1&amp;y=2"><input type="hidden" name="xsrf" value="abc"/></form>'))
-      .toEqual({ action: '/device?x=1&y=2', xsrf: 'abc' });
+  it("reads oidc-provider's device forms, and refuses one it cannot read", () => {
+    expect(
+      deviceFormParts(
+        '<form method="post" action="/device?x=1&amp;y=2"><input type="hidden" name="xsrf" value="abc"/></form>',
+      ),
+    ).toEqual({ action: '/device?x=1&y=2', xsrf: 'abc' });
     expect(() => deviceFormParts('<form method="post"></form>')).toThrow('unexpected device form');
   });
 
-  it('reads client credentials by oidc-provider\'s rules: one mechanism per request', () => {
+  it("reads client credentials by oidc-provider's rules: one mechanism per request", () => {
     const basic = `Basic ${Buffer.from('my%20app:s%3Acret').toString('base64')}`;
     expect(presentedClientCredentials(basic, new URLSearchParams())).toEqual({ id: 'my app', secret: 's:cret' });
     expect(presentedClientCredentials('', new URLSearchParams('client_id=a'))).toEqual({ id: 'a', secret: null });
-    expect(() => presentedClientCredentials(basic, new URLSearchParams('client_secret=x')))
-      .toThrow('client authentication must only be provided using one mechanism');
-    expect(() => presentedClientCredentials('', new URLSearchParams())).toThrow('no client authentication mechanism provided');
+    expect(() => presentedClientCredentials(basic, new URLSearchParams('client_secret=x'))).toThrow(
+      'client authentication must only be provided using one mechanism',
+    );
+    expect(() => presentedClientCredentials('', new URLSearchParams())).toThrow(
+      'no client authentication mechanism provided',
+    );
     expect(() => presentedClientCredentials('Bearer x', new URLSearchParams())).toThrow('invalid Authorization header');
   });
 
   it('has a patch for exactly the installed version of oidc-provider', () => {
     const installed = (createRequire(import.meta.url)('oidc-provider/package.json') as { version: string }).version;
-    const patches = fs.readdirSync(path.resolve(import.meta.dirname, '../../patches')).filter((name) => name.startsWith('oidc-provider+'));
+    const patches = fs
+      .readdirSync(path.resolve(import.meta.dirname, '../../patches'))
+      .filter((name) => name.startsWith('oidc-provider+'));
     expect(patches).toEqual([`oidc-provider+${installed}.patch`]);
   });
 
-  it('is the only file in src/ that reaches into oidc-provider\'s internals', () => {
-    const internals = /compareClientSecret|Provider\.ctx\b|oidc-provider\/lib|OIDCContext|\.Session\.get|app\.request, 'href'|\.req as \{ body|as unknown as \{ oidc|\(ctx as never\)|ctx as never,|interactionPolicy\b|\.on\('server_error'/;
+  it("is the only file in src/ that reaches into oidc-provider's internals", () => {
+    const internals =
+      /compareClientSecret|Provider\.ctx\b|oidc-provider\/lib|OIDCContext|\.Session\.get|app\.request, 'href'|\.req as \{ body|as unknown as \{ oidc|\(ctx as never\)|ctx as never,|interactionPolicy\b|\.on\('server_error'/;
     const offenders = sourceFilesOfSrc()
       .filter(({ file, text }) => file.split('\\').join('/') !== SEAM && internals.test(text))
       .map(({ file }) => file);

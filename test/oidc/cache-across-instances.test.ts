@@ -13,11 +13,17 @@ describe.skipIf(!onPostgres)('changes reach every instance within 5 s', () => {
     [a, b] = await Promise.all([startServer(), startServer()]);
     api = await createApi(a);
   });
-  afterAll(async () => { await Promise.all([a?.close(), b?.close()]); });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
 
   async function tokenStatus(server: TestServer, client: ClientFixture, secret = client.client_secret) {
-    const response = await server.public().post('/token').auth(client.client_id, secret)
-      .type('form').send({ grant_type: 'client_credentials', scope: api.scopes[0] });
+    const response = await server
+      .public()
+      .post('/token')
+      .auth(client.client_id, secret)
+      .type('form')
+      .send({ grant_type: 'client_credentials', scope: api.scopes[0] });
     return response.status;
   }
 
@@ -36,7 +42,7 @@ describe.skipIf(!onPostgres)('changes reach every instance within 5 s', () => {
     expect(await tokenStatus(b, client)).toBe(200); // B has it cached now
     expect((await a.admin('patch', `/clients/${client.client_id}`, { disabled: true })).status).toBe(200);
     expect(await tokenStatus(a, client)).toBe(401); // at once where the change was made
-    const took = await within(5_000, async () => await tokenStatus(b, client) === 401);
+    const took = await within(5_000, async () => (await tokenStatus(b, client)) === 401);
     expect(took).toBeLessThan(5_000);
   });
 
@@ -45,16 +51,26 @@ describe.skipIf(!onPostgres)('changes reach every instance within 5 s', () => {
     expect(await tokenStatus(b, client)).toBe(200);
     const rotated = await a.admin('post', `/clients/${client.client_id}/rotate-secret`);
     expect(rotated.status).toBe(200);
-    await within(5_000, async () => await tokenStatus(b, client) === 401 && await tokenStatus(b, client, rotated.body.client_secret) === 200);
+    await within(
+      5_000,
+      async () =>
+        (await tokenStatus(b, client)) === 401 && (await tokenStatus(b, client, rotated.body.client_secret)) === 200,
+    );
   });
 
   it('a new API scope granted on one instance is usable on the other', async () => {
     const client = await createServiceClient(a, [api.scopes[0]!]);
     const other = await createApi(a);
-    expect((await a.admin('patch', `/clients/${client.client_id}`, { scopes: [api.scopes[0], other.scopes[0]] })).status).toBe(200);
+    expect(
+      (await a.admin('patch', `/clients/${client.client_id}`, { scopes: [api.scopes[0], other.scopes[0]] })).status,
+    ).toBe(200);
     await within(5_000, async () => {
-      const response = await b.public().post('/token').auth(client.client_id, client.client_secret)
-        .type('form').send({ grant_type: 'client_credentials', scope: other.scopes[0] });
+      const response = await b
+        .public()
+        .post('/token')
+        .auth(client.client_id, client.client_secret)
+        .type('form')
+        .send({ grant_type: 'client_credentials', scope: other.scopes[0] });
       return response.status === 200;
     });
   });

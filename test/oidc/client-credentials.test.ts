@@ -90,7 +90,7 @@ describe('client credentials with openid-client', () => {
     expect(payload.aud).toBe(api.identifier);
   });
 
-  it('grants the client\'s allowed scopes of its one API when no scope is requested', async () => {
+  it("grants the client's allowed scopes of its one API when no scope is requested", async () => {
     const config = await discover(client.client_id, client.client_secret);
     const tokens = await oidc.clientCredentialsGrant(config);
     expect(tokens.scope).toBe(api.scopes[0]);
@@ -123,7 +123,11 @@ describe('client credentials with openid-client', () => {
       const config = await discover(algClient.client_id, algClient.client_secret);
       const tokens = await oidc.clientCredentialsGrant(config, { resource: algApi.identifier });
       const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
-      const { protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, audience: algApi.identifier, algorithms: [alg] });
+      const { protectedHeader } = await jwtVerify(tokens.access_token, jwks, {
+        issuer: server.issuer,
+        audience: algApi.identifier,
+        algorithms: [alg],
+      });
       expect(protectedHeader.alg).toBe(alg);
     }
   });
@@ -131,9 +135,12 @@ describe('client credentials with openid-client', () => {
 
 describe('client credentials errors (RFC 6749 §5.2)', () => {
   it('a wrong secret is 401 invalid_client with WWW-Authenticate', async () => {
-    const response = await server.public().post('/token')
+    const response = await server
+      .public()
+      .post('/token')
       .auth(client.client_id, 'tgs_wrong')
-      .type('form').send({ grant_type: 'client_credentials' });
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
     expect(response.status).toBe(401);
     expect(response.body.error).toBe('invalid_client');
     expect(response.headers['www-authenticate']).toMatch(/^Basic /);
@@ -146,44 +153,69 @@ describe('client credentials errors (RFC 6749 §5.2)', () => {
 
   it('a scope of the API the client is not allowed is invalid_scope', async () => {
     const config = await discover(client.client_id, client.client_secret);
-    expect(await tokenFailure(oidc.clientCredentialsGrant(config, { scope: api.scopes[1]! }))).toEqual({ status: 400, error: 'invalid_scope' });
+    expect(await tokenFailure(oidc.clientCredentialsGrant(config, { scope: api.scopes[1]! }))).toEqual({
+      status: 400,
+      error: 'invalid_scope',
+    });
   });
 
   it('a scope of another API is invalid_scope, never dropped', async () => {
     const config = await discover(client.client_id, client.client_secret);
-    const failure = await tokenFailure(oidc.clientCredentialsGrant(config, { scope: `${api.scopes[0]} ${otherApi.scopes[0]}`, resource: api.identifier }));
+    const failure = await tokenFailure(
+      oidc.clientCredentialsGrant(config, {
+        scope: `${api.scopes[0]} ${otherApi.scopes[0]}`,
+        resource: api.identifier,
+      }),
+    );
     expect(failure).toEqual({ status: 400, error: 'invalid_scope' });
   });
 
   it('scopes of two APIs without a resource are invalid_target', async () => {
     const config = await discover(client.client_id, client.client_secret);
-    const failure = await tokenFailure(oidc.clientCredentialsGrant(config, { scope: `${api.scopes[0]} ${otherApi.scopes[0]}` }));
+    const failure = await tokenFailure(
+      oidc.clientCredentialsGrant(config, { scope: `${api.scopes[0]} ${otherApi.scopes[0]}` }),
+    );
     expect(failure).toEqual({ status: 400, error: 'invalid_target' });
   });
 
   it('an unknown scope is invalid_scope', async () => {
     const config = await discover(client.client_id, client.client_secret);
-    expect(await tokenFailure(oidc.clientCredentialsGrant(config, { scope: 'nobody:owns-this' }))).toEqual({ status: 400, error: 'invalid_scope' });
+    expect(await tokenFailure(oidc.clientCredentialsGrant(config, { scope: 'nobody:owns-this' }))).toEqual({
+      status: 400,
+      error: 'invalid_scope',
+    });
   });
 
   it('OpenID scopes are invalid_scope for client credentials', async () => {
     const config = await discover(client.client_id, client.client_secret);
-    expect(await tokenFailure(oidc.clientCredentialsGrant(config, { scope: 'openid' }))).toEqual({ status: 400, error: 'invalid_scope' });
+    expect(await tokenFailure(oidc.clientCredentialsGrant(config, { scope: 'openid' }))).toEqual({
+      status: 400,
+      error: 'invalid_scope',
+    });
   });
 
   it('an unknown resource is invalid_target', async () => {
     const config = await discover(client.client_id, client.client_secret);
-    expect(await tokenFailure(oidc.clientCredentialsGrant(config, { resource: 'https://unknown.example.com' }))).toEqual({ status: 400, error: 'invalid_target' });
+    expect(
+      await tokenFailure(oidc.clientCredentialsGrant(config, { resource: 'https://unknown.example.com' })),
+    ).toEqual({ status: 400, error: 'invalid_target' });
   });
 
   it('an API the client may not call at all is invalid_scope', async () => {
     const config = await discover(client.client_id, client.client_secret);
-    expect(await tokenFailure(oidc.clientCredentialsGrant(config, { resource: otherApi.identifier }))).toEqual({ status: 400, error: 'invalid_scope' });
+    expect(await tokenFailure(oidc.clientCredentialsGrant(config, { resource: otherApi.identifier }))).toEqual({
+      status: 400,
+      error: 'invalid_scope',
+    });
   });
 
   it('an unsupported grant type is unsupported_grant_type', async () => {
-    const response = await server.public().post('/token').auth(client.client_id, client.client_secret)
-      .type('form').send({ grant_type: 'password', username: 'a', password: 'b' });
+    const response = await server
+      .public()
+      .post('/token')
+      .auth(client.client_id, client.client_secret)
+      .type('form')
+      .send({ grant_type: 'password', username: 'a', password: 'b' });
     expect(response.status).toBe(400);
     expect(response.body.error).toBe('unsupported_grant_type');
   });

@@ -10,8 +10,13 @@ import { startServer, type TestServer } from '../helpers/server.js';
 let server: TestServer;
 let api: ApiFixture;
 
-interface ProviderClient { clientId: string; clientSecret?: string; clientName?: string }
-const find = (id: string) => (server.tollgate.provider.Client as unknown as { find(id: string): Promise<ProviderClient | undefined> }).find(id);
+interface ProviderClient {
+  clientId: string;
+  clientSecret?: string;
+  clientName?: string;
+}
+const find = (id: string) =>
+  (server.tollgate.provider.Client as unknown as { find(id: string): Promise<ProviderClient | undefined> }).find(id);
 
 beforeAll(async () => {
   server = await startServer();

@@ -33,24 +33,49 @@ const mobileAuth = () => ({ id: mobile.client_id });
 /** A signed-in user's tokens for a client: code (minted as the pages do) exchanged at /token. */
 async function tokensFor(auth: { id: string; secret?: string }) {
   const { code, verifier } = await issueAuthorizationCode(server, {
-    clientId: auth.id, accountId: userId, redirectUri: REDIRECT_URI, resource: api.identifier,
+    clientId: auth.id,
+    accountId: userId,
+    redirectUri: REDIRECT_URI,
+    resource: api.identifier,
     scope: `openid offline_access ${api.scopes[0]}`,
   });
-  const response = await post('/token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI }, auth);
+  const response = await post(
+    '/token',
+    { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI },
+    auth,
+  );
   expect(response.status, JSON.stringify(response.body)).toBe(200);
   return response.body as { access_token: string; refresh_token: string; id_token: string };
 }
 
-const refresh = (refreshToken: string, auth = webAuth()) => post('/token', { grant_type: 'refresh_token', refresh_token: refreshToken }, auth);
+const refresh = (refreshToken: string, auth = webAuth()) =>
+  post('/token', { grant_type: 'refresh_token', refresh_token: refreshToken }, auth);
 
 beforeAll(async () => {
-  server = await startServer({ env: { REFRESH_TOKEN_IDLE_TTL: String(IDLE), REFRESH_TOKEN_ABSOLUTE_TTL: String(ABSOLUTE) } });
+  server = await startServer({
+    env: { REFRESH_TOKEN_IDLE_TTL: String(IDLE), REFRESH_TOKEN_ABSOLUTE_TTL: String(ABSOLUTE) },
+  });
   api = await createApi(server);
   const user = await server.admin('post', '/users', { username: unique('grace-'), password: 'violet-lantern-42-moss' });
   userId = user.body.id;
   const scopes = ['openid', 'offline_access', api.scopes[0]];
-  web = (await server.admin('post', '/clients', { name: 'Web', grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [REDIRECT_URI], scopes })).body;
-  mobile = (await server.admin('post', '/clients', { name: 'Mobile', public: true, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [REDIRECT_URI], scopes })).body;
+  web = (
+    await server.admin('post', '/clients', {
+      name: 'Web',
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: [REDIRECT_URI],
+      scopes,
+    })
+  ).body;
+  mobile = (
+    await server.admin('post', '/clients', {
+      name: 'Mobile',
+      public: true,
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: [REDIRECT_URI],
+      scopes,
+    })
+  ).body;
 });
 
 afterAll(() => server?.close());
@@ -58,7 +83,9 @@ afterAll(() => server?.close());
 describe('refresh tokens', () => {
   it('rotate on every use (openid-client), keeping the API audience', async () => {
     const first = await tokensFor(webAuth());
-    const config = await oidc.discovery(new URL(server.issuer), web.client_id, web.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(server.issuer), web.client_id, web.client_secret, undefined, {
+      execute: [oidc.allowInsecureRequests],
+    });
     const second = await oidc.refreshTokenGrant(config, first.refresh_token);
     expect(second.refresh_token).toBeTruthy();
     expect(second.refresh_token).not.toBe(first.refresh_token);
@@ -104,7 +131,13 @@ describe('refresh tokens', () => {
       return acquire.call(this);
     };
     // (A NUL byte never gets this far: the input guard refuses it first; test/http/malformed-input.test.ts.)
-    const malformed = ['short', 'A'.repeat(44), `${'A'.repeat(42)}.`, `${'A'.repeat(42)}é`, `${'A'.repeat(21)} ${'A'.repeat(21)}`];
+    const malformed = [
+      'short',
+      'A'.repeat(44),
+      `${'A'.repeat(42)}.`,
+      `${'A'.repeat(42)}é`,
+      `${'A'.repeat(21)} ${'A'.repeat(21)}`,
+    ];
     try {
       for (const token of malformed) {
         const refused = await refresh(token);
@@ -143,21 +176,38 @@ describe('refresh tokens', () => {
   it('expire after the idle lifetime, and never outlive the absolute one', async () => {
     const db = server.tollgate.database.knex;
     const first = await tokensFor(webAuth());
-    const idleRow = await db('oidc_payloads').where({ kind: 'RefreshToken' }).whereRaw("payload->>'accountId' = ?", [userId]).orderBy('expires_at', 'desc').first();
+    const idleRow = await db('oidc_payloads')
+      .where({ kind: 'RefreshToken' })
+      .whereRaw("payload->>'accountId' = ?", [userId])
+      .orderBy('expires_at', 'desc')
+      .first();
     const idleLeft = (new Date(idleRow.expires_at).getTime() - Date.now()) / 1000;
     expect(idleLeft).toBeGreaterThan(IDLE - 30);
     expect(idleLeft).toBeLessThanOrEqual(IDLE + 1);
 
     // Pretend the family began almost ABSOLUTE seconds ago: the next rotation gets only the rest.
-    const rows = await db('oidc_payloads').where({ kind: 'RefreshToken' }).whereRaw("payload->>'grantId' = (SELECT payload->>'grantId' FROM oidc_payloads WHERE kind = 'RefreshToken' AND id = ?)", [idleRow.id]);
+    const rows = await db('oidc_payloads')
+      .where({ kind: 'RefreshToken' })
+      .whereRaw(
+        "payload->>'grantId' = (SELECT payload->>'grantId' FROM oidc_payloads WHERE kind = 'RefreshToken' AND id = ?)",
+        [idleRow.id],
+      );
     for (const row of rows) {
       const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload;
       payload.iiat = Math.floor(Date.now() / 1000) - ABSOLUTE + 120;
-      await db('oidc_payloads').where({ kind: row.kind, id: row.id }).update({ payload: JSON.stringify(payload) });
+      await db('oidc_payloads')
+        .where({ kind: row.kind, id: row.id })
+        .update({ payload: JSON.stringify(payload) });
     }
     const rotated = await refresh(first.refresh_token);
     expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
-    const capped = await db('oidc_payloads').where({ kind: 'RefreshToken' }).whereNull('consumed_at').whereRaw("payload->>'grantId' = ?", [(typeof idleRow.payload === 'string' ? JSON.parse(idleRow.payload) : idleRow.payload).grantId]).first();
+    const capped = await db('oidc_payloads')
+      .where({ kind: 'RefreshToken' })
+      .whereNull('consumed_at')
+      .whereRaw("payload->>'grantId' = ?", [
+        (typeof idleRow.payload === 'string' ? JSON.parse(idleRow.payload) : idleRow.payload).grantId,
+      ])
+      .first();
     const cappedLeft = (new Date(capped.expires_at).getTime() - Date.now()) / 1000;
     expect(cappedLeft).toBeGreaterThan(60);
     expect(cappedLeft).toBeLessThanOrEqual(121);
@@ -171,15 +221,19 @@ describe('refresh tokens', () => {
   });
 
   // PGlite serialises every query; only PostgreSQL shows what parallel requests do.
-  it.skipIf(!onPostgres)('10 concurrent uses of one refresh token on PostgreSQL: one succeeds and the family dies', async () => {
-    const first = await tokensFor(webAuth());
-    const results = await Promise.all(Array.from({ length: 10 }, () => refresh(first.refresh_token)));
-    const winners = results.filter((result) => result.status === 200);
-    expect(winners).toHaveLength(1);
-    for (const loser of results.filter((result) => result.status !== 200)) expect(loser.body.error).toBe('invalid_grant');
-    const afterRace = await refresh(String(winners[0]!.body.refresh_token));
-    expect(afterRace.body.error).toBe('invalid_grant');
-  });
+  it.skipIf(!onPostgres)(
+    '10 concurrent uses of one refresh token on PostgreSQL: one succeeds and the family dies',
+    async () => {
+      const first = await tokensFor(webAuth());
+      const results = await Promise.all(Array.from({ length: 10 }, () => refresh(first.refresh_token)));
+      const winners = results.filter((result) => result.status === 200);
+      expect(winners).toHaveLength(1);
+      for (const loser of results.filter((result) => result.status !== 200))
+        expect(loser.body.error).toBe('invalid_grant');
+      const afterRace = await refresh(String(winners[0]!.body.refresh_token));
+      expect(afterRace.body.error).toBe('invalid_grant');
+    },
+  );
 });
 
 // The contract: a token request that fails changes nothing; the refresh token it presented
@@ -189,7 +243,11 @@ describe('a refresh that fails after the rotation was decided', () => {
   it('naming another API (invalid_target) leaves the presented token working, once', async () => {
     const other = await createApi(server);
     const first = await tokensFor(webAuth());
-    const failed = await post('/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token, resource: other.identifier }, webAuth());
+    const failed = await post(
+      '/token',
+      { grant_type: 'refresh_token', refresh_token: first.refresh_token, resource: other.identifier },
+      webAuth(),
+    );
     expect(failed.status, JSON.stringify(failed.body)).toBe(400);
     expect(failed.body.error).toBe('invalid_target');
     expect(failed.body.refresh_token).toBeUndefined();
@@ -205,7 +263,9 @@ describe('a refresh that fails after the rotation was decided', () => {
     const first = await tokensFor(mobileAuth());
     const { IdToken } = server.tollgate.provider;
     const issue = IdToken.prototype.issue;
-    IdToken.prototype.issue = async function failing() { throw new Error('signing failed (test)'); };
+    IdToken.prototype.issue = async function failing() {
+      throw new Error('signing failed (test)');
+    };
     let failed;
     try {
       failed = await refresh(first.refresh_token, mobileAuth() as never);
@@ -219,15 +279,24 @@ describe('a refresh that fails after the rotation was decided', () => {
     expect((await refresh(String(retried.body.refresh_token), mobileAuth() as never)).status).toBe(200);
   });
 
-  it.skipIf(!onPostgres)('on PostgreSQL, failing refreshes racing a good one burn nothing: the good one rotates, the family lives', async () => {
-    const other = await createApi(server);
-    const first = await tokensFor(webAuth());
-    const failing = Array.from({ length: 5 }, () => post('/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token, resource: other.identifier }, webAuth()));
-    const [good, ...failed] = await Promise.all([refresh(first.refresh_token), ...failing]);
-    expect(good!.status, JSON.stringify(good!.body)).toBe(200);
-    for (const result of failed) expect(result.body.error).toBe('invalid_target');
-    expect((await refresh(String(good!.body.refresh_token))).status).toBe(200);
-  });
+  it.skipIf(!onPostgres)(
+    'on PostgreSQL, failing refreshes racing a good one burn nothing: the good one rotates, the family lives',
+    async () => {
+      const other = await createApi(server);
+      const first = await tokensFor(webAuth());
+      const failing = Array.from({ length: 5 }, () =>
+        post(
+          '/token',
+          { grant_type: 'refresh_token', refresh_token: first.refresh_token, resource: other.identifier },
+          webAuth(),
+        ),
+      );
+      const [good, ...failed] = await Promise.all([refresh(first.refresh_token), ...failing]);
+      expect(good!.status, JSON.stringify(good!.body)).toBe(200);
+      for (const result of failed) expect(result.body.error).toBe('invalid_target');
+      expect((await refresh(String(good!.body.refresh_token))).status).toBe(200);
+    },
+  );
 
   // Deliberate (README, Security notes): once a rotation is committed, the response is the only
   // copy of the successor. If it is lost (a crash, a dropped connection), the client's retry
@@ -247,7 +316,9 @@ describe('a refresh that fails after the rotation was decided', () => {
 describe('revocation (RFC 7009)', () => {
   it('a confidential client revokes its refresh token, which ends the grant', async () => {
     const tokens = await tokensFor(webAuth());
-    const config = await oidc.discovery(new URL(server.issuer), web.client_id, web.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(server.issuer), web.client_id, web.client_secret, undefined, {
+      execute: [oidc.allowInsecureRequests],
+    });
     await oidc.tokenRevocation(config, tokens.refresh_token);
     expect((await refresh(tokens.refresh_token)).body.error).toBe('invalid_grant');
     const introspected = await post('/token/introspection', { token: tokens.access_token }, webAuth());
@@ -256,12 +327,16 @@ describe('revocation (RFC 7009)', () => {
 
   it('a public client revokes its own refresh token', async () => {
     const tokens = await tokensFor(mobileAuth());
-    const revoked = await post('/token/revocation', { token: tokens.refresh_token, token_type_hint: 'refresh_token' }, mobileAuth());
+    const revoked = await post(
+      '/token/revocation',
+      { token: tokens.refresh_token, token_type_hint: 'refresh_token' },
+      mobileAuth(),
+    );
     expect(revoked.status).toBe(200);
     expect((await refresh(tokens.refresh_token, mobileAuth() as never)).body.error).toBe('invalid_grant');
   });
 
-  it('another client cannot revoke someone else\'s token', async () => {
+  it("another client cannot revoke someone else's token", async () => {
     const tokens = await tokensFor(webAuth());
     await post('/token/revocation', { token: tokens.refresh_token }, mobileAuth());
     expect((await refresh(tokens.refresh_token)).status).toBe(200);
@@ -272,7 +347,11 @@ describe('revocation (RFC 7009)', () => {
     const anonymous = await post('/token/revocation', { token: tokens.refresh_token });
     expect(anonymous.status).toBe(400);
     expect(anonymous.body.error).toBe('invalid_request');
-    const wrong = await post('/token/revocation', { token: tokens.refresh_token }, { id: web.client_id, secret: 'tgs_wrong' });
+    const wrong = await post(
+      '/token/revocation',
+      { token: tokens.refresh_token },
+      { id: web.client_id, secret: 'tgs_wrong' },
+    );
     expect(wrong.status).toBe(401);
   });
 });
@@ -282,7 +361,15 @@ describe('introspection (RFC 7662)', () => {
     const tokens = await tokensFor(webAuth());
     const own = await post('/token/introspection', { token: tokens.access_token }, webAuth());
     expect(own.status).toBe(200);
-    expect(own.body).toMatchObject({ active: true, sub: userId, client_id: web.client_id, aud: api.identifier, scope: api.scopes[0], iss: server.issuer, token_type: 'Bearer' });
+    expect(own.body).toMatchObject({
+      active: true,
+      sub: userId,
+      client_id: web.client_id,
+      aud: api.identifier,
+      scope: api.scopes[0],
+      iss: server.issuer,
+      token_type: 'Bearer',
+    });
     expect(own.body.gid).toBeUndefined();
     const other = await post('/token/introspection', { token: tokens.access_token }, mobileAuth());
     expect(other.body).toEqual({ active: false });
@@ -298,8 +385,16 @@ describe('introspection (RFC 7662)', () => {
 
   it('answers for client credentials tokens', async () => {
     const service = await createServiceClient(server, [api.scopes[0]!]);
-    const issued = await post('/token', { grant_type: 'client_credentials' }, { id: service.client_id, secret: service.client_secret });
-    const introspected = await post('/token/introspection', { token: String(issued.body.access_token) }, { id: service.client_id, secret: service.client_secret });
+    const issued = await post(
+      '/token',
+      { grant_type: 'client_credentials' },
+      { id: service.client_id, secret: service.client_secret },
+    );
+    const introspected = await post(
+      '/token/introspection',
+      { token: String(issued.body.access_token) },
+      { id: service.client_id, secret: service.client_secret },
+    );
     expect(introspected.body).toMatchObject({ active: true, sub: service.client_id, client_id: service.client_id });
   });
 
@@ -313,15 +408,23 @@ describe('introspection (RFC 7662)', () => {
       expect(result.status).toBe(200);
       expect(result.body.active).toBe(false);
     }
-    const unauthenticated = await post('/token/introspection', { token: tokens.access_token }, { id: web.client_id, secret: 'tgs_wrong' });
+    const unauthenticated = await post(
+      '/token/introspection',
+      { token: tokens.access_token },
+      { id: web.client_id, secret: 'tgs_wrong' },
+    );
     expect(unauthenticated.status).toBe(401);
     expect(unauthenticated.body.error).toBe('invalid_client');
   });
 
-  it('a password change deactivates the user\'s access tokens', async () => {
+  it("a password change deactivates the user's access tokens", async () => {
     const tokens = await tokensFor(webAuth());
     expect((await post('/token/introspection', { token: tokens.access_token }, webAuth())).body.active).toBe(true);
-    expect((await server.admin('put', `/users/${userId}/password`, { password: 'amber-canyon-58-rooks' }).then((r) => r.status))).toBe(200);
+    expect(
+      await server
+        .admin('put', `/users/${userId}/password`, { password: 'amber-canyon-58-rooks' })
+        .then((r) => r.status),
+    ).toBe(200);
     expect((await post('/token/introspection', { token: tokens.access_token }, webAuth())).body.active).toBe(false);
     expect((await refresh(tokens.refresh_token)).body.error).toBe('invalid_grant');
   });

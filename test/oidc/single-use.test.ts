@@ -24,7 +24,10 @@ beforeAll(async () => {
   });
   expect(client.status, JSON.stringify(client.body)).toBe(201);
   ({ client_id: clientId, client_secret: clientSecret } = client.body);
-  const user = await server.admin('post', '/users', { username: unique('alice-'), password: 'correct horse battery staple' });
+  const user = await server.admin('post', '/users', {
+    username: unique('alice-'),
+    password: 'correct horse battery staple',
+  });
   expect(user.status, JSON.stringify(user.body)).toBe(201);
   userId = user.body.id;
 });
@@ -33,7 +36,10 @@ afterAll(() => server?.close());
 
 function codeFor() {
   return issueAuthorizationCode(server, {
-    clientId, accountId: userId, redirectUri: REDIRECT_URI, resource: api.identifier,
+    clientId,
+    accountId: userId,
+    redirectUri: REDIRECT_URI,
+    resource: api.identifier,
     scope: `openid offline_access ${api.scopes[0]}`,
   });
 }
@@ -45,7 +51,12 @@ function exchange(code: string, verifier: string) {
       authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
       'content-type': 'application/x-www-form-urlencoded',
     },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: REDIRECT_URI,
+    }),
   });
 }
 
@@ -58,15 +69,24 @@ async function refresh(refreshToken: string) {
     },
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
   });
-  return { status: response.status, body: await response.json() as Record<string, string> };
+  return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
 
 describe('authorization codes are single-use', () => {
   it('exchanges once with openid-client; a replay is invalid_grant and revokes what the first exchange issued', async () => {
     const { code, verifier } = await codeFor();
-    const config = await oidc.discovery(new URL(server.issuer), clientId, clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
-    const callback = new URL(`${REDIRECT_URI}?code=${encodeURIComponent(code)}&iss=${encodeURIComponent(server.issuer)}`);
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier }, { resource: api.identifier });
+    const config = await oidc.discovery(new URL(server.issuer), clientId, clientSecret, undefined, {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const callback = new URL(
+      `${REDIRECT_URI}?code=${encodeURIComponent(code)}&iss=${encodeURIComponent(server.issuer)}`,
+    );
+    const tokens = await oidc.authorizationCodeGrant(
+      config,
+      callback,
+      { pkceCodeVerifier: verifier },
+      { resource: api.identifier },
+    );
     expect(tokens.refresh_token).toBeTruthy();
     expect(tokens.claims()?.sub).toBe(userId);
 
@@ -87,21 +107,24 @@ describe('authorization codes are single-use', () => {
   });
 
   // PGlite has one connection and serialises every query, so a race there proves nothing.
-  it.skipIf(!onPostgres)('20 concurrent presentations of one code on PostgreSQL: exactly one wins, and the grant is revoked', async () => {
-    const { code, verifier, grantId } = await codeFor();
-    const responses = await Promise.all(Array.from({ length: 20 }, () => exchange(code, verifier)));
-    const bodies = await Promise.all(responses.map((response) => response.json() as Promise<Record<string, string>>));
-    const winners = bodies.filter((_, i) => responses[i]!.status === 200);
-    const losers = bodies.filter((_, i) => responses[i]!.status !== 200);
-    expect(winners).toHaveLength(1);
-    expect(losers).toHaveLength(19);
-    for (const loser of losers) expect(loser.error).toBe('invalid_grant');
+  it.skipIf(!onPostgres)(
+    '20 concurrent presentations of one code on PostgreSQL: exactly one wins, and the grant is revoked',
+    async () => {
+      const { code, verifier, grantId } = await codeFor();
+      const responses = await Promise.all(Array.from({ length: 20 }, () => exchange(code, verifier)));
+      const bodies = await Promise.all(responses.map((response) => response.json() as Promise<Record<string, string>>));
+      const winners = bodies.filter((_, i) => responses[i]!.status === 200);
+      const losers = bodies.filter((_, i) => responses[i]!.status !== 200);
+      expect(winners).toHaveLength(1);
+      expect(losers).toHaveLength(19);
+      for (const loser of losers) expect(loser.error).toBe('invalid_grant');
 
-    // The second presentation revoked what the first issued: the grant and its refresh token.
-    const grant = await server.tollgate.database.knex('oidc_payloads').where({ kind: 'Grant', id: grantId }).first();
-    expect(grant).toBeUndefined();
-    const afterRace = await refresh(winners[0]!.refresh_token!);
-    expect(afterRace.status).toBe(400);
-    expect(afterRace.body.error).toBe('invalid_grant');
-  });
+      // The second presentation revoked what the first issued: the grant and its refresh token.
+      const grant = await server.tollgate.database.knex('oidc_payloads').where({ kind: 'Grant', id: grantId }).first();
+      expect(grant).toBeUndefined();
+      const afterRace = await refresh(winners[0]!.refresh_token!);
+      expect(afterRace.status).toBe(400);
+      expect(afterRace.body.error).toBe('invalid_grant');
+    },
+  );
 });

@@ -5,7 +5,9 @@ import { startServer, type TestServer } from '../helpers/server.js';
 
 describe('expired artefacts are swept', () => {
   let server: TestServer;
-  beforeAll(async () => { server = await startServer(); });
+  beforeAll(async () => {
+    server = await startServer();
+  });
   afterAll(() => server?.close());
 
   it('deletes rows expired longer than the grace period, in batches, and keeps the rest', async () => {
@@ -13,9 +15,13 @@ describe('expired artefacts are swept', () => {
     const kind = unique('SweepTest');
     const longExpired = new Date(Date.now() - (SWEEP_GRACE_SECONDS + 60) * 1000);
     const justExpired = new Date(Date.now() - 60 * 1000);
-    const rows = (count: number, expiresAt: Date | null, tag: string) => Array.from({ length: count }, (_, i) => ({
-      kind, id: `${tag}-${i}`, payload: JSON.stringify({ tag }), expires_at: expiresAt,
-    }));
+    const rows = (count: number, expiresAt: Date | null, tag: string) =>
+      Array.from({ length: count }, (_, i) => ({
+        kind,
+        id: `${tag}-${i}`,
+        payload: JSON.stringify({ tag }),
+        expires_at: expiresAt,
+      }));
     await db('oidc_payloads').insert([
       ...rows(1200, longExpired, 'old'),
       ...rows(3, justExpired, 'grace'),
@@ -25,7 +31,16 @@ describe('expired artefacts are swept', () => {
     const deleted = await server.tollgate.sweepExpired();
     expect(deleted).toBeGreaterThanOrEqual(1200);
     const left = await db('oidc_payloads').where({ kind }).select('id');
-    expect(left.map((row: { id: string }) => row.id.split('-')[0]).sort()).toEqual(['forever', 'forever', 'grace', 'grace', 'grace', 'live', 'live', 'live']);
+    expect(left.map((row: { id: string }) => row.id.split('-')[0]).sort()).toEqual([
+      'forever',
+      'forever',
+      'grace',
+      'grace',
+      'grace',
+      'live',
+      'live',
+      'live',
+    ]);
   });
 
   it('forgets throttle keys with no attempt inside the window', async () => {
@@ -38,7 +53,9 @@ describe('expired artefacts are swept', () => {
       { key: released, reserved_at: [], last_at: new Date() },
     ]);
     await server.tollgate.sweepExpired();
-    const keys = (await db('attempt_reservations').whereIn('key', [old, recent, released]).select('key')).map((row: { key: string }) => row.key);
+    const keys = (await db('attempt_reservations').whereIn('key', [old, recent, released]).select('key')).map(
+      (row: { key: string }) => row.key,
+    );
     expect(keys).toEqual([recent]);
   });
 });

@@ -13,7 +13,9 @@ import { modesUnder, spawnTollgate, startTollgate, type TollgateProcess } from '
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-data-dir-'));
 const dataDir = path.join(scratch, 'data');
 const started: TollgateProcess[] = [];
-afterEach(() => { for (const server of started.splice(0)) server.kill(); });
+afterEach(() => {
+  for (const server of started.splice(0)) server.kill();
+});
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 /** Starts on `dir` without ADMIN_TOKEN (so the token is generated there), makes it write, stops it. */
@@ -62,7 +64,9 @@ describe('DATA_DIR permissions', () => {
       started.push(server);
       const exit = await server.exited;
       expect(exit.code).toBe(1);
-      expect(server.stderr()).toBe(`tollgate: could not start: data directory "${exposed}" has invalid permissions (0${mode.toString(8)}); should be u=rwx (0700): run chmod 700 "${exposed}"\n`);
+      expect(server.stderr()).toBe(
+        `tollgate: could not start: data directory "${exposed}" has invalid permissions (0${mode.toString(8)}); should be u=rwx (0700): run chmod 700 "${exposed}"\n`,
+      );
       expect(fs.readdirSync(exposed)).toEqual([]);
       expect(fs.statSync(exposed).mode & 0o777).toBe(mode);
     }, 60_000);
@@ -72,7 +76,10 @@ describe('DATA_DIR permissions', () => {
     const exposed = fs.mkdtempSync(path.join(scratch, 'exposed-'));
     fs.chmodSync(exposed, 0o755);
     // Nothing needs to listen here: the start must stop before connecting anywhere.
-    const server = await spawnTollgate({ env: { DATA_DIR: exposed, ADMIN_TOKEN: undefined, DATABASE_URL: 'postgres://127.0.0.1:1/none' }, sharedDatabase: false });
+    const server = await spawnTollgate({
+      env: { DATA_DIR: exposed, ADMIN_TOKEN: undefined, DATABASE_URL: 'postgres://127.0.0.1:1/none' },
+      sharedDatabase: false,
+    });
     started.push(server);
     const exit = await server.exited;
     expect(exit.code).toBe(1);

@@ -42,7 +42,15 @@ describe('a start that fails after the database is open', () => {
     await seeding.close();
 
     const logs: string[] = [];
-    const logger = createLogger('debug', new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } }));
+    const logger = createLogger(
+      'debug',
+      new Writable({
+        write(chunk, _encoding, done) {
+          logs.push(String(chunk));
+          done();
+        },
+      }),
+    );
     await expect(createTollgate(config, logger)).rejects.toThrow(/sealed/);
     const linesAtFailure = logs.length;
 

@@ -15,7 +15,9 @@ import { startTollgate, type TollgateProcess } from '../helpers/tollgate-process
 /** One embedded database for the file's servers, one after another: initdb runs once. */
 const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-shutdown-')), 'data');
 const started: TollgateProcess[] = [];
-afterEach(() => { for (const server of started.splice(0)) server.kill(); });
+afterEach(() => {
+  for (const server of started.splice(0)) server.kill();
+});
 afterAll(() => fs.rmSync(path.dirname(dataDir), { recursive: true, force: true }));
 
 async function start(env: Record<string, string> = {}): Promise<TollgateProcess> {
@@ -34,12 +36,19 @@ interface RawExchange {
 
 async function connect(port: number): Promise<RawExchange> {
   const socket = net.connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
   let text = '';
-  socket.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; });
+  socket.setEncoding('utf8').on('data', (chunk: string) => {
+    text += chunk;
+  });
   const received = new Promise<string>((resolve) => {
     socket.once('close', () => resolve(text));
-    socket.on('error', () => { /* a reset ends the exchange too; `close` follows */ });
+    socket.on('error', () => {
+      /* a reset ends the exchange too; `close` follows */
+    });
   });
   return { socket, received };
 }
@@ -47,7 +56,10 @@ async function connect(port: number): Promise<RawExchange> {
 function tryConnect(port: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve('connected'); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
 }
@@ -68,7 +80,9 @@ describe('SIGTERM', () => {
     const body = 'grant_type=client_credentials&client_id=nobody-registered-this&client_secret=wrong';
     // A token request whose body is still arriving, and a readiness probe whose headers are.
     const token = await connect(server.port);
-    token.socket.write(`POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    token.socket.write(
+      `POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
     const readiness = await connect(server.port);
     readiness.socket.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     await pause(300);
@@ -107,7 +121,12 @@ describe('SIGTERM', () => {
     const server = await start();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const status = await new Promise<number | undefined>((resolve, reject) => {
-      http.get(`${server.url}/healthz`, { agent }, (response) => { response.resume(); response.on('end', () => resolve(response.statusCode)); }).on('error', reject);
+      http
+        .get(`${server.url}/healthz`, { agent }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode));
+        })
+        .on('error', reject);
     });
     expect(status).toBe(200);
     const sockets = Object.values(agent.freeSockets).flat();
@@ -128,7 +147,9 @@ describe('SIGTERM', () => {
   it('cuts what is still in flight when SHUTDOWN_GRACE_SECONDS is over, and still exits 0', async () => {
     const server = await start({ SHUTDOWN_GRACE_SECONDS: '1' });
     const stalled = await connect(server.port);
-    stalled.socket.write('POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=');
+    stalled.socket.write(
+      'POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=',
+    );
     await pause(300);
 
     const signalled = Date.now();

@@ -23,7 +23,9 @@ function randomIp(): string {
 }
 
 function cookie(response: { headers: Record<string, unknown> }, name: string): string | undefined {
-  return ([] as string[]).concat((response.headers['set-cookie'] as string[] | undefined) ?? []).find((line) => line.startsWith(`${name}=`));
+  return ([] as string[])
+    .concat((response.headers['set-cookie'] as string[] | undefined) ?? [])
+    .find((line) => line.startsWith(`${name}=`));
 }
 
 /** Seconds from now until the cookie's Expires. */
@@ -35,8 +37,15 @@ function secondsLeft(line: string): number {
 
 function authorizationQuery(clientId: string) {
   return {
-    client_id: clientId, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, state: 's',
-    code_challenge: crypto.createHash('sha256').update(crypto.randomBytes(32).toString('base64url')).digest('base64url'),
+    client_id: clientId,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: REDIRECT_URI,
+    state: 's',
+    code_challenge: crypto
+      .createHash('sha256')
+      .update(crypto.randomBytes(32).toString('base64url'))
+      .digest('base64url'),
     code_challenge_method: 'S256',
   };
 }
@@ -50,19 +59,36 @@ describe('anonymous requests', () => {
 
   beforeAll(async () => {
     server = await startServer({ env: { TRUST_PROXY: 'true', ANONYMOUS_RATE_LIMIT: `${LIMIT}/min` } });
-    webClient = (await server.admin('post', '/clients', {
-      name: unique('web-'), grant_types: ['authorization_code'], redirect_uris: [REDIRECT_URI], scopes: ['openid'], first_party: true,
-    })).body.client_id;
-    deviceClient = (await server.admin('post', '/clients', {
-      name: unique('tv-'), grant_types: ['device_code'], public: true, scopes: ['openid'],
-    })).body.client_id;
-    confidentialDevice = (await server.admin('post', '/clients', {
-      name: unique('kiosk-'), grant_types: ['device_code'], scopes: ['openid'],
-    })).body;
+    webClient = (
+      await server.admin('post', '/clients', {
+        name: unique('web-'),
+        grant_types: ['authorization_code'],
+        redirect_uris: [REDIRECT_URI],
+        scopes: ['openid'],
+        first_party: true,
+      })
+    ).body.client_id;
+    deviceClient = (
+      await server.admin('post', '/clients', {
+        name: unique('tv-'),
+        grant_types: ['device_code'],
+        public: true,
+        scopes: ['openid'],
+      })
+    ).body.client_id;
+    confidentialDevice = (
+      await server.admin('post', '/clients', {
+        name: unique('kiosk-'),
+        grant_types: ['device_code'],
+        scopes: ['openid'],
+      })
+    ).body;
     username = unique('nora-');
     expect((await server.admin('post', '/users', { username, password: PASSWORD })).status).toBe(201);
   });
-  afterAll(async () => { await server?.close(); });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   describe('sessions', () => {
     it('without a signed-in account live minutes, not days (sign-out and device pages)', async () => {
@@ -82,13 +108,21 @@ describe('anonymous requests', () => {
       const ip = randomIp();
       const start = await agent.get('/auth').set('X-Forwarded-For', ip).query(authorizationQuery(webClient));
       expect(start.status).toBe(303);
-      const page = await agent.get(new URL(start.headers.location as string, server.issuer).pathname).set('X-Forwarded-For', ip);
+      const page = await agent
+        .get(new URL(start.headers.location as string, server.issuer).pathname)
+        .set('X-Forwarded-For', ip);
       const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
       const action = /<form[^>]*action="([^"]+)"/.exec(page.text)?.[1];
       expect(csrf && action, page.text).toBeTruthy();
-      const login = await agent.post(action!).set('X-Forwarded-For', ip).type('form').send({ csrf, username, password: PASSWORD });
+      const login = await agent
+        .post(action!)
+        .set('X-Forwarded-For', ip)
+        .type('form')
+        .send({ csrf, username, password: PASSWORD });
       expect(login.status).toBe(303);
-      const resume = await agent.get(new URL(login.headers.location as string, server.issuer).pathname).set('X-Forwarded-For', ip);
+      const resume = await agent
+        .get(new URL(login.headers.location as string, server.issuer).pathname)
+        .set('X-Forwarded-For', ip);
       const session = cookie(resume, '_session');
       expect(session, JSON.stringify(resume.headers)).toBeDefined();
       expect(secondsLeft(session!)).toBeGreaterThan(14 * DAY - 60);
@@ -116,9 +150,15 @@ describe('anonymous requests', () => {
     it('limits the authorization endpoint with a page', async () => {
       const ip = randomIp();
       for (let i = 0; i < LIMIT; i += 1) {
-        expect((await server.public().get('/auth').set('X-Forwarded-For', ip).query(authorizationQuery(webClient))).status).toBe(303);
+        expect(
+          (await server.public().get('/auth').set('X-Forwarded-For', ip).query(authorizationQuery(webClient))).status,
+        ).toBe(303);
       }
-      const refused = await server.public().get('/auth').set('X-Forwarded-For', ip).query(authorizationQuery(webClient));
+      const refused = await server
+        .public()
+        .get('/auth')
+        .set('X-Forwarded-For', ip)
+        .query(authorizationQuery(webClient));
       expect(refused.status).toBe(429);
       expect(refused.headers['retry-after']).toMatch(/^\d+$/);
       expect(refused.text).toContain('Too many requests');
@@ -128,39 +168,74 @@ describe('anonymous requests', () => {
     it('limits device authorization for a public client with RFC 6749 JSON, but not an authenticated client', async () => {
       const ip = randomIp();
       for (let i = 0; i < LIMIT; i += 1) {
-        const response = await server.public().post('/device/auth').set('X-Forwarded-For', ip).type('form').send({ client_id: deviceClient, scope: 'openid' });
+        const response = await server
+          .public()
+          .post('/device/auth')
+          .set('X-Forwarded-For', ip)
+          .type('form')
+          .send({ client_id: deviceClient, scope: 'openid' });
         expect(response.status, JSON.stringify(response.body)).toBe(200);
       }
-      const refused = await server.public().post('/device/auth').set('X-Forwarded-For', ip).type('form').send({ client_id: deviceClient, scope: 'openid' });
+      const refused = await server
+        .public()
+        .post('/device/auth')
+        .set('X-Forwarded-For', ip)
+        .type('form')
+        .send({ client_id: deviceClient, scope: 'openid' });
       expect(refused.status).toBe(429);
       expect(refused.headers['retry-after']).toMatch(/^\d+$/);
       expect(refused.type).toBe('application/json');
       expect(refused.body.error).toBe('temporarily_unavailable');
       expect(refused.body.error_description).toMatch(/retry after \d+ second/);
 
-      const basic = await server.public().post('/device/auth').set('X-Forwarded-For', ip)
-        .auth(confidentialDevice.client_id, confidentialDevice.client_secret).type('form').send({ scope: 'openid' });
+      const basic = await server
+        .public()
+        .post('/device/auth')
+        .set('X-Forwarded-For', ip)
+        .auth(confidentialDevice.client_id, confidentialDevice.client_secret)
+        .type('form')
+        .send({ scope: 'openid' });
       expect(basic.status, JSON.stringify(basic.body)).toBe(200);
-      const post = await server.public().post('/device/auth').set('X-Forwarded-For', ip).type('form')
-        .send({ client_id: confidentialDevice.client_id, client_secret: confidentialDevice.client_secret, scope: 'openid' });
+      const post = await server
+        .public()
+        .post('/device/auth')
+        .set('X-Forwarded-For', ip)
+        .type('form')
+        .send({
+          client_id: confidentialDevice.client_id,
+          client_secret: confidentialDevice.client_secret,
+          scope: 'openid',
+        });
       expect(post.status, JSON.stringify(post.body)).toBe(200);
     });
 
     it('limits pushed authorization requests of a public client', async () => {
-      const spa = (await server.admin('post', '/clients', {
-        name: unique('spa-'), grant_types: ['authorization_code'], public: true, redirect_uris: [REDIRECT_URI], scopes: ['openid'],
-      })).body.client_id as string;
+      const spa = (
+        await server.admin('post', '/clients', {
+          name: unique('spa-'),
+          grant_types: ['authorization_code'],
+          public: true,
+          redirect_uris: [REDIRECT_URI],
+          scopes: ['openid'],
+        })
+      ).body.client_id as string;
       const ip = randomIp();
       const statuses: number[] = [];
       for (let i = 0; i <= LIMIT; i += 1) {
-        statuses.push((await server.public().post('/request').set('X-Forwarded-For', ip).type('form').send(authorizationQuery(spa))).status);
+        statuses.push(
+          (await server.public().post('/request').set('X-Forwarded-For', ip).type('form').send(authorizationQuery(spa)))
+            .status,
+        );
       }
       expect(statuses).toEqual([...Array(LIMIT).fill(201), 429]);
     });
 
     it('keeps its counters in a table the sweeper cleans', async () => {
       await expect(server.tollgate.sweepExpired()).resolves.toBeGreaterThanOrEqual(0);
-      const [row] = await server.tollgate.database.knex('rate_limits').count({ count: '*' }).where('key', 'like', 'anonymous:%');
+      const [row] = await server.tollgate.database
+        .knex('rate_limits')
+        .count({ count: '*' })
+        .where('key', 'like', 'anonymous:%');
       expect(Number(row!.count)).toBeGreaterThan(0);
     });
   });
@@ -173,12 +248,17 @@ describe.skipIf(!onPostgres)('the anonymous-request limit on PostgreSQL', () => 
     const env = { TRUST_PROXY: 'true', ANONYMOUS_RATE_LIMIT: `${LIMIT}/min` };
     [first, second] = await Promise.all([startServer({ env }), startServer({ env })]);
   });
-  afterAll(async () => { await Promise.all([first?.close(), second?.close()]); });
+  afterAll(async () => {
+    await Promise.all([first?.close(), second?.close()]);
+  });
 
   it('holds under concurrent requests across two instances', async () => {
     const ip = randomIp();
-    const responses = await Promise.all(Array.from({ length: 24 }, (_, i) =>
-      (i % 2 ? first : second).public().get('/session/end').set('X-Forwarded-For', ip)));
+    const responses = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        (i % 2 ? first : second).public().get('/session/end').set('X-Forwarded-For', ip),
+      ),
+    );
     const statuses = responses.map((response) => response.status);
     expect(statuses.filter((status) => status === 200)).toHaveLength(LIMIT);
     expect(statuses.filter((status) => status === 429)).toHaveLength(24 - LIMIT);
@@ -189,7 +269,10 @@ describe('ANONYMOUS_RATE_LIMIT', () => {
   it('defaults to 60 a minute and accepts N/s, N/min, N/h', () => {
     expect(loadConfig({}).anonymousRateLimit).toEqual({ points: 60, durationSeconds: 60 });
     expect(loadConfig({ ANONYMOUS_RATE_LIMIT: '10/s' }).anonymousRateLimit).toEqual({ points: 10, durationSeconds: 1 });
-    expect(loadConfig({ ANONYMOUS_RATE_LIMIT: '1000/h' }).anonymousRateLimit).toEqual({ points: 1000, durationSeconds: 3600 });
+    expect(loadConfig({ ANONYMOUS_RATE_LIMIT: '1000/h' }).anonymousRateLimit).toEqual({
+      points: 1000,
+      durationSeconds: 3600,
+    });
   });
 
   it('refuses what is not a rate, naming the variable', () => {

@@ -11,23 +11,41 @@ describe('CORS on the token and revocation endpoints', () => {
   beforeAll(async () => {
     server = await startServer();
     const native = await server.admin('post', '/clients', {
-      name: unique('native-'), grant_types: ['authorization_code'], public: true,
-      redirect_uris: ['com.example.app:/callback', 'http://127.0.0.1/callback'], scopes: ['openid'],
+      name: unique('native-'),
+      grant_types: ['authorization_code'],
+      public: true,
+      redirect_uris: ['com.example.app:/callback', 'http://127.0.0.1/callback'],
+      scopes: ['openid'],
     });
     expect(native.status, JSON.stringify(native.body)).toBe(201);
     nativeClient = native.body.client_id;
     const web = await server.admin('post', '/clients', {
-      name: unique('spa-'), grant_types: ['authorization_code'], public: true,
-      redirect_uris: ['https://spa.example.com/callback'], scopes: ['openid'],
+      name: unique('spa-'),
+      grant_types: ['authorization_code'],
+      public: true,
+      redirect_uris: ['https://spa.example.com/callback'],
+      scopes: ['openid'],
     });
     expect(web.status, JSON.stringify(web.body)).toBe(201);
     webClient = web.body.client_id;
   });
-  afterAll(async () => { await server?.close(); });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   function tokenRequest(clientId: string, origin: string) {
-    return server.public().post('/token').set('Origin', origin).type('form')
-      .send({ grant_type: 'authorization_code', client_id: clientId, code: 'not-a-code', redirect_uri: 'com.example.app:/callback', code_verifier: 'v'.repeat(43) });
+    return server
+      .public()
+      .post('/token')
+      .set('Origin', origin)
+      .type('form')
+      .send({
+        grant_type: 'authorization_code',
+        client_id: clientId,
+        code: 'not-a-code',
+        redirect_uri: 'com.example.app:/callback',
+        code_verifier: 'v'.repeat(43),
+      });
   }
 
   it('refuses Origin: null for a client with a private-use redirect URI (its URL origin is "null")', async () => {
@@ -38,7 +56,11 @@ describe('CORS on the token and revocation endpoints', () => {
   });
 
   it('refuses Origin: null on revocation too', async () => {
-    const response = await server.public().post('/token/revocation').set('Origin', 'null').type('form')
+    const response = await server
+      .public()
+      .post('/token/revocation')
+      .set('Origin', 'null')
+      .type('form')
       .send({ client_id: nativeClient, token: 'whatever' });
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
     expect(response.status).toBe(400);

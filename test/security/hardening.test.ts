@@ -16,18 +16,32 @@ describe('hardening that SECURITY.md claims', () => {
     server = await startServer();
     metadata = (await server.public().get('/.well-known/openid-configuration').expect(200)).body;
     const client = await server.admin('post', '/clients', {
-      name: unique('spa-'), grant_types: ['authorization_code'], public: true,
-      redirect_uris: ['https://spa.example.com/callback'], scopes: ['openid'],
+      name: unique('spa-'),
+      grant_types: ['authorization_code'],
+      public: true,
+      redirect_uris: ['https://spa.example.com/callback'],
+      scopes: ['openid'],
     });
     expect(client.status, JSON.stringify(client.body)).toBe(201);
     clientId = client.body.client_id;
   });
-  afterAll(async () => { await server?.close(); });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   it('the authorization endpoint answers no CORS request, not even from a registered origin (RFC 9700 §2.6)', async () => {
-    const query = { client_id: clientId, response_type: 'code', scope: 'openid', redirect_uri: 'https://spa.example.com/callback' };
-    const preflight = await server.public().options('/auth').set('Origin', 'https://spa.example.com')
-      .set('Access-Control-Request-Method', 'GET').query(query);
+    const query = {
+      client_id: clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: 'https://spa.example.com/callback',
+    };
+    const preflight = await server
+      .public()
+      .options('/auth')
+      .set('Origin', 'https://spa.example.com')
+      .set('Access-Control-Request-Method', 'GET')
+      .query(query);
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
     const simple = await server.public().get('/auth').set('Origin', 'https://spa.example.com').query(query);
     expect(simple.headers['access-control-allow-origin']).toBeUndefined();
@@ -48,7 +62,10 @@ describe('hardening that SECURITY.md claims', () => {
 
   it('has no registration endpoint: clients are made by an operator only', async () => {
     expect(metadata.registration_endpoint).toBeUndefined();
-    const attempt = await server.public().post('/reg').send({ redirect_uris: ['https://evil.example/cb'] });
+    const attempt = await server
+      .public()
+      .post('/reg')
+      .send({ redirect_uris: ['https://evil.example/cb'] });
     expect(attempt.status).toBeGreaterThanOrEqual(400);
     expect(attempt.status).toBeLessThan(500);
   });

@@ -16,12 +16,23 @@ function cookiesOf(response: { headers: Record<string, unknown> }): string[] {
 
 async function authorize(server: TestServer) {
   const client = await server.admin('post', '/clients', {
-    name: unique('web-'), grant_types: ['authorization_code'], redirect_uris: [REDIRECT_URI], scopes: ['openid'],
+    name: unique('web-'),
+    grant_types: ['authorization_code'],
+    redirect_uris: [REDIRECT_URI],
+    scopes: ['openid'],
   });
-  const challenge = crypto.createHash('sha256').update(crypto.randomBytes(32).toString('base64url')).digest('base64url');
+  const challenge = crypto
+    .createHash('sha256')
+    .update(crypto.randomBytes(32).toString('base64url'))
+    .digest('base64url');
   return server.public().get('/auth').query({
-    client_id: client.body.client_id, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI,
-    code_challenge: challenge, code_challenge_method: 'S256', state: 's',
+    client_id: client.body.client_id,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: REDIRECT_URI,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 's',
   });
 }
 
@@ -31,14 +42,20 @@ function warnings(server: TestServer): string[] {
 
 describe('an https ISSUER served over plain http', () => {
   let server: TestServer;
-  beforeAll(async () => { server = await startServer({ env: { ISSUER: 'https://auth.example.test' } }); });
-  afterAll(async () => { await server?.close(); });
+  beforeAll(async () => {
+    server = await startServer({ env: { ISSUER: 'https://auth.example.test' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   it('marks the interaction cookies Secure on /auth', async () => {
     const response = await authorize(server);
     expect(response.status).toBe(303);
     const cookies = cookiesOf(response);
-    expect(cookies.map((cookie) => cookie.split('=')[0])).toEqual(expect.arrayContaining(['_interaction', '_interaction_resume']));
+    expect(cookies.map((cookie) => cookie.split('=')[0])).toEqual(
+      expect.arrayContaining(['_interaction', '_interaction_resume']),
+    );
     for (const cookie of cookies) {
       expect(cookie).toMatch(/;\s*secure/i);
       expect(cookie).toMatch(/;\s*httponly/i);
@@ -68,7 +85,8 @@ describe('a plain-http ISSUER', () => {
       expect(entry.issuer).toBe('http://tollgate.internal:8080');
       expect(entry.msg).toContain('use an https ISSUER');
       // Over plain http with no https issuer, cookies still follow the request: not Secure.
-      for (const cookie of cookiesOf(await server.public().get('/session/end'))) expect(cookie).not.toMatch(/;\s*secure/i);
+      for (const cookie of cookiesOf(await server.public().get('/session/end')))
+        expect(cookie).not.toMatch(/;\s*secure/i);
     } finally {
       await server.close();
     }

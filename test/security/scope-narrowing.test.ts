@@ -17,7 +17,10 @@ let read: string;
 let write: string;
 
 type Body = Record<string, unknown>;
-interface WebClient { client_id: string; client_secret: string }
+interface WebClient {
+  client_id: string;
+  client_secret: string;
+}
 
 function tokenRequest(client: WebClient, form: Record<string, string>) {
   return server.public().post('/token').auth(client.client_id, client.client_secret).type('form').send(form);
@@ -28,7 +31,12 @@ function claimsOf(jwt: string): Body {
 }
 
 async function webClient(scopes: string[], grantTypes = ['authorization_code', 'refresh_token']): Promise<WebClient> {
-  const response = await server.admin('post', '/clients', { name: unique('web-'), grant_types: grantTypes, redirect_uris: [REDIRECT_URI], scopes });
+  const response = await server.admin('post', '/clients', {
+    name: unique('web-'),
+    grant_types: grantTypes,
+    redirect_uris: [REDIRECT_URI],
+    scopes,
+  });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
   return response.body as WebClient;
 }
@@ -41,9 +49,18 @@ async function narrow(client: WebClient, fields: Record<string, unknown>): Promi
 /** A signed-in user's tokens: a code minted as the pages do, redeemed at /token. */
 async function tokensFor(client: WebClient, scope: string, resource?: string) {
   const { code, verifier } = await issueAuthorizationCode(server, {
-    clientId: client.client_id, accountId: userId, redirectUri: REDIRECT_URI, scope, resource: resource as string,
+    clientId: client.client_id,
+    accountId: userId,
+    redirectUri: REDIRECT_URI,
+    scope,
+    resource: resource as string,
   });
-  const response = await tokenRequest(client, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI });
+  const response = await tokenRequest(client, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    redirect_uri: REDIRECT_URI,
+  });
   expect(response.status, JSON.stringify(response.body)).toBe(200);
   return response.body as { access_token: string; refresh_token: string; scope: string };
 }
@@ -52,12 +69,16 @@ beforeAll(async () => {
   server = await startServer();
   api = await createApi(server);
   [read, write] = api.scopes as [string, string];
-  const user = await server.admin('post', '/users', { username: unique('ida-'), password: 'copper-meadow-71-finch', email: 'ida@example.com' });
+  const user = await server.admin('post', '/users', {
+    username: unique('ida-'),
+    password: 'copper-meadow-71-finch',
+    email: 'ida@example.com',
+  });
   userId = user.body.id;
 });
 afterAll(() => server?.close());
 
-describe('narrowing a client\'s scopes', () => {
+describe("narrowing a client's scopes", () => {
   it('reaches refresh tokens issued before: the refreshed token carries only what is still allowed', async () => {
     const client = await webClient(['openid', 'offline_access', read, write]);
     const first = await tokensFor(client, `openid offline_access ${read} ${write}`, api.identifier);
@@ -71,7 +92,10 @@ describe('narrowing a client\'s scopes', () => {
     expect(claimsOf(refreshed.body.access_token).scope).toBe(read);
 
     // And the next refresh too: the narrowing holds for the whole family.
-    const again = await tokenRequest(client, { grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token });
+    const again = await tokenRequest(client, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshed.body.refresh_token,
+    });
     expect(again.status, JSON.stringify(again.body)).toBe(200);
     expect(claimsOf(again.body.access_token).scope).toBe(read);
   });
@@ -80,12 +104,16 @@ describe('narrowing a client\'s scopes', () => {
     const client = await webClient(['openid', 'offline_access', read, write]);
     const first = await tokensFor(client, `openid offline_access ${read} ${write}`, api.identifier);
     await narrow(client, { scopes: ['openid', 'offline_access', read] });
-    const refused = await tokenRequest(client, { grant_type: 'refresh_token', refresh_token: first.refresh_token, scope: write });
+    const refused = await tokenRequest(client, {
+      grant_type: 'refresh_token',
+      refresh_token: first.refresh_token,
+      scope: write,
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('invalid_scope');
   });
 
-  it('refuses a refresh when none of the API\'s granted scopes is left, rather than a token with no permission', async () => {
+  it("refuses a refresh when none of the API's granted scopes is left, rather than a token with no permission", async () => {
     const client = await webClient(['openid', 'offline_access', read, write]);
     const first = await tokensFor(client, `openid offline_access ${write}`, api.identifier);
     await narrow(client, { scopes: ['openid', 'offline_access', read] });
@@ -98,16 +126,30 @@ describe('narrowing a client\'s scopes', () => {
   it('reaches an authorization code issued before it was redeemed', async () => {
     const client = await webClient(['openid', 'offline_access', read, write]);
     const { code, verifier } = await issueAuthorizationCode(server, {
-      clientId: client.client_id, accountId: userId, redirectUri: REDIRECT_URI, scope: `openid ${read} ${write}`, resource: api.identifier,
+      clientId: client.client_id,
+      accountId: userId,
+      redirectUri: REDIRECT_URI,
+      scope: `openid ${read} ${write}`,
+      resource: api.identifier,
     });
     await narrow(client, { scopes: ['openid', read] });
-    const response = await tokenRequest(client, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI });
+    const response = await tokenRequest(client, {
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: REDIRECT_URI,
+    });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     expect(claimsOf(response.body.access_token).scope).toBe(read);
   });
 
   it('reaches a device code confirmed before it was redeemed', async () => {
-    const response = await server.admin('post', '/clients', { name: unique('tv-'), grant_types: ['device_code'], public: true, scopes: ['openid', read, write] });
+    const response = await server.admin('post', '/clients', {
+      name: unique('tv-'),
+      grant_types: ['device_code'],
+      public: true,
+      scopes: ['openid', read, write],
+    });
     const device = response.body as { client_id: string };
     const { provider } = server.tollgate;
     const grant = new provider.Grant({ accountId: userId, clientId: device.client_id });
@@ -116,14 +158,27 @@ describe('narrowing a client\'s scopes', () => {
     const grantId = await grant.save();
     // A device code as the device pages leave it once the person allowed it.
     const code = new provider.DeviceCode({
-      client: (await provider.Client.find(device.client_id))!, accountId: userId, grantId, userCode: 'BCDFGHJK',
-      scope: `openid ${read} ${write}`, resource: api.identifier, authTime: Math.floor(Date.now() / 1000),
-      params: { client_id: device.client_id, scope: `openid ${read} ${write}`, resource: api.identifier }, gty: 'device_code',
+      client: (await provider.Client.find(device.client_id))!,
+      accountId: userId,
+      grantId,
+      userCode: 'BCDFGHJK',
+      scope: `openid ${read} ${write}`,
+      resource: api.identifier,
+      authTime: Math.floor(Date.now() / 1000),
+      params: { client_id: device.client_id, scope: `openid ${read} ${write}`, resource: api.identifier },
+      gty: 'device_code',
     } as never);
     const deviceCode = await code.save();
     await narrow(device as WebClient, { scopes: ['openid', read] });
-    const token = await server.public().post('/token').type('form')
-      .send({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode, client_id: device.client_id });
+    const token = await server
+      .public()
+      .post('/token')
+      .type('form')
+      .send({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: deviceCode,
+        client_id: device.client_id,
+      });
     expect(token.status, JSON.stringify(token.body)).toBe(200);
     expect(claimsOf(token.body.access_token).scope).toBe(read);
   });
@@ -146,7 +201,11 @@ describe('narrowing a client\'s scopes', () => {
   });
 
   it('client_credentials: the default scope is what the client is allowed now', async () => {
-    const response = await server.admin('post', '/clients', { name: unique('svc-'), grant_types: ['client_credentials'], scopes: [read, write] });
+    const response = await server.admin('post', '/clients', {
+      name: unique('svc-'),
+      grant_types: ['client_credentials'],
+      scopes: [read, write],
+    });
     const client = response.body as WebClient;
     await narrow(client, { scopes: [read] });
     const token = await tokenRequest(client, { grant_type: 'client_credentials' });
@@ -168,4 +227,3 @@ describe('a client losing a grant type', () => {
     expect(refused.body.error_description).toMatch(/grant type is not allowed/);
   });
 });
-

@@ -48,19 +48,30 @@ afterAll(async () => {
 
 function apps(hops: number): [string, Koa][] {
   const { tollgate } = servers[hops]!;
-  return [['public app', tollgate.publicApp], ['oidc-provider', tollgate.provider as unknown as Koa]];
+  return [
+    ['public app', tollgate.publicApp],
+    ['oidc-provider', tollgate.provider as unknown as Koa],
+  ];
 }
 
 describe.each([1, 2])('TRUST_PROXY=%i', (hops) => {
   it('the client is the address the outermost trusted proxy appended, whatever the client wrote left of it', () => {
-    fc.assert(fc.property(clientWritten, address, fc.array(address, { minLength: hops - 1, maxLength: hops - 1 }), (written, client, innerProxies) => {
-      // Each of the `hops` proxies appends the address it received the request from.
-      const appended = [client, ...innerProxies].join(', ');
-      const header = written ? `${written}, ${appended}` : appended;
-      for (const [name, app] of apps(hops)) {
-        expect(contextOf(app, { 'x-forwarded-for': header }).ip, `${name}: ${header}`).toBe(client);
-      }
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        clientWritten,
+        address,
+        fc.array(address, { minLength: hops - 1, maxLength: hops - 1 }),
+        (written, client, innerProxies) => {
+          // Each of the `hops` proxies appends the address it received the request from.
+          const appended = [client, ...innerProxies].join(', ');
+          const header = written ? `${written}, ${appended}` : appended;
+          for (const [name, app] of apps(hops)) {
+            expect(contextOf(app, { 'x-forwarded-for': header }).ip, `${name}: ${header}`).toBe(client);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('without the header, the socket address; X-Forwarded-Proto and -Host are followed, as before', () => {
@@ -75,14 +86,21 @@ describe.each([1, 2])('TRUST_PROXY=%i', (hops) => {
 
 describe('TRUST_PROXY unset', () => {
   it('ignores X-Forwarded-For, -Proto and -Host: the socket address is the client', () => {
-    fc.assert(fc.property(clientWritten, (written) => {
-      for (const [name, app] of apps(0)) {
-        const context = contextOf(app, { 'x-forwarded-for': written, 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example.test' });
-        expect(context.ip, name).toBe(SOCKET_ADDRESS);
-        expect(context.protocol, name).toBe('http');
-        expect(context.host, name).toBe('auth.example.test');
-      }
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(clientWritten, (written) => {
+        for (const [name, app] of apps(0)) {
+          const context = contextOf(app, {
+            'x-forwarded-for': written,
+            'x-forwarded-proto': 'https',
+            'x-forwarded-host': 'evil.example.test',
+          });
+          expect(context.ip, name).toBe(SOCKET_ADDRESS);
+          expect(context.protocol, name).toBe('http');
+          expect(context.host, name).toBe('auth.example.test');
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 
@@ -95,7 +113,9 @@ describe('the request log records the address decided', () => {
     const server = servers[hops]!;
     const response = await server.public().get('/.well-known/openid-configuration').set('X-Forwarded-For', header);
     expect(response.status).toBe(200);
-    const lines = server.logs.flatMap((chunk) => chunk.split('\n').filter(Boolean)).map((line) => JSON.parse(line) as { route?: string; ip?: string });
+    const lines = server.logs
+      .flatMap((chunk) => chunk.split('\n').filter(Boolean))
+      .map((line) => JSON.parse(line) as { route?: string; ip?: string });
     const logged = lines.filter((line) => line.route === 'discovery').at(-1);
     expect(logged?.ip?.replace(/^::ffff:/, '')).toBe(expected);
   });

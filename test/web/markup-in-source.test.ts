@@ -7,13 +7,17 @@ import { sourceFilesOfSrc } from '../helpers/source-files.js';
  * goes into them; a tag in any other string would be markup put together by concatenation, where
  * one forgotten escape is an injection.
  */
-const TAG = /<\/?(?:!doctype|a|b|body|br|button|code|div|em|form|h[1-6]|head|html|i|img|input|label|li|link|main|meta|noscript|ol|option|p|pre|script|select|span|strong|style|table|td|textarea|th|title|tr|ul)(?=[\s/>])/i;
+const TAG =
+  /<\/?(?:!doctype|a|b|body|br|button|code|div|em|form|h[1-6]|head|html|i|img|input|label|li|link|main|meta|noscript|ol|option|p|pre|script|select|span|strong|style|table|td|textarea|th|title|tr|ul)(?=[\s/>])/i;
 
 /** The tag of the tagged template this literal is part of (`html` in html`<p>…`), if any. */
 function taggedWith(node: ts.Node): string | undefined {
   // A template's head hangs from the template, its later parts from a span of it.
-  const template = ts.isTemplateHead(node) ? node.parent
-    : ts.isTemplateMiddle(node) || ts.isTemplateTail(node) ? node.parent.parent : node;
+  const template = ts.isTemplateHead(node)
+    ? node.parent
+    : ts.isTemplateMiddle(node) || ts.isTemplateTail(node)
+      ? node.parent.parent
+      : node;
   const parent = template.parent;
   return parent && ts.isTaggedTemplateExpression(parent) ? parent.tag.getText() : undefined;
 }
@@ -22,8 +26,12 @@ function stringsWithTags(file: string, text: string): string[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
-    const isText = ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)
-      || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node);
+    const isText =
+      ts.isStringLiteral(node) ||
+      ts.isNoSubstitutionTemplateLiteral(node) ||
+      ts.isTemplateHead(node) ||
+      ts.isTemplateMiddle(node) ||
+      ts.isTemplateTail(node);
     if (isText && TAG.test(node.text) && taggedWith(node) !== 'html') {
       const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
       found.push(`${file}:${line + 1}: ${node.getText(source).slice(0, 80)}`);

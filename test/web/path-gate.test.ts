@@ -9,16 +9,23 @@ import { requestListener } from '../../src/lib/request-listener.js';
 function app() {
   const seen: string[] = [];
   const koa = new Koa();
-  koa.use(gated((ctx) => ctx.path === '/mine', async (ctx, next) => {
-    seen.push(ctx.path);
-    if (ctx.query.through === '1') {
-      await next();
-      ctx.set('X-After', 'yes');
-      return;
-    }
-    ctx.body = { handled: true };
-  }));
-  koa.use((ctx) => { ctx.body = { fallback: ctx.path }; });
+  koa.use(
+    gated(
+      (ctx) => ctx.path === '/mine',
+      async (ctx, next) => {
+        seen.push(ctx.path);
+        if (ctx.query.through === '1') {
+          await next();
+          ctx.set('X-After', 'yes');
+          return;
+        }
+        ctx.body = { handled: true };
+      },
+    ),
+  );
+  koa.use((ctx) => {
+    ctx.body = { fallback: ctx.path };
+  });
   const server = http.createServer(requestListener(koa));
   return { seen, server };
 }
@@ -45,7 +52,14 @@ describe('gated middleware', () => {
   it('passes an error thrown by the gated middleware to Koa like any other', async () => {
     const koa = new Koa();
     koa.silent = true;
-    koa.use(gated(() => true, async () => { throw Object.assign(new Error('refused'), { status: 418, expose: true }); }));
+    koa.use(
+      gated(
+        () => true,
+        async () => {
+          throw Object.assign(new Error('refused'), { status: 418, expose: true });
+        },
+      ),
+    );
     const response = await request(http.createServer(requestListener(koa))).get('/');
     expect(response.status).toBe(418);
     expect(response.text).toBe('refused');

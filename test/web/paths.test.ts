@@ -4,7 +4,8 @@ import { sourceFilesOfSrc } from '../helpers/source-files.js';
 
 /** Code only: comment lines and trailing comments removed (they may name paths in prose). */
 function code(text: string): string {
-  return text.split('\n')
+  return text
+    .split('\n')
     .filter((line) => !/^\s*(\*|\/\*|\/\/)/.test(line))
     .map((line) => line.replace(/\s\/\/\s.*$/, ''))
     .join('\n');
@@ -14,17 +15,23 @@ function code(text: string): string {
  * An endpoint or page path written as a string: after a quote, a backtick, or a template's `}`
  * (`${prefix}/token`). Router-relative sub-routes ('/:uid', '/login') are not endpoints.
  */
-const ENDPOINT_LITERAL = /['"`}]\/(auth|token|device|interaction|session|reg|jwks|me|request|introspection|revocation|assets|challenge|backchannel|credential|\.well-known)(?![\w-])/;
+const ENDPOINT_LITERAL =
+  /['"`}]\/(auth|token|device|interaction|session|reg|jwks|me|request|introspection|revocation|assets|challenge|backchannel|credential|\.well-known)(?![\w-])/;
 
 describe('the paths object', () => {
   it('is the only place in src/ that spells an endpoint or page path', () => {
     const offenders = sourceFilesOfSrc()
       .filter(({ file }) => file.split('\\').join('/') !== 'web/paths.ts')
-      .flatMap(({ file, text }) => code(text).split('\n').filter((line) => ENDPOINT_LITERAL.test(line)).map((line) => `${file}: ${line.trim()}`));
+      .flatMap(({ file, text }) =>
+        code(text)
+          .split('\n')
+          .filter((line) => ENDPOINT_LITERAL.test(line))
+          .map((line) => `${file}: ${line.trim()}`),
+      );
     expect(offenders).toEqual([]);
   });
 
-  it('derives every path from the issuer\'s path, oidc-provider\'s routes under it', () => {
+  it("derives every path from the issuer's path, oidc-provider's routes under it", () => {
     expect(issuerPath('https://id.example.com')).toBe('');
     expect(issuerPath('https://id.example.com/')).toBe('');
     expect(issuerPath('https://id.example.com/tenant-a/')).toBe('/tenant-a');

@@ -13,7 +13,8 @@ describe('the request state', () => {
   });
 
   it('the check sees each way of reaching ctx.state', () => {
-    for (const code of ['ctx.state.x = 1', '(ctx.state as { x?: 1 }).x', "ctx['state']", 'ctx?.state']) expect(code).toMatch(STATE);
+    for (const code of ['ctx.state.x = 1', '(ctx.state as { x?: 1 }).x', "ctx['state']", 'ctx?.state'])
+      expect(code).toMatch(STATE);
     expect('key.state === ctx.status').not.toMatch(STATE);
   });
 });

@@ -25,7 +25,7 @@ const CLAIM_FAILURES: Record<string, string> = {
   iss: 'the token was issued by another issuer',
   aud: 'the token is for another audience',
   nbf: 'the token is not valid yet',
-  iat: 'the token\'s iat is invalid',
+  iat: "the token's iat is invalid",
 };
 
 /** Turns whatever jose threw into the one answer RFC 6750 has for it: invalid_token. */
@@ -34,9 +34,12 @@ export function tokenError(error: unknown): ResourceServerError {
   let description = 'the token is malformed';
   if (error instanceof errors.JWTExpired) description = 'the token has expired';
   else if (error instanceof errors.JWTClaimValidationFailed) {
-    description = error.reason === 'missing' ? `the token has no ${error.claim} claim` : CLAIM_FAILURES[error.claim] ?? `the token's ${error.claim} claim is invalid`;
-  } else if (error instanceof errors.JOSEAlgNotAllowed) description = 'the token\'s signature algorithm is not accepted';
-  else if (error instanceof errors.JWSSignatureVerificationFailed) description = 'the token\'s signature is invalid';
+    description =
+      error.reason === 'missing'
+        ? `the token has no ${error.claim} claim`
+        : (CLAIM_FAILURES[error.claim] ?? `the token's ${error.claim} claim is invalid`);
+  } else if (error instanceof errors.JOSEAlgNotAllowed) description = "the token's signature algorithm is not accepted";
+  else if (error instanceof errors.JWSSignatureVerificationFailed) description = "the token's signature is invalid";
   return new InvalidTokenError(description, { cause: error });
 }
 
@@ -45,11 +48,13 @@ export function tokenError(error: unknown): ResourceServerError {
  * of the claims handlers will rely on.
  */
 export function checkClaims(payload: JWTPayload, nowSeconds: number, clockTolerance: number): AccessTokenClaims {
-  if ((payload.iat as number) > nowSeconds + clockTolerance) throw new InvalidTokenError('the token was issued in the future');
+  if ((payload.iat as number) > nowSeconds + clockTolerance)
+    throw new InvalidTokenError('the token was issued in the future');
   if (typeof payload.sub !== 'string' || typeof payload.client_id !== 'string' || typeof payload.jti !== 'string') {
-    throw new InvalidTokenError('the token\'s sub, client_id and jti must be strings');
+    throw new InvalidTokenError("the token's sub, client_id and jti must be strings");
   }
-  if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new InvalidTokenError('the token\'s scope must be a string');
+  if (payload.scope !== undefined && typeof payload.scope !== 'string')
+    throw new InvalidTokenError("the token's scope must be a string");
   return payload as AccessTokenClaims;
 }
 

@@ -20,14 +20,15 @@ export function parseCredentials(input: string | null | undefined): Credentials 
   const space = input.indexOf(' ');
   if (space === -1) {
     const lower = input.toLowerCase();
-    if (lower === 'bearer' || lower === 'dpop') throw new InvalidRequestError(`the ${input} credentials carry no token`);
+    if (lower === 'bearer' || lower === 'dpop')
+      throw new InvalidRequestError(`the ${input} credentials carry no token`);
     if (!TOKEN68.test(input)) throw new InvalidRequestError('the access token is malformed');
     return { token: input, scheme: undefined };
   }
   const name = input.slice(0, space).toLowerCase();
   const scheme: Scheme | undefined = name === 'bearer' ? 'Bearer' : name === 'dpop' ? 'DPoP' : undefined;
   if (scheme === undefined) {
-    if (name === '' ) throw new InvalidRequestError('the Authorization header is malformed');
+    if (name === '') throw new InvalidRequestError('the Authorization header is malformed');
     throw new MissingTokenError(`the ${input.slice(0, space)} scheme is not accepted here`);
   }
   // RFC 7235 allows several spaces after the scheme; nothing may follow the token.

@@ -26,9 +26,11 @@ export async function discoverJwksUri(fetchImpl: Fetch, issuer: string, timeoutM
       if (error instanceof FetchError && error.status === 404) continue;
       throw error;
     }
-    if (body.issuer !== issuer) throw new FetchError(`${url}: names issuer ${JSON.stringify(body.issuer)}, expected ${JSON.stringify(issuer)}`);
+    if (body.issuer !== issuer)
+      throw new FetchError(`${url}: names issuer ${JSON.stringify(body.issuer)}, expected ${JSON.stringify(issuer)}`);
     const jwksUri = body.jwks_uri;
-    if (typeof jwksUri !== 'string' || !/^https?:\/\//.test(jwksUri)) throw new FetchError(`${url}: no usable jwks_uri`);
+    if (typeof jwksUri !== 'string' || !/^https?:\/\//.test(jwksUri))
+      throw new FetchError(`${url}: no usable jwks_uri`);
     return jwksUri;
   }
   throw lastError;

@@ -36,10 +36,12 @@ function normalizeHtu(value: string | URL): string | undefined {
 }
 
 function single(proof: DPoPRequest['proof']): string {
-  const values = typeof proof === 'string' ? [proof] : proof ?? [];
-  if (values.length === 0 || values[0] === '') throw new InvalidTokenError('the token is DPoP-bound and the request has no DPoP proof');
+  const values = typeof proof === 'string' ? [proof] : (proof ?? []);
+  if (values.length === 0 || values[0] === '')
+    throw new InvalidTokenError('the token is DPoP-bound and the request has no DPoP proof');
   // Node joins repeated unknown headers with ", "; a compact JWS never contains a comma.
-  if (values.length > 1 || values[0]!.includes(',')) throw new InvalidDPoPProofError('the request has more than one DPoP header');
+  if (values.length > 1 || values[0]!.includes(','))
+    throw new InvalidDPoPProofError('the request has more than one DPoP header');
   return values[0]!;
 }
 
@@ -50,7 +52,12 @@ function single(proof: DPoPRequest['proof']): string {
  * equal to the token's `cnf.jkt`, and a `jti` never seen before — recorded only once everything
  * else holds, so a proof that fails another check cannot burn the jti of a genuine one.
  */
-export async function verifyDPoPProof(request: DPoPRequest, accessToken: string, jkt: string, settings: DPoPSettings): Promise<void> {
+export async function verifyDPoPProof(
+  request: DPoPRequest,
+  accessToken: string,
+  jkt: string,
+  settings: DPoPSettings,
+): Promise<void> {
   const proof = single(request.proof);
   let header: { jwk?: JWK };
   let claims: Record<string, unknown>;
@@ -63,7 +70,8 @@ export async function verifyDPoPProof(request: DPoPRequest, accessToken: string,
   }
 
   const { jti, htm, htu, iat, ath } = claims;
-  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw new InvalidDPoPProofError('the DPoP proof has no usable jti');
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH)
+    throw new InvalidDPoPProofError('the DPoP proof has no usable jti');
   if (htm !== request.method) throw new InvalidDPoPProofError('the DPoP proof is for another HTTP method');
   const expectedHtu = normalizeHtu(request.url);
   if (typeof htu !== 'string' || expectedHtu === undefined || normalizeHtu(htu) !== expectedHtu) {
@@ -71,7 +79,8 @@ export async function verifyDPoPProof(request: DPoPRequest, accessToken: string,
   }
   const now = Date.now() / 1000;
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new InvalidDPoPProofError('the DPoP proof has no iat');
-  if (Math.abs(now - iat) > settings.iatWindow) throw new InvalidDPoPProofError('the DPoP proof is stale or from the future');
+  if (Math.abs(now - iat) > settings.iatWindow)
+    throw new InvalidDPoPProofError('the DPoP proof is stale or from the future');
   if (typeof ath !== 'string' || ath !== hash('sha256', accessToken, 'base64url')) {
     throw new InvalidDPoPProofError('the DPoP proof is not for this access token');
   }

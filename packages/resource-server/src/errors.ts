@@ -41,7 +41,10 @@ export abstract class ResourceServerError extends Error {
   /** The `WWW-Authenticate` header value to send, or `undefined` when none applies (503). */
   wwwAuthenticate: string | undefined;
 
-  constructor(readonly description: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly description: string,
+    options?: { cause?: unknown },
+  ) {
     super(description, options);
     this.name = new.target.name;
     // Subclasses' fields are not initialised yet; they set the real challenge in their constructors.
@@ -59,7 +62,10 @@ export abstract class ResourceServerError extends Error {
       ['error', this.code],
       ['error_description', this.description],
       ...this.extraParams(),
-      ['algs', context.scheme === 'DPoP' && context.dpopAlgorithms.length > 0 ? context.dpopAlgorithms.join(' ') : undefined],
+      [
+        'algs',
+        context.scheme === 'DPoP' && context.dpopAlgorithms.length > 0 ? context.dpopAlgorithms.join(' ') : undefined,
+      ],
     ]);
   }
 
@@ -69,7 +75,9 @@ export abstract class ResourceServerError extends Error {
 
   /** The JSON body middleware sends: RFC 6749 §5.2 style, without a code when there is none. */
   toJSON(): { error?: string; error_description: string } {
-    return this.code === undefined ? { error_description: this.description } : { error: this.code, error_description: this.description };
+    return this.code === undefined
+      ? { error_description: this.description }
+      : { error: this.code, error_description: this.description };
   }
 }
 
@@ -150,7 +158,7 @@ export class KeySetUnavailableError extends ResourceServerError {
 
   /** The description goes to clients, so it names no internal host: the reason is in `cause`. */
   constructor(cause: unknown) {
-    super('the token issuer\'s signing keys are unavailable; try again later', { cause });
+    super("the token issuer's signing keys are unavailable; try again later", { cause });
   }
 
   protected override renderChallenge(): undefined {

@@ -44,7 +44,11 @@ function defaultRequestUrl(req: ExpressRequestLike): string {
  */
 export function protectExpress(verifier: Verifier, options: ExpressProtectOptions = {}) {
   const { scopes, requestUrl = defaultRequestUrl } = options;
-  return function tollgateAuth(req: ExpressRequestLike, res: ExpressResponseLike, next: (error?: unknown) => void): void {
+  return function tollgateAuth(
+    req: ExpressRequestLike,
+    res: ExpressResponseLike,
+    next: (error?: unknown) => void,
+  ): void {
     const proof = req.headers.dpop;
     const authorization = req.headers.authorization;
     verifier

@@ -6,7 +6,11 @@ export type Fetch = (input: string | URL, init?: RequestInit) => Promise<Respons
 const MAX_BODY_CHARS = 1_000_000;
 
 export class FetchError extends Error {
-  constructor(message: string, readonly status?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'FetchError';
   }
@@ -30,7 +34,11 @@ export async function fetchJson(fetchImpl: Fetch, url: string, timeoutMs: number
     text = await response.text();
   } catch (cause) {
     const timedOut = signal.aborted;
-    throw new FetchError(timedOut ? `${url}: no answer within ${timeoutMs} ms` : `${url}: ${(cause as Error)?.message ?? cause}`, undefined, { cause });
+    throw new FetchError(
+      timedOut ? `${url}: no answer within ${timeoutMs} ms` : `${url}: ${(cause as Error)?.message ?? cause}`,
+      undefined,
+      { cause },
+    );
   }
   if (!response.ok) throw new FetchError(`${url}: HTTP ${response.status}`, response.status);
   if (text.length > MAX_BODY_CHARS) throw new FetchError(`${url}: response too large`);
@@ -40,7 +48,8 @@ export async function fetchJson(fetchImpl: Fetch, url: string, timeoutMs: number
   } catch (cause) {
     throw new FetchError(`${url}: response is not JSON`, undefined, { cause });
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new FetchError(`${url}: response is not a JSON object`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new FetchError(`${url}: response is not a JSON object`);
   return { body: body as Record<string, unknown>, headers: response.headers };
 }
 

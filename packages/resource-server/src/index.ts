@@ -25,4 +25,9 @@ export {
   type Scheme,
 } from './errors.js';
 export { protectKoa, type KoaContextLike, type KoaProtectOptions } from './koa.js';
-export { protectExpress, type ExpressRequestLike, type ExpressResponseLike, type ExpressProtectOptions } from './express.js';
+export {
+  protectExpress,
+  type ExpressRequestLike,
+  type ExpressResponseLike,
+  type ExpressProtectOptions,
+} from './express.js';

@@ -42,7 +42,8 @@ export async function indexKeySet(document: Record<string, unknown>, allowed: re
   if (!Array.isArray(document.keys)) throw new TypeError('the JWKS has no "keys" array');
   const index: KeyIndex = { byKid: new Map(), byAlg: new Map(), size: 0 };
   for (const entry of document.keys as unknown[]) {
-    if (typeof entry !== 'object' || entry === null || !isUsableForVerification(entry as Record<string, unknown>)) continue;
+    if (typeof entry !== 'object' || entry === null || !isUsableForVerification(entry as Record<string, unknown>))
+      continue;
     const jwk = entry as Record<string, unknown>;
     let usable = false;
     for (const alg of algorithmsForKey(jwk, allowed)) {

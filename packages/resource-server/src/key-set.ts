@@ -77,7 +77,13 @@ export class RemoteKeySet {
   }
 
   status(): KeySetStatus {
-    return { keys: this.#index.size, fetchedAt: this.#fetchedAt, freshUntil: this.#freshUntil, usableUntil: this.#usableUntil, lastError: this.#lastError };
+    return {
+      keys: this.#index.size,
+      fetchedAt: this.#fetchedAt,
+      freshUntil: this.#freshUntil,
+      usableUntil: this.#usableUntil,
+      lastError: this.#lastError,
+    };
   }
 
   /** The key for this header in the current index; `undefined` when the kid is unknown. */
@@ -88,14 +94,16 @@ export class RemoteKeySet {
       if (byAlg === undefined) return undefined;
       const key = byAlg.get(alg);
       if (key === undefined) throw new InvalidTokenError(`the signing key does not allow ${alg}`);
-      if (key === null) throw new InvalidTokenError('the key id is ambiguous in the issuer\'s key set');
+      if (key === null) throw new InvalidTokenError("the key id is ambiguous in the issuer's key set");
       return key;
     }
     if (header.kid !== undefined) throw new InvalidTokenError('the kid header is not a string');
     // RFC 9068 tokens carry a kid; without one, only an unambiguous key for the algorithm will do.
     const candidates = this.#index.byAlg.get(alg);
     if (candidates?.length === 1) return candidates[0];
-    throw new InvalidTokenError(candidates ? 'the token has no kid and several keys match its alg' : 'no key of the issuer matches the token');
+    throw new InvalidTokenError(
+      candidates ? 'the token has no kid and several keys match its alg' : 'no key of the issuer matches the token',
+    );
   }
 
   async #resolveSlowly(header: JWSHeaderParameters, now: number): Promise<CryptoKey> {
@@ -161,15 +169,20 @@ export class RemoteKeySet {
     this.#lastAttemptAt = Date.now();
     try {
       this.#jwksUri ??= await discoverJwksUri(options.fetch, options.issuer, options.timeout);
-      const { body, headers } = await fetchJson(options.fetch, this.#jwksUri, options.timeout).catch((error: unknown) => {
-        // A moved JWKS is found again through discovery next time.
-        if (error instanceof FetchError && error.status === 404 && !options.jwksUri) this.#jwksUri = undefined;
-        throw error;
-      });
+      const { body, headers } = await fetchJson(options.fetch, this.#jwksUri, options.timeout).catch(
+        (error: unknown) => {
+          // A moved JWKS is found again through discovery next time.
+          if (error instanceof FetchError && error.status === 404 && !options.jwksUri) this.#jwksUri = undefined;
+          throw error;
+        },
+      );
       const index = await indexKeySet(body, options.algorithms);
       const now = Date.now();
       const lifetime = freshnessLifetime(headers);
-      const ttl = Math.min(options.maxCacheAge, Math.max(options.minCacheAge, lifetime === undefined ? options.defaultCacheAge : lifetime * 1000));
+      const ttl = Math.min(
+        options.maxCacheAge,
+        Math.max(options.minCacheAge, lifetime === undefined ? options.defaultCacheAge : lifetime * 1000),
+      );
       this.#index = index;
       this.#fetchedAt = now;
       this.#freshUntil = now + ttl;

@@ -55,7 +55,8 @@ const DEFAULT_CACHE_AGE = 300;
 
 function seconds(name: string, value: number | undefined, fallback: number): number {
   const result = value ?? fallback;
-  if (typeof result !== 'number' || !Number.isFinite(result) || result < 0) throw new TypeError(`${name} must be a non-negative number of seconds`);
+  if (typeof result !== 'number' || !Number.isFinite(result) || result < 0)
+    throw new TypeError(`${name} must be a non-negative number of seconds`);
   return result;
 }
 

@@ -27,7 +27,8 @@ export class MemoryReplayCache implements ReplayCache {
 
   constructor(options: MemoryReplayCacheOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 100_000;
-    if (!Number.isInteger(this.#maxEntries) || this.#maxEntries < 1) throw new TypeError('maxEntries must be a positive integer');
+    if (!Number.isInteger(this.#maxEntries) || this.#maxEntries < 1)
+      throw new TypeError('maxEntries must be a positive integer');
   }
 
   get size(): number {

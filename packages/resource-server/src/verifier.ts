@@ -87,12 +87,19 @@ export class Verifier {
     return this.#keys.status();
   }
 
-  async #verifyBinding(claims: AccessTokenClaims, token: string, scheme: Scheme | undefined, request: DPoPRequest | undefined): Promise<void> {
+  async #verifyBinding(
+    claims: AccessTokenClaims,
+    token: string,
+    scheme: Scheme | undefined,
+    request: DPoPRequest | undefined,
+  ): Promise<void> {
     const jkt = claims.cnf?.jkt;
     // Another confirmation method (mTLS x5t#S256, …) cannot be checked here: never fall back to bearer.
-    if (typeof jkt !== 'string' || jkt === '') throw new InvalidTokenError('the token is bound by a confirmation method this API cannot check');
+    if (typeof jkt !== 'string' || jkt === '')
+      throw new InvalidTokenError('the token is bound by a confirmation method this API cannot check');
     // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token is refused, proof or not.
-    if (scheme === 'Bearer') throw new InvalidTokenError('the token is DPoP-bound: send it with the DPoP scheme and a DPoP proof');
+    if (scheme === 'Bearer')
+      throw new InvalidTokenError('the token is DPoP-bound: send it with the DPoP scheme and a DPoP proof');
     if (request === undefined) throw new InvalidTokenError('the token is DPoP-bound and the request has no DPoP proof');
     await verifyDPoPProof(request, token, jkt, this.#options.dpop);
   }

@@ -5,16 +5,25 @@ import { freshnessLifetime } from '../src/http.js';
 describe('WWW-Authenticate values (RFC 6750 §3)', () => {
   it('keep error_description within the characters RFC 6750 allows', () => {
     const error = new InvalidTokenError('a "quoted" \\ description — with ünïcode');
-    expect(error.wwwAuthenticate).toBe('Bearer error="invalid_token", error_description="a ?quoted? ? description ? with ?n?code"');
+    expect(error.wwwAuthenticate).toBe(
+      'Bearer error="invalid_token", error_description="a ?quoted? ? description ? with ?n?code"',
+    );
   });
 
   it('render the DPoP scheme with algs when asked', () => {
-    const error = new InsufficientScopeError(['a:read', 'a:write']).withChallenge({ scheme: 'DPoP', dpopAlgorithms: ['ES256', 'EdDSA'] });
-    expect(error.wwwAuthenticate).toBe('DPoP error="insufficient_scope", error_description="the token lacks a required scope (a:read a:write)", scope="a:read a:write", algs="ES256 EdDSA"');
+    const error = new InsufficientScopeError(['a:read', 'a:write']).withChallenge({
+      scheme: 'DPoP',
+      dpopAlgorithms: ['ES256', 'EdDSA'],
+    });
+    expect(error.wwwAuthenticate).toBe(
+      'DPoP error="insufficient_scope", error_description="the token lacks a required scope (a:read a:write)", scope="a:read a:write", algs="ES256 EdDSA"',
+    );
   });
 
   it('offer both schemes, without error attributes, when there is no token', () => {
-    expect(new MissingTokenError().withChallenge({ scheme: 'Bearer', dpopAlgorithms: ['ES256'] }).wwwAuthenticate).toBe('Bearer, DPoP algs="ES256"');
+    expect(new MissingTokenError().withChallenge({ scheme: 'Bearer', dpopAlgorithms: ['ES256'] }).wwwAuthenticate).toBe(
+      'Bearer, DPoP algs="ES256"',
+    );
   });
 
   it('are absent for 503, whose description names no host', () => {

@@ -34,7 +34,9 @@ describe('discovery and caching', () => {
 
   it('refuses a discovery document that names another issuer (mix-up)', async () => {
     issuer.discoveryIssuer = 'https://evil.example.com';
-    const error = await make().verify(await issuer.token()).catch((caught: unknown) => caught);
+    const error = await make()
+      .verify(await issuer.token())
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(KeySetUnavailableError);
     expect(error).toMatchObject({ status: 503, code: 'temporarily_unavailable', wwwAuthenticate: undefined });
     expect(issuer.requests.jwks).toBe(0);
@@ -93,11 +95,17 @@ describe('unknown kids', () => {
   it('1,000 tokens with random unknown kids cost at most one JWKS fetch per cooldown', async () => {
     const verifier = make();
     await verifier.verify(await issuer.token());
-    const forged = await Promise.all(Array.from({ length: 1000 }, () => issuer.token({}, { header: { kid: randomUUID() } })));
+    const forged = await Promise.all(
+      Array.from({ length: 1000 }, () => issuer.token({}, { header: { kid: randomUUID() } })),
+    );
     // Half at once (they share one refetch), half one after another (the cooldown refuses them).
     const concurrent = await Promise.allSettled(forged.slice(0, 500).map((token) => verifier.verify(token)));
     for (const token of forged.slice(500)) await verifier.verify(token).catch(() => undefined);
-    expect(concurrent.every((result) => result.status === 'rejected' && (result.reason as { code: string }).code === 'invalid_token')).toBe(true);
+    expect(
+      concurrent.every(
+        (result) => result.status === 'rejected' && (result.reason as { code: string }).code === 'invalid_token',
+      ),
+    ).toBe(true);
     expect(issuer.requests.jwks).toBe(2);
   });
 

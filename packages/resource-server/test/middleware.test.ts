@@ -23,15 +23,18 @@ function koaApp(): Koa {
   const read = protectKoa(verifier, { scopes: ['orders:read'] });
   const write = protectKoa(verifier, { scopes: ['orders:write'] });
   app.use(async (ctx, next) => {
-    if (ctx.path === '/orders') return read(ctx, async () => {
-      ctx.body = { sub: (ctx.state.auth as AccessTokenClaims).sub };
-    });
-    if (ctx.path === '/admin') return write(ctx, async () => {
-      ctx.body = { ok: true };
-    });
-    if (ctx.path === '/boom') return read(ctx, async () => {
-      throw new Error('route failure');
-    });
+    if (ctx.path === '/orders')
+      return read(ctx, async () => {
+        ctx.body = { sub: (ctx.state.auth as AccessTokenClaims).sub };
+      });
+    if (ctx.path === '/admin')
+      return write(ctx, async () => {
+        ctx.body = { ok: true };
+      });
+    if (ctx.path === '/boom')
+      return read(ctx, async () => {
+        throw new Error('route failure');
+      });
     return next();
   });
   return app;
@@ -74,7 +77,7 @@ afterAll(async () => {
 });
 
 describe('types', () => {
-  it('fit Koa\'s app.use and Express\'s app.use without casts', () => {
+  it("fit Koa's app.use and Express's app.use without casts", () => {
     expect(new Koa().use(protectKoa(verifier)).middleware).toHaveLength(1);
     expect(express().use(protectExpress(verifier))).toBeTruthy();
   });
@@ -98,11 +101,18 @@ describe.each(['koa', 'express'])('%s middleware', (name) => {
   });
 
   it('401 invalid_token for a bad token, with a JSON body', async () => {
-    const response = await call('/orders', { authorization: `Bearer ${await issuer.token({ aud: 'https://other.example.com' })}` });
+    const response = await call('/orders', {
+      authorization: `Bearer ${await issuer.token({ aud: 'https://other.example.com' })}`,
+    });
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token", error_description="the token is for another audience"');
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer error="invalid_token", error_description="the token is for another audience"',
+    );
     expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(await response.json()).toEqual({ error: 'invalid_token', error_description: 'the token is for another audience' });
+    expect(await response.json()).toEqual({
+      error: 'invalid_token',
+      error_description: 'the token is for another audience',
+    });
   });
 
   it('400 invalid_request for a malformed header', async () => {
@@ -118,11 +128,14 @@ describe.each(['koa', 'express'])('%s middleware', (name) => {
     expect(((await response.json()) as { error: string }).error).toBe('insufficient_scope');
   });
 
-  it('DPoP: the proof is read from the DPoP header and bound to this request\'s method and URL', async () => {
+  it("DPoP: the proof is read from the DPoP header and bound to this request's method and URL", async () => {
     const holder = await DPoPKey.generate();
     const token = await issuer.boundToken(holder, { sub: 'user_2' });
     const url = `${apps[name]}/orders`;
-    const ok = await call('/orders?x=1', { authorization: `DPoP ${token}`, dpop: await holder.proof('GET', url, token) });
+    const ok = await call('/orders?x=1', {
+      authorization: `DPoP ${token}`,
+      dpop: await holder.proof('GET', url, token),
+    });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ sub: 'user_2' });
 
@@ -136,10 +149,16 @@ describe.each(['koa', 'express'])('%s middleware', (name) => {
     expect(noProof.status).toBe(401);
     expect(noProof.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/);
 
-    const asBearer = await call('/orders', { authorization: `Bearer ${token}`, dpop: await holder.proof('GET', url, token) });
+    const asBearer = await call('/orders', {
+      authorization: `Bearer ${token}`,
+      dpop: await holder.proof('GET', url, token),
+    });
     expect(asBearer.status).toBe(401);
 
-    const otherPath = await call('/admin', { authorization: `DPoP ${token}`, dpop: await holder.proof('GET', url, token) });
+    const otherPath = await call('/admin', {
+      authorization: `DPoP ${token}`,
+      dpop: await holder.proof('GET', url, token),
+    });
     expect(otherPath.status).toBe(401);
   });
 

@@ -19,10 +19,19 @@ function withSecretNotice(client: Row): string {
 
 const COMMANDS: readonly Command[] = [
   {
-    group, action: 'create', summary: 'Register a client', route: adminRoutes.createClient,
+    group,
+    action: 'create',
+    summary: 'Register a client',
+    route: adminRoutes.createClient,
     options: [
       { flag: 'name', field: 'name', kind: 'text', value: 'NAME', required: true },
-      { flag: 'grant-types', field: 'grant_types', kind: 'list', value: 'client_credentials[,authorization_code,refresh_token]', required: true },
+      {
+        flag: 'grant-types',
+        field: 'grant_types',
+        kind: 'list',
+        value: 'client_credentials[,authorization_code,refresh_token]',
+        required: true,
+      },
       ...LISTS,
       { flag: 'public', field: 'public', kind: 'switch' },
       { flag: 'first-party', field: 'first_party', kind: 'switch' },
@@ -30,15 +39,28 @@ const COMMANDS: readonly Command[] = [
     show: (client: Row) => `Created client ${client.name}\n${withSecretNotice(client)}`,
   },
   {
-    group, action: 'list', summary: 'List clients', route: adminRoutes.listClients, options: [],
+    group,
+    action: 'list',
+    summary: 'List clients',
+    route: adminRoutes.listClients,
+    options: [],
     show: (clients: Row[]) => table(clients, COLUMNS),
   },
   {
-    group, action: 'show', summary: 'Show a client', id: 'ID', route: adminRoutes.showClient, options: [],
+    group,
+    action: 'show',
+    summary: 'Show a client',
+    id: 'ID',
+    route: adminRoutes.showClient,
+    options: [],
     show: (client: Row) => record(client),
   },
   {
-    group, action: 'update', summary: 'Change a client', id: 'ID', route: adminRoutes.updateClient,
+    group,
+    action: 'update',
+    summary: 'Change a client',
+    id: 'ID',
+    route: adminRoutes.updateClient,
     options: [
       { flag: 'name', field: 'name', kind: 'text', value: 'NAME' },
       { flag: 'grant-types', field: 'grant_types', kind: 'list', value: '…' },
@@ -49,11 +71,21 @@ const COMMANDS: readonly Command[] = [
     show: (client: Row) => `Updated client ${client.name}\n${record(client)}`,
   },
   {
-    group, action: 'delete', summary: 'Delete a client, revoking its grants and tokens', id: 'ID', route: adminRoutes.deleteClient, options: [],
+    group,
+    action: 'delete',
+    summary: 'Delete a client, revoking its grants and tokens',
+    id: 'ID',
+    route: adminRoutes.deleteClient,
+    options: [],
     show: (client: Row) => `Deleted client ${client.name} (${client.client_id}); its grants and tokens are revoked`,
   },
   {
-    group, action: 'rotate-secret', summary: 'Give a client a new secret', id: 'ID', route: adminRoutes.rotateClientSecret, options: [],
+    group,
+    action: 'rotate-secret',
+    summary: 'Give a client a new secret',
+    id: 'ID',
+    route: adminRoutes.rotateClientSecret,
+    options: [],
     show: (client: Row) => `New secret for ${client.name}; the old one no longer works.\n${withSecretNotice(client)}`,
   },
 ];

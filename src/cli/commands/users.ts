@@ -7,7 +7,10 @@ import { readLineFromStdin } from '../stdin.js';
 const COLUMNS = ['id', 'username', 'email', 'created_at'];
 const group = 'users';
 const PASSWORD_STDIN: OptionSpec = {
-  flag: 'password-stdin', kind: 'switch', required: true, help: 'read the password as one line from standard input (never from the command line)',
+  flag: 'password-stdin',
+  kind: 'switch',
+  required: true,
+  help: 'read the password as one line from standard input (never from the command line)',
 };
 
 /** Passwords never travel on the command line, where `ps` and shell history would keep them. */
@@ -21,35 +24,71 @@ async function withPassword(this: Command, call: Invocation): Promise<Record<str
 }
 
 const create: Command = {
-  group, action: 'create', summary: 'Create a user', route: adminRoutes.createUser, later: ['password'], body: withPassword,
-  options: [{ flag: 'username', field: 'username', kind: 'text', value: 'NAME', required: true }, PASSWORD_STDIN, { flag: 'email', field: 'email', kind: 'text', value: 'E' }],
+  group,
+  action: 'create',
+  summary: 'Create a user',
+  route: adminRoutes.createUser,
+  later: ['password'],
+  body: withPassword,
+  options: [
+    { flag: 'username', field: 'username', kind: 'text', value: 'NAME', required: true },
+    PASSWORD_STDIN,
+    { flag: 'email', field: 'email', kind: 'text', value: 'E' },
+  ],
   show: (user: Row) => `Created user ${user.username}\n${record(user)}`,
 };
 
 const setPassword: Command = {
-  group, action: 'set-password', summary: 'Set a user\'s password, revoking their sessions and grants', id: 'ID',
-  route: adminRoutes.setUserPassword, later: ['password'], body: withPassword, options: [PASSWORD_STDIN],
+  group,
+  action: 'set-password',
+  summary: "Set a user's password, revoking their sessions and grants",
+  id: 'ID',
+  route: adminRoutes.setUserPassword,
+  later: ['password'],
+  body: withPassword,
+  options: [PASSWORD_STDIN],
   show: (user: Row) => `Password changed for ${user.username}; their sessions and grants are revoked`,
 };
 
 const COMMANDS: readonly Command[] = [
   create,
   {
-    group, action: 'list', summary: 'List users', route: adminRoutes.listUsers, options: [],
+    group,
+    action: 'list',
+    summary: 'List users',
+    route: adminRoutes.listUsers,
+    options: [],
     show: (users: Row[]) => table(users, COLUMNS),
   },
   {
-    group, action: 'show', summary: 'Show a user by id or username', id: 'ID', route: adminRoutes.showUser, options: [],
+    group,
+    action: 'show',
+    summary: 'Show a user by id or username',
+    id: 'ID',
+    route: adminRoutes.showUser,
+    options: [],
     show: (user: Row) => record(user),
   },
   {
-    group, action: 'update', summary: 'Change a user\'s username or email', id: 'ID', route: adminRoutes.updateUser,
-    options: [{ flag: 'username', field: 'username', kind: 'text', value: 'NAME' }, { flag: 'email', field: 'email', kind: 'text', value: 'E' }],
+    group,
+    action: 'update',
+    summary: "Change a user's username or email",
+    id: 'ID',
+    route: adminRoutes.updateUser,
+    options: [
+      { flag: 'username', field: 'username', kind: 'text', value: 'NAME' },
+      { flag: 'email', field: 'email', kind: 'text', value: 'E' },
+    ],
     show: (user: Row) => `Updated user ${user.username}\n${record(user)}`,
   },
   setPassword,
   {
-    group, action: 'delete', summary: 'Delete a user, revoking their sessions and grants', id: 'ID', route: adminRoutes.deleteUser, options: [],
+    group,
+    action: 'delete',
+    summary: 'Delete a user, revoking their sessions and grants',
+    id: 'ID',
+    route: adminRoutes.deleteUser,
+    options: [],
     show: (user: Row) => `Deleted user ${user.username}; their sessions and grants are revoked`,
   },
 ];

@@ -17,17 +17,25 @@ export function devicePages(assets: string, catalog: ApiCatalog) {
         sendPage(ctx, assets, {
           view: 'error',
           title: 'Request denied',
-          values: { heading: 'Request denied', message: 'The device was not connected. You can close this window.', detail: html`` },
+          values: {
+            heading: 'Request denied',
+            message: 'The device was not connected. You can close this window.',
+            detail: html``,
+          },
         });
         return;
       }
       const rejected = !!error && REJECTED_CODE.has(error.name);
       // Counted by the code-entry throttle: wrong, expired or used codes are guesses.
       if (rejected && error.name !== 'NoCodeError') requestState(ctx).deviceCodeRejected = true;
-      const message = !error ? undefined
-        : error.name === 'NoCodeError' ? 'Enter the code shown on your device.'
-          : error.name === 'ExpiredError' ? 'That code has expired. Start again on your device to get a new one.'
-            : rejected ? 'That code is not valid. Check it and try again.'
+      const message = !error
+        ? undefined
+        : error.name === 'NoCodeError'
+          ? 'Enter the code shown on your device.'
+          : error.name === 'ExpiredError'
+            ? 'That code has expired. Start again on your device to get a new one.'
+            : rejected
+              ? 'That code is not valid. Check it and try again.'
               : 'Something went wrong. Start again on your device.';
       const prefill = requestState(ctx).prefillUserCode ?? error?.userCode ?? '';
       sendPage(ctx, assets, {
@@ -38,21 +46,39 @@ export function devicePages(assets: string, catalog: ApiCatalog) {
       });
     },
 
-    async userCodeConfirmSource(ctx: ProviderPageContext, form: string, client: { clientId: string; clientName?: string }, _deviceInfo: unknown, userCode: string) {
-      const code = ctx.oidc.entities.DeviceCode as unknown as { params?: { scope?: string; resource?: string | string[] } } | undefined;
+    async userCodeConfirmSource(
+      ctx: ProviderPageContext,
+      form: string,
+      client: { clientId: string; clientName?: string },
+      _deviceInfo: unknown,
+      userCode: string,
+    ) {
+      const code = ctx.oidc.entities.DeviceCode as unknown as
+        { params?: { scope?: string; resource?: string | string[] } } | undefined;
       const scopes = (code?.params?.scope ?? '').split(' ').filter(Boolean);
       const snapshot = await catalog.snapshot();
-      const lines = scopes.map((scope) => (isReservedScope(scope) ? describeOidcScope(scope) : describeApiScope(scope, snapshot.byScope.get(scope))));
+      const lines = scopes.map((scope) =>
+        isReservedScope(scope) ? describeOidcScope(scope) : describeApiScope(scope, snapshot.byScope.get(scope)),
+      );
       sendPage(ctx, assets, {
         view: 'device-confirm',
         title: 'Connect a device',
-        values: { ...formParts(form), client: client.clientName ?? client.clientId, code: userCode, scopes: scopeList(lines) },
+        values: {
+          ...formParts(form),
+          client: client.clientName ?? client.clientId,
+          code: userCode,
+          scopes: scopeList(lines),
+        },
       });
     },
 
     successSource(ctx: ProviderPageContext) {
       const client = ctx.oidc.client;
-      sendPage(ctx, assets, { view: 'device-done', title: 'Device connected', values: { client: client?.clientName ?? client?.clientId ?? 'The device' } });
+      sendPage(ctx, assets, {
+        view: 'device-done',
+        title: 'Device connected',
+        values: { client: client?.clientName ?? client?.clientId ?? 'The device' },
+      });
     },
   };
 }

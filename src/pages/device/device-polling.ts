@@ -6,14 +6,17 @@ import { providerRequestOf } from '../../oidc-provider/internals.js';
 import { TollgateError } from '../../lib/errors.js';
 import type { DevicePolls } from './device-polls.js';
 
-
 /**
  * What oidc-provider leaves out of RFC 8628: the `interval` in the device authorization
  * response (§3.2), and `slow_down` for a device that polls faster than that (§3.5), growing its
  * interval by 5 s each time. Only pending polls are timed — after oidc-provider has parsed and
  * answered them, so no other token request pays for this.
  */
-export function devicePolling(options: { paths: Pick<Paths, 'token' | 'deviceAuthorization'>; interval: number; polls: DevicePolls }): Middleware {
+export function devicePolling(options: {
+  paths: Pick<Paths, 'token' | 'deviceAuthorization'>;
+  interval: number;
+  polls: DevicePolls;
+}): Middleware {
   const { token, deviceAuthorization } = options.paths;
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || (ctx.path !== token && ctx.path !== deviceAuthorization)) return next();
@@ -30,9 +33,17 @@ export function devicePolling(options: { paths: Pick<Paths, 'token' | 'deviceAut
     if (ctx.status !== 400 || body?.error !== 'authorization_pending') return;
     const verdict = await options.polls.record(params.device_code);
     if (verdict.tooFast) {
-      sendErrorResponse(ctx, new TollgateError(400, 'slow_down', `polling too fast: wait at least ${verdict.intervalSeconds} seconds between requests`, {
-        extraFields: { interval: verdict.intervalSeconds },
-      }));
+      sendErrorResponse(
+        ctx,
+        new TollgateError(
+          400,
+          'slow_down',
+          `polling too fast: wait at least ${verdict.intervalSeconds} seconds between requests`,
+          {
+            extraFields: { interval: verdict.intervalSeconds },
+          },
+        ),
+      );
     }
   };
 }

@@ -23,22 +23,32 @@ export class DevicePolls {
     const codeHash = sha256Base64url(deviceCode);
     return this.db.transaction(async (trx) => {
       const previous: { interval_seconds: number; last_poll_at: Date } | undefined = await trx('device_polls')
-        .where({ code_hash: codeHash }).forUpdate().first();
+        .where({ code_hash: codeHash })
+        .forUpdate()
+        .first();
       if (!previous) {
-        await trx('device_polls').insert({ code_hash: codeHash, interval_seconds: this.initialInterval, last_poll_at: trx.fn.now() })
-          .onConflict('code_hash').ignore();
+        await trx('device_polls')
+          .insert({ code_hash: codeHash, interval_seconds: this.initialInterval, last_poll_at: trx.fn.now() })
+          .onConflict('code_hash')
+          .ignore();
         return { tooFast: false };
       }
       const elapsed = Date.now() - new Date(previous.last_poll_at).getTime();
       const tooFast = elapsed + SLACK_MS < previous.interval_seconds * 1000;
       const intervalSeconds = tooFast ? previous.interval_seconds + SLOW_DOWN_STEP : previous.interval_seconds;
-      await trx('device_polls').where({ code_hash: codeHash }).update({ interval_seconds: intervalSeconds, last_poll_at: trx.fn.now() });
+      await trx('device_polls')
+        .where({ code_hash: codeHash })
+        .update({ interval_seconds: intervalSeconds, last_poll_at: trx.fn.now() });
       return tooFast ? { tooFast: true, intervalSeconds } : { tooFast: false };
     });
   }
 
   /** Forgets devices that have not polled for an hour (their codes expired long before). */
   async sweep(): Promise<number> {
-    return affectedRows(await this.db('device_polls').where('last_poll_at', '<', new Date(Date.now() - 3600_000)).delete());
+    return affectedRows(
+      await this.db('device_polls')
+        .where('last_poll_at', '<', new Date(Date.now() - 3600_000))
+        .delete(),
+    );
   }
 }

@@ -15,10 +15,14 @@ import { sessionOf } from '../../oidc-provider/internals.js';
  *   there made oidc-provider persist a session it never saved ("persist can only be called on
  *   previously persisted Sessions", a 500). Such a request gets a page that starts again instead.
  */
-export function deviceSessionGuard(options: { paths: Pick<Paths, 'device' | 'deviceAuthorization' | 'assets'>; providers: ProviderHost }): Middleware {
+export function deviceSessionGuard(options: {
+  paths: Pick<Paths, 'device' | 'deviceAuthorization' | 'assets'>;
+  providers: ProviderHost;
+}): Middleware {
   const { device: codePage, deviceAuthorization: authorization, assets } = options.paths;
   /** oidc-provider's `/device/:uid`: one non-empty segment after the code page. */
-  const isResumePage = (path: string) => path.startsWith(`${codePage}/`) && /^[^/]+$/.test(path.slice(codePage.length + 1));
+  const isResumePage = (path: string) =>
+    path.startsWith(`${codePage}/`) && /^[^/]+$/.test(path.slice(codePage.length + 1));
 
   async function hasSavedSession(ctx: Context): Promise<boolean> {
     const session = await sessionOf(options.providers.current, ctx);
@@ -28,10 +32,20 @@ export function deviceSessionGuard(options: { paths: Pick<Paths, 'device' | 'dev
   return (ctx, next) => {
     if (ctx.path === authorization) {
       if (ctx.method === 'POST' || ctx.method === 'OPTIONS') return next();
-      sendErrorResponse(ctx, new TollgateError(405, 'invalid_request', 'the device authorization endpoint accepts POST only (RFC 8628 section 3.1)', { headers: { Allow: 'POST' } }));
+      sendErrorResponse(
+        ctx,
+        new TollgateError(
+          405,
+          'invalid_request',
+          'the device authorization endpoint accepts POST only (RFC 8628 section 3.1)',
+          { headers: { Allow: 'POST' } },
+        ),
+      );
       return undefined;
     }
-    const needsSession = (ctx.method === 'POST' && ctx.path === codePage) || ((ctx.method === 'GET' || ctx.method === 'HEAD') && isResumePage(ctx.path));
+    const needsSession =
+      (ctx.method === 'POST' && ctx.path === codePage) ||
+      ((ctx.method === 'GET' || ctx.method === 'HEAD') && isResumePage(ctx.path));
     if (!needsSession) return next();
     return hasSavedSession(ctx).then((saved) => {
       if (saved) return next();
@@ -41,7 +55,8 @@ export function deviceSessionGuard(options: { paths: Pick<Paths, 'device' | 'dev
         status: 400,
         title: 'Start again',
         heading: 'This page has expired',
-        message: 'Your visit to this page timed out or was not started here. Enter the code shown on your device again.',
+        message:
+          'Your visit to this page timed out or was not started here. Enter the code shown on your device again.',
       });
       return undefined;
     });

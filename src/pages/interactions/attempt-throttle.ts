@@ -39,7 +39,8 @@ const USERNAME_FIRST_DELAY_MS = 200;
 /** …up to this: long enough to make a distributed guessing run slow, short enough for a person. */
 export const USERNAME_MAX_DELAY_MS = 3000;
 /** Failures needed to reach the cap; a username key keeps no more timestamps than that. */
-export const USERNAME_KEPT = USERNAME_FREE_FAILURES + Math.ceil(Math.log2(USERNAME_MAX_DELAY_MS / USERNAME_FIRST_DELAY_MS)) + 1;
+export const USERNAME_KEPT =
+  USERNAME_FREE_FAILURES + Math.ceil(Math.log2(USERNAME_MAX_DELAY_MS / USERNAME_FIRST_DELAY_MS)) + 1;
 
 export type AttemptKind = keyof typeof POLICIES;
 
@@ -57,8 +58,7 @@ export interface Reservation {
 }
 
 export type ReserveResult =
-  | { allowed: true; reservations: Reservation[] }
-  | { allowed: false; retryAfterSeconds: number };
+  { allowed: true; reservations: Reservation[] } | { allowed: false; retryAfterSeconds: number };
 
 /** The row a subject is counted in: a hash, so no username or address is stored. */
 export function keyFor(subject: Subject): string {
@@ -66,7 +66,7 @@ export function keyFor(subject: Subject): string {
 }
 
 function rowsOf<T>(result: unknown): T[] {
-  return ((result as { rows?: T[] }).rows ?? []);
+  return (result as { rows?: T[] }).rows ?? [];
 }
 
 /** The delay before checking a password for a username with `failures` earlier failures in the window. */
@@ -139,21 +139,27 @@ export class AttemptThrottle {
    */
   async release(reservations: Reservation[]): Promise<void> {
     for (const { subject } of reservations) {
-      await this.db.raw('UPDATE attempt_reservations SET reserved_at = reserved_at[2:] WHERE key = ?', [keyFor(subject)]);
+      await this.db.raw('UPDATE attempt_reservations SET reserved_at = reserved_at[2:] WHERE key = ?', [
+        keyFor(subject),
+      ]);
     }
   }
 
   /** Forgets every attempt counted against a subject: a username's right password from an address. */
   async clear(subject: Subject): Promise<void> {
-    await this.db('attempt_reservations').where({ key: keyFor(subject) }).delete();
+    await this.db('attempt_reservations')
+      .where({ key: keyFor(subject) })
+      .delete();
   }
 
   /** Forgets keys with no attempt inside the window; run by the sweeper. */
   async sweep(): Promise<number> {
-    return affectedRows(await this.db.raw(
-      'DELETE FROM attempt_reservations WHERE last_at < now() - make_interval(secs => ?) OR cardinality(reserved_at) = 0',
-      [WINDOW_SECONDS],
-    ));
+    return affectedRows(
+      await this.db.raw(
+        'DELETE FROM attempt_reservations WHERE last_at < now() - make_interval(secs => ?) OR cardinality(reserved_at) = 0',
+        [WINDOW_SECONDS],
+      ),
+    );
   }
 }
 
@@ -163,7 +169,11 @@ export class AttemptThrottle {
  */
 export function passwordSubjects(username: string, ip: string): Subject[] {
   const name = username.normalize('NFKC').toLowerCase();
-  return [{ kind: 'user', value: `${name}|${ip}` }, { kind: 'ip', value: ip }, { kind: 'username', value: name }];
+  return [
+    { kind: 'user', value: `${name}|${ip}` },
+    { kind: 'ip', value: ip },
+    { kind: 'username', value: name },
+  ];
 }
 
 /** The subject a device code entry counts against. */

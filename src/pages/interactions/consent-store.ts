@@ -11,7 +11,8 @@ export const consentStore = {
   async find(db: Knex, userId: string, clientId: string): Promise<RememberedConsent | undefined> {
     const row = await db('consents').where({ user_id: userId, client_id: clientId }).first();
     if (!row) return undefined;
-    const resourceScopes = typeof row.resource_scopes === 'string' ? JSON.parse(row.resource_scopes) : row.resource_scopes;
+    const resourceScopes =
+      typeof row.resource_scopes === 'string' ? JSON.parse(row.resource_scopes) : row.resource_scopes;
     return { oidcScopes: row.oidc_scopes, resourceScopes };
   },
 
@@ -25,7 +26,13 @@ export const consentStore = {
         resourceScopes[resource] = [...new Set([...(resourceScopes[resource] ?? []), ...scopes])];
       }
       await trx('consents')
-        .insert({ user_id: userId, client_id: clientId, oidc_scopes: oidcScopes, resource_scopes: JSON.stringify(resourceScopes), updated_at: trx.fn.now() })
+        .insert({
+          user_id: userId,
+          client_id: clientId,
+          oidc_scopes: oidcScopes,
+          resource_scopes: JSON.stringify(resourceScopes),
+          updated_at: trx.fn.now(),
+        })
         .onConflict(['user_id', 'client_id'])
         .merge(['oidc_scopes', 'resource_scopes', 'updated_at']);
     });

@@ -18,7 +18,8 @@ export function loadExistingGrant(db: Knex, directory: ClientDirectory) {
   return async (ctx: KoaContextWithOIDC): Promise<Grant | undefined> => {
     const { oidc } = ctx;
     const clientId = oidc.client!.clientId;
-    const grantId = (oidc.result?.consent as { grantId?: string } | undefined)?.grantId || oidc.session!.grantIdFor(clientId);
+    const grantId =
+      (oidc.result?.consent as { grantId?: string } | undefined)?.grantId || oidc.session!.grantIdFor(clientId);
     if (grantId) {
       const grant = await oidc.provider.Grant.find(grantId);
       if (grant) return grant;

@@ -47,17 +47,27 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
 
   async function clientOf(interaction: Interaction): Promise<ClientView> {
     const client = await deps.providers.current.Client.find(String(interaction.params.client_id));
-    return { name: client?.clientName ?? String(interaction.params.client_id), redirectUris: [...(client?.redirectUris ?? [])] };
+    return {
+      name: client?.clientName ?? String(interaction.params.client_id),
+      redirectUris: [...(client?.redirectUris ?? [])],
+    };
   }
 
   function finish(ctx: Context, result: InteractionResults, merge: boolean): Promise<void> {
-    return deps.providers.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }).then((returnTo) => {
-      ctx.status = 303;
-      ctx.redirect(returnTo);
-    });
+    return deps.providers.current
+      .interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge })
+      .then((returnTo) => {
+        ctx.status = 303;
+        ctx.redirect(returnTo);
+      });
   }
 
-  function loginPage(ctx: Context, interaction: Interaction, client: ClientView, extra: { username?: string; error?: string; status?: number } = {}) {
+  function loginPage(
+    ctx: Context,
+    interaction: Interaction,
+    client: ClientView,
+    extra: { username?: string; error?: string; status?: number } = {},
+  ) {
     sendPage(ctx, deps.assets, {
       view: 'login',
       title: 'Sign in',
@@ -74,14 +84,20 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   }
 
   async function consentPage(ctx: Context, interaction: Interaction, client: ClientView) {
-    const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const details = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     const snapshot = await deps.catalog.snapshot();
     const lines = [
       ...(details.missingOIDCScope ?? []).map(describeOidcScope),
       ...Object.entries(details.missingResourceScopes ?? {}).flatMap(([resource, scopes]) =>
-        scopes.map((scope) => describeApiScope(scope, snapshot.byIdentifier.get(resource)))),
+        scopes.map((scope) => describeApiScope(scope, snapshot.byIdentifier.get(resource))),
+      ),
     ];
-    const user = interaction.session?.accountId ? await userStore.byId(deps.db, interaction.session.accountId) : undefined;
+    const user = interaction.session?.accountId
+      ? await userStore.byId(deps.db, interaction.session.accountId)
+      : undefined;
     sendPage(ctx, deps.assets, {
       view: 'consent',
       title: 'Allow access',
@@ -129,7 +145,10 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const form = await readForm(ctx);
     if (interaction.prompt.name !== 'login') return ctx.redirect(deps.paths.interactionPage(interaction.uid));
     if (!form || !csrf.verify(interaction.uid, form.get('csrf'))) {
-      return loginPage(ctx, interaction, client, { status: 403, error: 'This form has expired. Please sign in again.' });
+      return loginPage(ctx, interaction, client, {
+        status: 403,
+        error: 'This form has expired. Please sign in again.',
+      });
     }
     const username = (form.get('username') ?? '').trim().slice(0, 256);
     const password = form.get('password') ?? '';
@@ -141,7 +160,11 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const reserved = await deps.throttle.reserve(subjects);
     if (!reserved.allowed) {
       ctx.set('Retry-After', String(reserved.retryAfterSeconds));
-      return loginPage(ctx, interaction, client, { status: 429, username, error: 'Too many attempts. Please try again later.' });
+      return loginPage(ctx, interaction, client, {
+        status: 429,
+        username,
+        error: 'Too many attempts. Please try again later.',
+      });
     }
     const earlierUsernameFailures = (reserved.reservations.find((r) => r.subject.kind === 'username')?.count ?? 1) - 1;
     const delay = slowDownMs(earlierUsernameFailures);
@@ -150,13 +173,17 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const user = await userStore.byUsername(deps.db, username);
     let valid: boolean;
     try {
-      valid = await verifyPassword(password, user?.passwordHash ?? await decoyHash());
+      valid = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
     } catch (error) {
       if (!(error instanceof BusyError)) throw error;
       // The password was not checked: the attempt does not count.
       await deps.throttle.release(reserved.reservations);
       ctx.set('Retry-After', '1');
-      return loginPage(ctx, interaction, client, { status: 503, username, error: 'Too many people are signing in right now. Please try again in a moment.' });
+      return loginPage(ctx, interaction, client, {
+        status: 503,
+        username,
+        error: 'Too many people are signing in right now. Please try again in a moment.',
+      });
     }
     if (!user || !valid) {
       return loginPage(ctx, interaction, client, { status: 401, username, error: 'Incorrect username or password.' });
@@ -179,11 +206,18 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     }
     const accountId = interaction.session!.accountId;
     const clientId = String(interaction.params.client_id);
-    const grant = (interaction.grantId && await deps.providers.current.Grant.find(interaction.grantId)) || new deps.providers.current.Grant({ accountId, clientId });
-    const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const grant =
+      (interaction.grantId && (await deps.providers.current.Grant.find(interaction.grantId))) ||
+      new deps.providers.current.Grant({ accountId, clientId });
+    const details = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     if (details.missingOIDCScope?.length) grant.addOIDCScope(details.missingOIDCScope.join(' '));
     if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);
-    for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+    for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {}))
+      grant.addResourceScope(resource, scopes.join(' '));
     const grantId = await grant.save();
     await consentStore.remember(deps.db, accountId, clientId, {
       oidcScopes: details.missingOIDCScope ?? [],

@@ -34,14 +34,22 @@ export function providerPages(assets: string) {
         values: {
           heading: 'Something went wrong',
           message: words,
-          detail: html`    <p class="account"><code>${out.error.replace(/[^\w.-]/g, '')}</code>${out.error_description ? html` — ${out.error_description}` : ''}</p>`,
+          detail: html` <p class="account">
+            <code>${out.error.replace(/[^\w.-]/g, '')}</code
+            >${out.error_description ? html` — ${out.error_description}` : ''}
+          </p>`,
         },
       });
     },
     logoutSource(ctx: ProviderPageContext, form: string) {
       // The form's redirect ends at the client's post-logout URI: form-action must allow it.
       const redirectUris = [...(ctx.oidc?.client?.postLogoutRedirectUris ?? [])];
-      sendPage(ctx, assets, { view: 'logout', title: 'Sign out', redirectUris, values: { client: clientName(ctx), form: trustedHtml(form) } });
+      sendPage(ctx, assets, {
+        view: 'logout',
+        title: 'Sign out',
+        redirectUris,
+        values: { client: clientName(ctx), form: trustedHtml(form) },
+      });
     },
     postLogoutSuccessSource(ctx: ProviderPageContext) {
       sendPage(ctx, assets, { view: 'logged-out', title: 'Signed out', values: { client: clientName(ctx) } });
@@ -63,19 +71,29 @@ export function providerPages(assets: string) {
  */
 export function selfSubmittingFormPolicy(paths: Pick<Paths, 'authorization' | 'endSession'>): Middleware {
   const { authorization, endSession } = paths;
-  const renders = (path: string) => path === authorization || path.startsWith(`${authorization}/`) || path === endSession;
-  return gated((ctx) => renders(ctx.path), async (ctx, next) => {
-    await next();
-    const csp = ctx.response.get('Content-Security-Policy');
-    if (!csp.includes("'sha256-") || !ctx.response.is('html')) return;
-    const params = providerRequestOf(ctx)?.params ?? {};
-    const destinations = [params.redirect_uri, params.post_logout_redirect_uri].filter((uri): uri is string => typeof uri === 'string');
-    const directives = csp.split(';').map((directive) => directive.trim()).filter(Boolean).map((directive) => {
-      const [name, ...values] = directive.split(/\s+/);
-      if (name === 'script-src') return [name, ...values.filter((value) => value !== "'none'")].join(' ');
-      if (name === 'form-action') return [name, ...new Set([...values, ...formTargets(destinations)])].join(' ');
-      return directive;
-    });
-    ctx.set('Content-Security-Policy', directives.join('; '));
-  });
+  const renders = (path: string) =>
+    path === authorization || path.startsWith(`${authorization}/`) || path === endSession;
+  return gated(
+    (ctx) => renders(ctx.path),
+    async (ctx, next) => {
+      await next();
+      const csp = ctx.response.get('Content-Security-Policy');
+      if (!csp.includes("'sha256-") || !ctx.response.is('html')) return;
+      const params = providerRequestOf(ctx)?.params ?? {};
+      const destinations = [params.redirect_uri, params.post_logout_redirect_uri].filter(
+        (uri): uri is string => typeof uri === 'string',
+      );
+      const directives = csp
+        .split(';')
+        .map((directive) => directive.trim())
+        .filter(Boolean)
+        .map((directive) => {
+          const [name, ...values] = directive.split(/\s+/);
+          if (name === 'script-src') return [name, ...values.filter((value) => value !== "'none'")].join(' ');
+          if (name === 'form-action') return [name, ...new Set([...values, ...formTargets(destinations)])].join(' ');
+          return directive;
+        });
+      ctx.set('Content-Security-Policy', directives.join('; '));
+    },
+  );
 }

@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  USERNAME_KEPT, USERNAME_MAX_DELAY_MS, deviceCodeSubjects, keyFor, passwordSubjects, slowDownMs, type AttemptKind,
+  USERNAME_KEPT,
+  USERNAME_MAX_DELAY_MS,
+  deviceCodeSubjects,
+  keyFor,
+  passwordSubjects,
+  slowDownMs,
+  type AttemptKind,
 } from '../../../src/pages/interactions/attempt-throttle.js';
 
 /**
@@ -21,19 +27,23 @@ describe('slowDownMs', () => {
   });
 
   it('is never negative and never beyond its cap, whatever the count', () => {
-    fc.assert(fc.property(failures, (count) => {
-      const delay = slowDownMs(count);
-      expect(delay).toBeGreaterThanOrEqual(0);
-      expect(delay).toBeLessThanOrEqual(USERNAME_MAX_DELAY_MS);
-    }));
+    fc.assert(
+      fc.property(failures, (count) => {
+        const delay = slowDownMs(count);
+        expect(delay).toBeGreaterThanOrEqual(0);
+        expect(delay).toBeLessThanOrEqual(USERNAME_MAX_DELAY_MS);
+      }),
+    );
   });
 
   it('never shortens as failures grow, and doubles until the cap once it has begun', () => {
-    fc.assert(fc.property(failures, failures, (a, b) => {
-      const [fewer, more] = a <= b ? [a, b] : [b, a];
-      expect(slowDownMs(fewer)).toBeLessThanOrEqual(slowDownMs(more));
-      if (slowDownMs(a) > 0) expect(slowDownMs(a + 1)).toBe(Math.min(USERNAME_MAX_DELAY_MS, 2 * slowDownMs(a)));
-    }));
+    fc.assert(
+      fc.property(failures, failures, (a, b) => {
+        const [fewer, more] = a <= b ? [a, b] : [b, a];
+        expect(slowDownMs(fewer)).toBeLessThanOrEqual(slowDownMs(more));
+        if (slowDownMs(a) > 0) expect(slowDownMs(a + 1)).toBe(Math.min(USERNAME_MAX_DELAY_MS, 2 * slowDownMs(a)));
+      }),
+    );
   });
 
   it('reaches the cap within the failures a username key keeps, and the key keeps no more than that', () => {
@@ -58,19 +68,34 @@ describe('what an attempt is counted against', () => {
     for (const spelling of ['ALICE', 'Alice', '\uFF21\uFF4C\uFF49\uFF43\uFF45']) {
       expect(passwordSubjects(spelling, ip), spelling).toEqual(passwordSubjects('alice', ip));
     }
-    fc.assert(fc.property(fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@') }), (name) => {
-      expect(passwordSubjects(name.toUpperCase(), ip)).toEqual(passwordSubjects(name.toLowerCase(), ip));
-    }));
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@') }),
+        (name) => {
+          expect(passwordSubjects(name.toUpperCase(), ip)).toEqual(passwordSubjects(name.toLowerCase(), ip));
+        },
+      ),
+    );
     expect(passwordSubjects('alicé', ip)).not.toEqual(passwordSubjects('alice', ip));
   });
 
   it('stores a subject only as a hash, one row per kind and value', () => {
-    fc.assert(fc.property(fc.constantFrom(...KINDS), fc.constantFrom(...KINDS), fc.string(), fc.string(), (kind, otherKind, value, otherValue) => {
-      const key = keyFor({ kind, value });
-      expect(key).toMatch(/^[\w-]{43}$/);
-      if (value.length > 3) expect(key).not.toContain(value);
-      expect(keyFor({ kind, value })).toBe(key);
-      if (kind !== otherKind || value !== otherValue) expect(keyFor({ kind: otherKind, value: otherValue })).not.toBe(key);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...KINDS),
+        fc.constantFrom(...KINDS),
+        fc.string(),
+        fc.string(),
+        (kind, otherKind, value, otherValue) => {
+          const key = keyFor({ kind, value });
+          expect(key).toMatch(/^[\w-]{43}$/);
+          if (value.length > 3) expect(key).not.toContain(value);
+          expect(keyFor({ kind, value })).toBe(key);
+          if (kind !== otherKind || value !== otherValue)
+            expect(keyFor({ kind: otherKind, value: otherValue })).not.toBe(key);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

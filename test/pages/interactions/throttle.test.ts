@@ -1,6 +1,12 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AttemptThrottle, USERNAME_MAX_DELAY_MS, WINDOW_SECONDS, keyFor, passwordSubjects } from '../../../src/pages/interactions/attempt-throttle.js';
+import {
+  AttemptThrottle,
+  USERNAME_MAX_DELAY_MS,
+  WINDOW_SECONDS,
+  keyFor,
+  passwordSubjects,
+} from '../../../src/pages/interactions/attempt-throttle.js';
 import { passwordHashing } from '../../../src/users/password.js';
 import { unique } from '../../helpers/database.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
@@ -22,7 +28,11 @@ const PASSWORD = 'copper-meadow-41-lantern';
 const LIMIT = 10;
 
 type Agent = ReturnType<TestServer['public']>;
-interface LoginForm { agent: Agent; action: string; csrf: string }
+interface LoginForm {
+  agent: Agent;
+  action: string;
+  csrf: string;
+}
 
 function randomIp(): string {
   const octet = () => crypto.randomInt(1, 255);
@@ -31,8 +41,11 @@ function randomIp(): string {
 
 /** A fresh documentation-range-like address no other test uses. */
 function addressOf(label: string): string {
-  const digest = crypto.createHash('sha256').update(label + Math.random()).digest();
-  return `198.${18 + (digest[0]! % 2)}.${digest[1]}.${digest[2]! % 250 + 1}`;
+  const digest = crypto
+    .createHash('sha256')
+    .update(label + Math.random())
+    .digest();
+  return `198.${18 + (digest[0]! % 2)}.${digest[1]}.${(digest[2]! % 250) + 1}`;
 }
 
 const servers = {} as { proxied: TestServer; twoHops: TestServer; direct: TestServer };
@@ -84,7 +97,10 @@ beforeAll(async () => {
   ]);
   for (const server of Object.values(servers)) {
     const response = await server.admin('post', '/clients', {
-      name: unique('throttle-web-'), grant_types: ['authorization_code'], redirect_uris: [REDIRECT_URI], scopes: ['openid'],
+      name: unique('throttle-web-'),
+      grant_types: ['authorization_code'],
+      redirect_uris: [REDIRECT_URI],
+      scopes: ['openid'],
     });
     expect(response.status, JSON.stringify(response.body)).toBe(201);
     clients.set(server, { id: response.body.client_id, secret: response.body.client_secret });
@@ -104,7 +120,9 @@ describe('wrong passwords for one username from one address', () => {
     const attacker = addressOf('attacker');
     // The proxy appends the address it saw; the client writes whatever it likes to the left.
     const fromAttacker = () => `${randomIp()}, ${attacker}`;
-    const failed = await Promise.all(Array.from({ length: LIMIT }, (_, i) => attempt(form, username, `wrong-guess-${i}-xyz`, fromAttacker())));
+    const failed = await Promise.all(
+      Array.from({ length: LIMIT }, (_, i) => attempt(form, username, `wrong-guess-${i}-xyz`, fromAttacker())),
+    );
     expect(failed.map((r) => r.status)).toEqual(Array(LIMIT).fill(401));
     expectRefused(await attempt(form, username, 'wrong-guess-11-xyz', fromAttacker()));
     // Not checked: the right password is refused too.
@@ -118,14 +136,17 @@ describe('wrong passwords for one username from one address', () => {
     expect(stored).not.toContain(attacker);
   });
 
-  it('a victim\'s address written left in the header does not throttle the victim', async () => {
+  it("a victim's address written left in the header does not throttle the victim", async () => {
     const server = servers.proxied;
     const username = await createUser(server, 'victim-');
     const form = await openLoginForm(server);
     const victim = addressOf('victim');
     const attacker = addressOf('attacker');
-    const results = await Promise.all(Array.from({ length: LIMIT + 1 }, (_, i) =>
-      attempt(form, username, `wrong-guess-${i}-xyz`, `${victim}, ${attacker}`)));
+    const results = await Promise.all(
+      Array.from({ length: LIMIT + 1 }, (_, i) =>
+        attempt(form, username, `wrong-guess-${i}-xyz`, `${victim}, ${attacker}`),
+      ),
+    );
     expect(results.filter((r) => r.status === 429)).toHaveLength(1);
     // The victim, through the same proxy, signs in.
     const signedIn = await attempt(form, username, PASSWORD, victim);
@@ -138,19 +159,26 @@ describe('wrong passwords for one username from one address', () => {
     const form = await openLoginForm(server);
     const client = addressOf('client');
     const proxies = ['10.0.0.2', '10.0.0.3'];
-    const failed = await Promise.all(Array.from({ length: LIMIT }, (_, i) =>
-      attempt(form, username, `wrong-guess-${i}-xyz`, `${randomIp()}, ${client}, ${proxies[i % 2]}`)));
+    const failed = await Promise.all(
+      Array.from({ length: LIMIT }, (_, i) =>
+        attempt(form, username, `wrong-guess-${i}-xyz`, `${randomIp()}, ${client}, ${proxies[i % 2]}`),
+      ),
+    );
     expect(failed.map((r) => r.status)).toEqual(Array(LIMIT).fill(401));
     expectRefused(await attempt(form, username, PASSWORD, `${randomIp()}, ${client}, ${proxies[0]}`));
     // Another client behind the same proxies is not affected.
-    expect((await attempt(form, username, PASSWORD, `${client}, ${addressOf('other')}, ${proxies[1]}`)).status).toBe(303);
+    expect((await attempt(form, username, PASSWORD, `${client}, ${addressOf('other')}, ${proxies[1]}`)).status).toBe(
+      303,
+    );
   });
 
   it('without TRUST_PROXY the header is ignored: every attempt counts against the socket address', async () => {
     const server = servers.direct;
     const username = await createUser(server, 'direct-');
     const form = await openLoginForm(server);
-    const failed = await Promise.all(Array.from({ length: LIMIT }, (_, i) => attempt(form, username, `wrong-guess-${i}-xyz`, randomIp())));
+    const failed = await Promise.all(
+      Array.from({ length: LIMIT }, (_, i) => attempt(form, username, `wrong-guess-${i}-xyz`, randomIp())),
+    );
     expect(failed.map((r) => r.status)).toEqual(Array(LIMIT).fill(401));
     expectRefused(await attempt(form, username, 'wrong-guess-11-xyz', randomIp()));
   });
@@ -160,7 +188,9 @@ describe('wrong passwords for one username from one address', () => {
     const username = await createUser(server, 'concurrent-');
     const form = await openLoginForm(server);
     const attacker = addressOf('burst');
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(form, username, `wrong-guess-${i}-xyz`, attacker)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => attempt(form, username, `wrong-guess-${i}-xyz`, attacker)),
+    );
     expect(results.map((r) => r.status).sort()).toEqual([...Array(10).fill(401), ...Array(10).fill(429)]);
   });
 
@@ -170,7 +200,9 @@ describe('wrong passwords for one username from one address', () => {
     const username = await createUser(server, 'clears-');
     const address = addressOf('clears');
     // Nine failures already counted (as nine wrong passwords would have left them).
-    const fail = async (times: number) => { for (let i = 0; i < times; i += 1) await throttle.reserve(passwordSubjects(username, address)); };
+    const fail = async (times: number) => {
+      for (let i = 0; i < times; i += 1) await throttle.reserve(passwordSubjects(username, address));
+    };
     await fail(LIMIT - 1);
     expect((await attempt(await openLoginForm(server), username, PASSWORD, address)).status).toBe(303);
     // Without the clearing, 9 + 9 more would leave this attempt refused.
@@ -189,7 +221,9 @@ describe('one username attacked from many addresses', () => {
     const throttle = new AttemptThrottle(server.tollgate.database.knex);
     for (let i = 0; i < 11; i += 1) await throttle.reserve(passwordSubjects(username, addressOf(`bot-${i}`)));
     const attackers = Array.from({ length: 3 }, (_, i) => addressOf(`bot-http-${i}`));
-    const results = await Promise.all(attackers.map((address, i) => attempt(form, username, `wrong-guess-${i}-xyz`, address)));
+    const results = await Promise.all(
+      attackers.map((address, i) => attempt(form, username, `wrong-guess-${i}-xyz`, address)),
+    );
     expect(results.map((r) => r.status)).toEqual([401, 401, 401]);
 
     const started = Date.now();
@@ -198,7 +232,9 @@ describe('one username attacked from many addresses', () => {
     expect(signedIn.status, signedIn.text).toBe(303);
     expect(elapsed).toBeGreaterThanOrEqual(USERNAME_MAX_DELAY_MS - 50);
     // An address that failed once is slowed as well, not refused.
-    expect((await attempt(await openLoginForm(server), username, 'wrong-once-more-xyz', attackers[0])).status).toBe(401);
+    expect((await attempt(await openLoginForm(server), username, 'wrong-once-more-xyz', attackers[0])).status).toBe(
+      401,
+    );
   });
 });
 
@@ -207,13 +243,21 @@ describe('password hashing is bounded', () => {
     const server = servers.proxied;
     const form = await openLoginForm(server);
     let peak = 0;
-    const sampler = setInterval(() => { peak = Math.max(peak, passwordHashing.load.running); }, 5);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, passwordHashing.load.running);
+    }, 5);
     try {
       // Unknown usernames from different addresses: nothing throttles them, each costs a hash.
-      const results = await Promise.all(Array.from({ length: 30 }, (_, i) =>
-        attempt(form, unique(`nobody-${i}-`), 'wrong-guess-xyz', addressOf(`crowd-${i}`))));
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          attempt(form, unique(`nobody-${i}-`), 'wrong-guess-xyz', addressOf(`crowd-${i}`)),
+        ),
+      );
       const statuses = results.map((r) => r.status);
-      expect(statuses.every((status) => status === 401 || status === 503), statuses.join()).toBe(true);
+      expect(
+        statuses.every((status) => status === 401 || status === 503),
+        statuses.join(),
+      ).toBe(true);
       const busy = results.filter((r) => r.status === 503);
       expect(busy.length).toBeGreaterThanOrEqual(1);
       expect(statuses.filter((status) => status === 401).length).toBeGreaterThanOrEqual(passwordHashing.slots);
@@ -234,10 +278,16 @@ describe('the per-address limit across usernames', () => {
     const throttle = new AttemptThrottle(servers.direct.tollgate.database.knex);
     const address = addressOf('spray');
     for (let i = 0; i < 100; i += 1) {
-      const result = await throttle.reserve([{ kind: 'user', value: `spray-${i}|${address}` }, { kind: 'ip', value: address }]);
+      const result = await throttle.reserve([
+        { kind: 'user', value: `spray-${i}|${address}` },
+        { kind: 'ip', value: address },
+      ]);
       expect(result.allowed, `attempt ${i + 1}`).toBe(true);
     }
-    const refused = await throttle.reserve([{ kind: 'user', value: `spray-last|${address}` }, { kind: 'ip', value: address }]);
+    const refused = await throttle.reserve([
+      { kind: 'user', value: `spray-last|${address}` },
+      { kind: 'ip', value: address },
+    ]);
     expect(refused).toMatchObject({ allowed: false });
     // The refused attempt's (username, address) reservation was given back.
     const again = await throttle.reserve([{ kind: 'user', value: `spray-last|${address}` }]);
@@ -255,9 +305,12 @@ describe('the window slides', () => {
     expect(full.allowed).toBe(false);
     expect(full.allowed === false && full.retryAfterSeconds).toBeGreaterThan(WINDOW_SECONDS - 30);
     // Move the five oldest attempts ten minutes back: they leave the window in about five minutes.
-    const shift = (minutes: number, count: number) => db.raw(
-      `UPDATE attempt_reservations SET reserved_at = reserved_at[1:${LIMIT - count}] || ARRAY(
-         SELECT t - make_interval(mins => ${minutes}) FROM unnest(reserved_at[${LIMIT - count + 1}:]) AS t) WHERE key = ?`, [keyFor(subject)]);
+    const shift = (minutes: number, count: number) =>
+      db.raw(
+        `UPDATE attempt_reservations SET reserved_at = reserved_at[1:${LIMIT - count}] || ARRAY(
+         SELECT t - make_interval(mins => ${minutes}) FROM unnest(reserved_at[${LIMIT - count + 1}:]) AS t) WHERE key = ?`,
+        [keyFor(subject)],
+      );
     await shift(10, 5);
     const later = await throttle.reserve([subject]);
     expect(later.allowed === false && later.retryAfterSeconds).toBeGreaterThan(5 * 60 - 30);
@@ -279,7 +332,11 @@ describe('device code entry', () => {
       const action = /<form method="post" action="([^"]+)"/.exec(page.text)?.[1]?.replace(/&amp;/g, '&');
       const xsrf = /name="xsrf" value="([^"]*)"/.exec(page.text)?.[1];
       expect(action && xsrf, page.text).toBeTruthy();
-      const response = await agent.post(new URL(action!, server.issuer).pathname).type('form').set('X-Forwarded-For', forwardedFor).send({ xsrf, user_code: code });
+      const response = await agent
+        .post(new URL(action!, server.issuer).pathname)
+        .type('form')
+        .set('X-Forwarded-For', forwardedFor)
+        .send({ xsrf, user_code: code });
       if (response.status !== 429) page = response;
       return response;
     };

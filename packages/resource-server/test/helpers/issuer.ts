@@ -1,7 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { KeyObject, randomUUID, sign } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 
 /** How the fake issuer answers: normally, with 503s, by resetting connections, or never. */
 export type IssuerMode = 'up' | 'error' | 'reset' | 'hang';
@@ -61,10 +69,18 @@ export class TestIssuer {
   }
 
   /** Generates and publishes a key; `publish: false` keeps it private (a forger's key). */
-  async addKey(alg = 'ES256', options: { kid?: string; publish?: boolean; declareAlg?: boolean } = {}): Promise<SigningKey> {
+  async addKey(
+    alg = 'ES256',
+    options: { kid?: string; publish?: boolean; declareAlg?: boolean } = {},
+  ): Promise<SigningKey> {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
     const kid = options.kid ?? randomUUID();
-    const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, use: 'sig', ...(options.declareAlg === false ? {} : { alg }) };
+    const publicJwk: JWK = {
+      ...(await exportJWK(publicKey)),
+      kid,
+      use: 'sig',
+      ...(options.declareAlg === false ? {} : { alg }),
+    };
     const key = { kid, alg, privateKey, publicJwk };
     if (options.publish !== false) this.keys.push(key);
     return key;
@@ -125,7 +141,13 @@ export class TestIssuer {
     }
     if (path === '/.well-known/openid-configuration') {
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ issuer: this.discoveryIssuer ?? this.issuer, jwks_uri: this.jwksUri, token_endpoint: `${this.url}/token` }));
+      response.end(
+        JSON.stringify({
+          issuer: this.discoveryIssuer ?? this.issuer,
+          jwks_uri: this.jwksUri,
+          token_endpoint: `${this.url}/token`,
+        }),
+      );
     } else if (path === '/jwks') {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.cacheControl !== undefined) headers['cache-control'] = this.cacheControl;
@@ -139,7 +161,12 @@ export class TestIssuer {
 
 /** A client's DPoP key pair and the proofs it makes (RFC 9449 §4.2). */
 export class DPoPKey {
-  private constructor(readonly privateKey: CryptoKey, readonly publicJwk: JWK, readonly jkt: string, readonly alg: string) {}
+  private constructor(
+    readonly privateKey: CryptoKey,
+    readonly publicJwk: JWK,
+    readonly jkt: string,
+    readonly alg: string,
+  ) {}
 
   static async generate(alg = 'ES256'): Promise<DPoPKey> {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -147,7 +174,12 @@ export class DPoPKey {
     return new DPoPKey(privateKey, publicJwk, await calculateJwkThumbprint(publicJwk), alg);
   }
 
-  async proof(method: string, url: string, accessToken: string | undefined, overrides: { claims?: Record<string, unknown>; header?: Record<string, unknown> } = {}): Promise<string> {
+  async proof(
+    method: string,
+    url: string,
+    accessToken: string | undefined,
+    overrides: { claims?: Record<string, unknown>; header?: Record<string, unknown> } = {},
+  ): Promise<string> {
     const { hash } = await import('node:crypto');
     const claims: Record<string, unknown> = {
       jti: randomUUID(),
@@ -170,9 +202,16 @@ export function unsignedJwt(header: Record<string, unknown>, payload: Record<str
 }
 
 /** Signs an ES256 JWT with node:crypto, bypassing jose's own header checks (crit, …). */
-export function signEs256Raw(header: Record<string, unknown>, payload: Record<string, unknown>, privateKey: CryptoKey): string {
+export function signEs256Raw(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  privateKey: CryptoKey,
+): string {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const input = `${encode(header)}.${encode(payload)}`;
-  const signature = sign('sha256', Buffer.from(input), { key: KeyObject.from(privateKey as never), dsaEncoding: 'ieee-p1363' });
+  const signature = sign('sha256', Buffer.from(input), {
+    key: KeyObject.from(privateKey as never),
+    dsaEncoding: 'ieee-p1363',
+  });
   return `${input}.${signature.toString('base64url')}`;
 }
