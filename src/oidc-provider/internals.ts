@@ -280,8 +280,17 @@ export function deviceFormParts(form: string): { action: string; xsrf: string } 
   return { action: action.replace(/&amp;/g, '&'), xsrf };
 }
 
-/** The names of the errors oidc-provider re-renders the code page with (src/pages/device/device-pages.ts). */
-const DEVICE_ERRORS = ['NotFoundError', 'ExpiredError', 'AlreadyUsedError', 'NoCodeError', 'AbortedError'];
+/** The errors oidc-provider re-renders the code page with because the code entered was refused. */
+export const REJECTED_USER_CODE_ERRORS: ReadonlySet<string> = new Set([
+  'NotFoundError',
+  'ExpiredError',
+  'AlreadyUsedError',
+  'NoCodeError',
+]);
+/** The error it renders the code page with when the person denied the device. */
+export const DENIED_DEVICE_ERROR = 'AbortedError';
+/** Every error name the device pages tell apart (src/pages/device/device-pages.ts). */
+const DEVICE_ERRORS = [...REJECTED_USER_CODE_ERRORS, DENIED_DEVICE_ERROR];
 
 // ─── The interaction policy ──────────────────────────────────────────────────────────────────
 

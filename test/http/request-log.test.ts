@@ -63,16 +63,12 @@ beforeAll(async () => {
   secrets.push({ label: 'Basic header value', value: basic(client.client_id, client.client_secret) });
 
   // client_secret_post.
-  const posted = await server
-    .public()
-    .post('/token')
-    .type('form')
-    .send({
-      grant_type: 'client_credentials',
-      client_id: client.client_id,
-      client_secret: client.client_secret,
-      scope: api.scopes[0],
-    });
+  const posted = await server.public().post('/token').type('form').send({
+    grant_type: 'client_credentials',
+    client_id: client.client_id,
+    client_secret: client.client_secret,
+    scope: api.scopes[0],
+  });
   expect(posted.status).toBe(200);
   publicRequests.push({ method: 'POST', route: 'token', status: 200, clientId: client.client_id });
   secrets.push({ label: 'access token (post)', value: posted.body.access_token as string });

@@ -196,16 +196,11 @@ describe('anonymous requests', () => {
         .type('form')
         .send({ scope: 'openid' });
       expect(basic.status, JSON.stringify(basic.body)).toBe(200);
-      const post = await server
-        .public()
-        .post('/device/auth')
-        .set('X-Forwarded-For', ip)
-        .type('form')
-        .send({
-          client_id: confidentialDevice.client_id,
-          client_secret: confidentialDevice.client_secret,
-          scope: 'openid',
-        });
+      const post = await server.public().post('/device/auth').set('X-Forwarded-For', ip).type('form').send({
+        client_id: confidentialDevice.client_id,
+        client_secret: confidentialDevice.client_secret,
+        scope: 'openid',
+      });
       expect(post.status, JSON.stringify(post.body)).toBe(200);
     });
 

@@ -170,15 +170,11 @@ describe("narrowing a client's scopes", () => {
     } as never);
     const deviceCode = await code.save();
     await narrow(device as WebClient, { scopes: ['openid', read] });
-    const token = await server
-      .public()
-      .post('/token')
-      .type('form')
-      .send({
-        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
-        device_code: deviceCode,
-        client_id: device.client_id,
-      });
+    const token = await server.public().post('/token').type('form').send({
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      device_code: deviceCode,
+      client_id: device.client_id,
+    });
     expect(token.status, JSON.stringify(token.body)).toBe(200);
     expect(claimsOf(token.body.access_token).scope).toBe(read);
   });

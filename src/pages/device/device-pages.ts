@@ -5,15 +5,18 @@ import { requestState } from '../../web/request-state.js';
 import { errorMessage, sendPage } from '../../web/page.js';
 import { scopeList } from '../interactions/scope-list.js';
 import { describeApiScope, describeOidcScope } from '../interactions/scope-words.js';
-import { deviceFormParts as formParts, type ProviderPageContext } from '../../oidc-provider/internals.js';
-
-const REJECTED_CODE = new Set(['NotFoundError', 'ExpiredError', 'AlreadyUsedError', 'NoCodeError']);
+import {
+  DENIED_DEVICE_ERROR,
+  REJECTED_USER_CODE_ERRORS,
+  deviceFormParts as formParts,
+  type ProviderPageContext,
+} from '../../oidc-provider/internals.js';
 
 /** The /device pages (RFC 8628 §3.3): enter the code, confirm the device, done. */
 export function devicePages(assets: string, catalog: ApiCatalog) {
   return {
     userCodeInputSource(ctx: ProviderPageContext, form: string, _out?: unknown, error?: Error & { userCode?: string }) {
-      if (error?.name === 'AbortedError') {
+      if (error?.name === DENIED_DEVICE_ERROR) {
         sendPage(ctx, assets, {
           view: 'error',
           title: 'Request denied',
@@ -25,7 +28,7 @@ export function devicePages(assets: string, catalog: ApiCatalog) {
         });
         return;
       }
-      const rejected = !!error && REJECTED_CODE.has(error.name);
+      const rejected = !!error && REJECTED_USER_CODE_ERRORS.has(error.name);
       // Counted by the code-entry throttle: wrong, expired or used codes are guesses.
       if (rejected && error.name !== 'NoCodeError') requestState(ctx).deviceCodeRejected = true;
       const message = !error
