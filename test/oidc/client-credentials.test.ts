@@ -109,11 +109,27 @@ describe('client credentials with openid-client', () => {
   });
 
   it('writes nothing to the database per token', async () => {
-    const count = async () => Number((await server.tollgate.database.knex('oidc_payloads').count({ n: '*' }))[0]!.n);
-    const before = await count();
+    // Other test files share the PostgreSQL database, and their servers add and sweep rows of
+    // their own: count what this server writes — every write it sends through knex — and the
+    // rows a client-credentials token would be stored as (the hot path's prepared statements
+    // bypass knex's query events).
+    const knex = server.tollgate.database.knex;
+    const writes: string[] = [];
+    const onQuery = ({ sql }: { sql: string }) => {
+      if (/^\s*(insert|update|delete|merge)\b/i.test(sql)) writes.push(sql);
+    };
+    const stored = async () =>
+      Number((await knex('oidc_payloads').where({ kind: 'ClientCredentials' }).count({ n: '*' }))[0]!.n);
+    const before = await stored();
     const config = await discover(client.client_id, client.client_secret);
-    for (let i = 0; i < 5; i += 1) await oidc.clientCredentialsGrant(config, { scope: api.scopes[0]! });
-    expect(await count()).toBe(before);
+    knex.on('query', onQuery);
+    try {
+      for (let i = 0; i < 5; i += 1) await oidc.clientCredentialsGrant(config, { scope: api.scopes[0]! });
+    } finally {
+      knex.removeListener('query', onQuery);
+    }
+    expect(writes).toEqual([]);
+    expect(await stored()).toBe(before);
   });
 
   it('signs with the algorithm chosen for the API', async () => {
