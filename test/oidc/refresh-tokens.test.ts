@@ -1,98 +1,38 @@
 import * as oidc from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueAuthorizationCode } from '../helpers/authorization-code.js';
-import { onPostgres, unique } from '../helpers/database.js';
-import { createApi, createServiceClient, type ApiFixture } from '../helpers/fixtures.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { onPostgres } from '../helpers/database.js';
+import { createApi } from '../helpers/fixtures.js';
+import { tokenSuite } from '../helpers/token-suite.js';
 
-const REDIRECT_URI = 'https://app.example.com/callback';
+// Revocation and introspection of these tokens: test/oidc/revocation-introspection.test.ts.
+
 const IDLE = 3600;
 const ABSOLUTE = 7200;
 
-let server: TestServer;
-let api: ApiFixture;
-let userId: string;
-let web: { client_id: string; client_secret: string };
-let mobile: { client_id: string };
-
-type Body = Record<string, string | boolean | number | undefined>;
-
-async function post(path: string, form: Record<string, string>, auth?: { id: string; secret?: string }) {
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  const body = new URLSearchParams(form);
-  if (auth?.secret) headers.authorization = `Basic ${Buffer.from(`${auth.id}:${auth.secret}`).toString('base64')}`;
-  else if (auth) body.set('client_id', auth.id);
-  const response = await fetch(`${server.issuer}${path}`, { method: 'POST', headers, body });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as Body };
-}
-
-const webAuth = () => ({ id: web.client_id, secret: web.client_secret });
-const mobileAuth = () => ({ id: mobile.client_id });
-
-/** A signed-in user's tokens for a client: code (minted as the pages do) exchanged at /token. */
-async function tokensFor(auth: { id: string; secret?: string }) {
-  const { code, verifier } = await issueAuthorizationCode(server, {
-    clientId: auth.id,
-    accountId: userId,
-    redirectUri: REDIRECT_URI,
-    resource: api.identifier,
-    scope: `openid offline_access ${api.scopes[0]}`,
-  });
-  const response = await post(
-    '/token',
-    { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI },
-    auth,
-  );
-  expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return response.body as { access_token: string; refresh_token: string; id_token: string };
-}
-
-const refresh = (refreshToken: string, auth = webAuth()) =>
-  post('/token', { grant_type: 'refresh_token', refresh_token: refreshToken }, auth);
-
-beforeAll(async () => {
-  server = await startServer({
-    env: { REFRESH_TOKEN_IDLE_TTL: String(IDLE), REFRESH_TOKEN_ABSOLUTE_TTL: String(ABSOLUTE) },
-  });
-  api = await createApi(server);
-  const user = await server.admin('post', '/users', { username: unique('grace-'), password: 'violet-lantern-42-moss' });
-  userId = user.body.id;
-  const scopes = ['openid', 'offline_access', api.scopes[0]];
-  web = (
-    await server.admin('post', '/clients', {
-      name: 'Web',
-      grant_types: ['authorization_code', 'refresh_token'],
-      redirect_uris: [REDIRECT_URI],
-      scopes,
-    })
-  ).body;
-  mobile = (
-    await server.admin('post', '/clients', {
-      name: 'Mobile',
-      public: true,
-      grant_types: ['authorization_code', 'refresh_token'],
-      redirect_uris: [REDIRECT_URI],
-      scopes,
-    })
-  ).body;
+const suite = tokenSuite({
+  env: { REFRESH_TOKEN_IDLE_TTL: String(IDLE), REFRESH_TOKEN_ABSOLUTE_TTL: String(ABSOLUTE) },
 });
-
-afterAll(() => server?.close());
+const { post, refresh, tokensFor, webAuth, mobileAuth } = suite;
 
 describe('refresh tokens', () => {
   it('rotate on every use (openid-client), keeping the API audience', async () => {
     const first = await tokensFor(webAuth());
-    const config = await oidc.discovery(new URL(server.issuer), web.client_id, web.client_secret, undefined, {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const config = await oidc.discovery(
+      new URL(suite.server.issuer),
+      suite.web.client_id,
+      suite.web.client_secret,
+      undefined,
+      {
+        execute: [oidc.allowInsecureRequests],
+      },
+    );
     const second = await oidc.refreshTokenGrant(config, first.refresh_token);
     expect(second.refresh_token).toBeTruthy();
     expect(second.refresh_token).not.toBe(first.refresh_token);
     const third = await oidc.refreshTokenGrant(config, second.refresh_token!);
     expect(third.refresh_token).not.toBe(second.refresh_token);
     const claims = JSON.parse(Buffer.from(third.access_token.split('.')[1]!, 'base64url').toString());
-    expect(claims).toMatchObject({ aud: api.identifier, sub: userId, client_id: web.client_id });
+    expect(claims).toMatchObject({ aud: suite.api.identifier, sub: suite.userId, client_id: suite.web.client_id });
   });
 
   // The refresh rate is bounded by database round trips: the token and its grant are read in
@@ -102,7 +42,7 @@ describe('refresh tokens', () => {
     const first = await tokensFor(webAuth());
     const warm = await refresh(first.refresh_token);
     expect(warm.status).toBe(200);
-    const pool = server.tollgate.database.knex.client as { acquireConnection(): Promise<unknown> };
+    const pool = suite.server.tollgate.database.knex.client as { acquireConnection(): Promise<unknown> };
     const acquire = pool.acquireConnection;
     let statements = 0;
     pool.acquireConnection = function counted(this: unknown) {
@@ -123,7 +63,7 @@ describe('refresh tokens', () => {
   it('an id Tollgate cannot have issued is not found, without a database query', async () => {
     const first = await tokensFor(webAuth());
     expect((await refresh(first.refresh_token)).status).toBe(200); // the client is cached now
-    const pool = server.tollgate.database.knex.client as { acquireConnection(): Promise<unknown> };
+    const pool = suite.server.tollgate.database.knex.client as { acquireConnection(): Promise<unknown> };
     const acquire = pool.acquireConnection;
     let statements = 0;
     pool.acquireConnection = function counted(this: unknown) {
@@ -174,11 +114,11 @@ describe('refresh tokens', () => {
   });
 
   it('expire after the idle lifetime, and never outlive the absolute one', async () => {
-    const db = server.tollgate.database.knex;
+    const db = suite.server.tollgate.database.knex;
     const first = await tokensFor(webAuth());
     const idleRow = await db('oidc_payloads')
       .where({ kind: 'RefreshToken' })
-      .whereRaw("payload->>'accountId' = ?", [userId])
+      .whereRaw("payload->>'accountId' = ?", [suite.userId])
       .orderBy('expires_at', 'desc')
       .first();
     const idleLeft = (new Date(idleRow.expires_at).getTime() - Date.now()) / 1000;
@@ -241,7 +181,7 @@ describe('refresh tokens', () => {
 // the tokens; Tollgate writes it only when the response is a success (RefreshRotation).
 describe('a refresh that fails after the rotation was decided', () => {
   it('naming another API (invalid_target) leaves the presented token working, once', async () => {
-    const other = await createApi(server);
+    const other = await createApi(suite.server);
     const first = await tokensFor(webAuth());
     const failed = await post(
       '/token',
@@ -261,7 +201,7 @@ describe('a refresh that fails after the rotation was decided', () => {
 
   it('a server error while minting the tokens leaves it working too', async () => {
     const first = await tokensFor(mobileAuth());
-    const { IdToken } = server.tollgate.provider;
+    const { IdToken } = suite.server.tollgate.provider;
     const issue = IdToken.prototype.issue;
     IdToken.prototype.issue = async function failing() {
       throw new Error('signing failed (test)');
@@ -282,7 +222,7 @@ describe('a refresh that fails after the rotation was decided', () => {
   it.skipIf(!onPostgres)(
     'on PostgreSQL, failing refreshes racing a good one burn nothing: the good one rotates, the family lives',
     async () => {
-      const other = await createApi(server);
+      const other = await createApi(suite.server);
       const first = await tokensFor(webAuth());
       const failing = Array.from({ length: 5 }, () =>
         post(
@@ -310,122 +250,5 @@ describe('a refresh that fails after the rotation was decided', () => {
     expect(retried.status).toBe(400);
     expect(retried.body.error).toBe('invalid_grant');
     expect((await refresh(String(lost.body.refresh_token))).body.error).toBe('invalid_grant');
-  });
-});
-
-describe('revocation (RFC 7009)', () => {
-  it('a confidential client revokes its refresh token, which ends the grant', async () => {
-    const tokens = await tokensFor(webAuth());
-    const config = await oidc.discovery(new URL(server.issuer), web.client_id, web.client_secret, undefined, {
-      execute: [oidc.allowInsecureRequests],
-    });
-    await oidc.tokenRevocation(config, tokens.refresh_token);
-    expect((await refresh(tokens.refresh_token)).body.error).toBe('invalid_grant');
-    const introspected = await post('/token/introspection', { token: tokens.access_token }, webAuth());
-    expect(introspected.body.active).toBe(false);
-  });
-
-  it('a public client revokes its own refresh token', async () => {
-    const tokens = await tokensFor(mobileAuth());
-    const revoked = await post(
-      '/token/revocation',
-      { token: tokens.refresh_token, token_type_hint: 'refresh_token' },
-      mobileAuth(),
-    );
-    expect(revoked.status).toBe(200);
-    expect((await refresh(tokens.refresh_token, mobileAuth() as never)).body.error).toBe('invalid_grant');
-  });
-
-  it("another client cannot revoke someone else's token", async () => {
-    const tokens = await tokensFor(webAuth());
-    await post('/token/revocation', { token: tokens.refresh_token }, mobileAuth());
-    expect((await refresh(tokens.refresh_token)).status).toBe(200);
-  });
-
-  it('needs client authentication', async () => {
-    const tokens = await tokensFor(webAuth());
-    const anonymous = await post('/token/revocation', { token: tokens.refresh_token });
-    expect(anonymous.status).toBe(400);
-    expect(anonymous.body.error).toBe('invalid_request');
-    const wrong = await post(
-      '/token/revocation',
-      { token: tokens.refresh_token },
-      { id: web.client_id, secret: 'tgs_wrong' },
-    );
-    expect(wrong.status).toBe(401);
-  });
-});
-
-describe('introspection (RFC 7662)', () => {
-  it('answers for JWT access tokens: active with their claims, to their own client only', async () => {
-    const tokens = await tokensFor(webAuth());
-    const own = await post('/token/introspection', { token: tokens.access_token }, webAuth());
-    expect(own.status).toBe(200);
-    expect(own.body).toMatchObject({
-      active: true,
-      sub: userId,
-      client_id: web.client_id,
-      aud: api.identifier,
-      scope: api.scopes[0],
-      iss: server.issuer,
-      token_type: 'Bearer',
-    });
-    expect(own.body.gid).toBeUndefined();
-    const other = await post('/token/introspection', { token: tokens.access_token }, mobileAuth());
-    expect(other.body).toEqual({ active: false });
-  });
-
-  it('answers for refresh tokens, to their own client only', async () => {
-    const tokens = await tokensFor(webAuth());
-    const own = await post('/token/introspection', { token: tokens.refresh_token }, webAuth());
-    expect(own.body).toMatchObject({ active: true, sub: userId, client_id: web.client_id });
-    const other = await post('/token/introspection', { token: tokens.refresh_token }, mobileAuth());
-    expect(other.body.active).toBe(false);
-  });
-
-  it('answers for client credentials tokens', async () => {
-    const service = await createServiceClient(server, [api.scopes[0]!]);
-    const issued = await post(
-      '/token',
-      { grant_type: 'client_credentials' },
-      { id: service.client_id, secret: service.client_secret },
-    );
-    const introspected = await post(
-      '/token/introspection',
-      { token: String(issued.body.access_token) },
-      { id: service.client_id, secret: service.client_secret },
-    );
-    expect(introspected.body).toMatchObject({ active: true, sub: service.client_id, client_id: service.client_id });
-  });
-
-  it('tampered, foreign-signed or garbage tokens are inactive; bad client credentials are 401', async () => {
-    const tokens = await tokensFor(webAuth());
-    const [header, payload, signature] = tokens.access_token.split('.');
-    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
-    const tampered = `${header}.${Buffer.from(JSON.stringify({ ...claims, scope: `${claims.scope} admin` })).toString('base64url')}.${signature}`;
-    for (const token of [tampered, 'not-a-token', `${header}.${payload}.`]) {
-      const result = await post('/token/introspection', { token }, webAuth());
-      expect(result.status).toBe(200);
-      expect(result.body.active).toBe(false);
-    }
-    const unauthenticated = await post(
-      '/token/introspection',
-      { token: tokens.access_token },
-      { id: web.client_id, secret: 'tgs_wrong' },
-    );
-    expect(unauthenticated.status).toBe(401);
-    expect(unauthenticated.body.error).toBe('invalid_client');
-  });
-
-  it("a password change deactivates the user's access tokens", async () => {
-    const tokens = await tokensFor(webAuth());
-    expect((await post('/token/introspection', { token: tokens.access_token }, webAuth())).body.active).toBe(true);
-    expect(
-      await server
-        .admin('put', `/users/${userId}/password`, { password: 'amber-canyon-58-rooks' })
-        .then((r) => r.status),
-    ).toBe(200);
-    expect((await post('/token/introspection', { token: tokens.access_token }, webAuth())).body.active).toBe(false);
-    expect((await refresh(tokens.refresh_token)).body.error).toBe('invalid_grant');
   });
 });
