@@ -22,7 +22,9 @@ describe.skipIf(!browserAvailable)('sign-in: the native and first-party paths', 
 
     beforeAll(async () => {
       app = http.createServer((request, response) => {
-        received.push(new URL(request.url!, `http://127.0.0.1:${port}`));
+        // Only the redirect counts: Chromium may also ask the page's origin for /favicon.ico.
+        const url = new URL(request.url!, `http://127.0.0.1:${port}`);
+        if (url.pathname === '/callback') received.push(url);
         response
           .writeHead(200, { 'Content-Type': 'text/html' })
           .end('<!doctype html><title>native app</title><p>You can close this window.</p>');
