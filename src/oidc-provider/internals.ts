@@ -39,6 +39,8 @@ export type Reliance =
   | 'resume-routes'
   | 'consent-prompt-check'
   | 'server-error-event'
+  | 'error-events'
+  | 'refresh-token-reuse'
   | 'client-authentication';
 
 export class ProviderRelianceError extends Error {
@@ -435,6 +437,14 @@ function checkLibrary(): void {
     'server-error-event',
     'lib/shared/authorization_error_handler.js',
     "provider.emit('server_error', ctx, err)",
+  );
+  // src/oidc/provider-metrics.ts counts error answers and refresh-token reuse from these events.
+  ensureSourceHas('error-events', 'lib/shared/error_handler.js', 'provider.emit(eventName, ctx, err)');
+  ensureSourceHas('error-events', 'lib/helpers/initialize_app.js', "error('grant.error')");
+  ensureSourceHas(
+    'refresh-token-reuse',
+    'lib/actions/grants/refresh_token.js',
+    `InvalidGrant('${REFRESH_TOKEN_REUSED}')`,
   );
   ensureSourceHas('oidc-context', 'lib/shared/assemble_params.js', 'ctx.oidc.params =');
   ensureSourceHas(
