@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
+import { unique } from '../helpers/database.js';
 import { createServiceClient } from '../helpers/fixtures.js';
 import { tokenSuite } from '../helpers/token-suite.js';
 
@@ -198,6 +199,40 @@ describe('GET /metrics on the admin listener', () => {
     const revalidated = await suite.server.public().get('/jwks').set('If-None-Match', jwks.headers.etag!);
     expect(revalidated.status).toBe(304);
     expect(await current('tollgate_jwks_not_modified_total')).toBe(before + 1);
+  });
+
+  it('counts a wrong password on the sign-in page, and the attempts the throttle refuses', async () => {
+    // A browser's way in, without the browser: the authorization request sets the interaction cookie.
+    const browser = supertest.agent(suite.server.issuer);
+    const username = unique('nobody-');
+    const start = await browser.get('/auth').query({
+      client_id: suite.web.client_id,
+      response_type: 'code',
+      redirect_uri: 'https://app.example.com/callback',
+      scope: 'openid',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
+    expect(start.status, start.text).toBe(303);
+    const interaction = new URL(start.headers.location!, suite.server.issuer).pathname;
+    const page = await browser.get(interaction);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
+    expect(csrf, page.text).toBeTruthy();
+    const failuresBefore = await current('tollgate_sign_in_failures_total');
+    const throttledBefore = await current('tollgate_sign_in_throttled_total');
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 12 && !statuses.includes(429); attempt += 1) {
+      const refused = await browser
+        .post(`${interaction}/login`)
+        .type('form')
+        .send({ csrf: csrf!, username, password: 'not-the-password' });
+      statuses.push(refused.status);
+    }
+    const failures = statuses.filter((status) => status === 401).length;
+    expect(failures).toBeGreaterThan(0);
+    expect(statuses.at(-1)).toBe(429);
+    expect(await current('tollgate_sign_in_failures_total')).toBe(failuresBefore + failures);
+    expect(await current('tollgate_sign_in_throttled_total')).toBe(throttledBefore + 1);
   });
 
   it('labels requests by route name: random paths never add a route label value', async () => {
