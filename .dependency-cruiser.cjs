@@ -10,7 +10,7 @@ const layers = [
   ['protocol', '^src/(oidc|limits)/'],
   ['domain', '^src/(clients|apis|users)/'],
   ['stores', '^src/(artefacts|keys)/'],
-  ['building blocks', '^src/(db|web|contract|oidc-provider)/'],
+  ['building blocks', '^src/(db|web|contract|oidc-provider|metrics)/'],
   ['foundation', '^src/(lib/|config\\.ts$|log\\.ts$|runtime-check\\.ts$)'],
 ];
 
@@ -38,6 +38,9 @@ const siblings = [
   // The seam knows oidc-provider and nothing of Tollgate but lib/: every layer above may use it.
   ['src/oidc-provider/', 'src/(db|web|contract)/'],
   ['src/pages/interactions/', 'src/pages/device/'],
+  // Every layer above records into metrics/; it reads what it reports through callbacks.
+  ['src/metrics/', 'src/(db|web|contract|oidc-provider)/'],
+  ['src/(db|web|contract|oidc-provider)/', 'src/metrics/'],
 ].map(([from, to]) => ({
   name: `siblings: ${from} → ${to}`,
   severity: 'error',

@@ -37,6 +37,8 @@ import { UserCodeDigest } from './artefacts/artefact-ids.js';
 import { RefreshRotation } from './oidc/refresh-rotation.js';
 import { anonymousRequestLimit } from './limits/anonymous-requests.js';
 import { RateLimit } from './limits/rate-limit.js';
+import { Metrics } from './metrics/metrics.js';
+import { poolUsage } from './db/pool-usage.js';
 
 export interface Tollgate {
   config: Config;
@@ -47,6 +49,8 @@ export interface Tollgate {
   publicApp: Koa;
   adminApp: Koa;
   adminToken: string;
+  /** This instance's Prometheus series (GET /metrics on the admin listener). */
+  metrics: Metrics;
   sweepExpired(): Promise<number>;
   /** Runs the key maintenance job now (scheduled rotation, clean-up, pick-up); true if keys changed. */
   maintainKeys(): Promise<boolean>;
@@ -68,16 +72,36 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
 
     const kek = await resolveKeyEncryptionKey({ configured: config.keyEncryptionKey, keysDir: config.keysDir, db });
     const keks = config.keyEncryptionKeyPrevious ? [kek, config.keyEncryptionKeyPrevious] : [kek];
-    const keyRing = new KeyRing(db, keks, {
-      jwksMaxAge: config.jwksMaxAge,
-      // What a key signs lives at most this long: access tokens (≤ 3600 s) and ID tokens.
-      maxSignedLifetime: Math.max(MAX_TOKEN_TTL, config.lifetimes.idToken),
-      rotationDays: config.keyRotationDays,
+    const metrics = new Metrics({
+      // Read at scrape time: the key ring is built just below.
+      currentKeys: () =>
+        keyRing.snapshot.keys.flatMap(({ alg, state, activatedAt }) =>
+          state === 'current' && activatedAt ? [{ alg, activatedAt }] : [],
+        ),
+      pool: () => poolUsage(db),
     });
+    const keyRing = new KeyRing(
+      db,
+      keks,
+      {
+        jwksMaxAge: config.jwksMaxAge,
+        // What a key signs lives at most this long: access tokens (≤ 3600 s) and ID tokens.
+        maxSignedLifetime: Math.max(MAX_TOKEN_TTL, config.lifetimes.idToken),
+        rotationDays: config.keyRotationDays,
+      },
+      () => metrics.keyRotations.inc(),
+    );
     await keyRing.initialise();
     const cookieKeys = [await serverSecret(db, keks, 'cookie-signing-key')];
-    const rotations = new RefreshRotation();
-    const adapterOptions = { rotations, userCodes: new UserCodeDigest(await serverSecret(db, keks, 'user-code-key')) };
+    // Found after oidc-provider answered 200 (a concurrent use won): counted as reuse and as the error it becomes.
+    const rotations = new RefreshRotation(() => {
+      metrics.refreshTokenReuse.inc();
+      metrics.oauthError('invalid_grant');
+    });
+    const adapterOptions = {
+      rotations,
+      userCodes: new UserCodeDigest(await serverSecret(db, keks, 'user-code-key')),
+    };
 
     const catalog = new ApiCatalog(db);
     const directory = new ClientDirectory(db);
@@ -101,6 +125,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           // Judged (400 for input the database refused, 503 for a database away) and logged,
           // rate-limited, by the public app's error boundary for the request that failed.
           reportServerError: noteProviderServerError,
+          metrics,
         }),
       paths.prefix,
       keyRing.snapshot,
@@ -115,6 +140,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       throttle,
       csrf: new CsrfTokens(await serverSecret(db, keks, 'csrf-key')),
       logger,
+      metrics,
       paths,
       assets: paths.assets,
     });
@@ -128,6 +154,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       keyRing,
       logger,
       interactions,
+      metrics,
       // In this order, right in front of oidc-provider: docs/endpoints.md shows which act on which endpoint.
       protocolExtras: [
         anonymousRequestLimit({ paths, limit: anonymousLimit }),
@@ -155,6 +182,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
         return revoked;
       },
       logger,
+      metrics,
     });
 
     // The timers start last, once nothing above can fail: a failed start closes the database,
@@ -178,6 +206,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       },
       keyRing,
       adminToken,
+      metrics,
       publicApp,
       adminApp,
       sweepExpired: sweeper.runOnce,

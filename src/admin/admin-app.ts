@@ -12,6 +12,7 @@ import { userToJson } from '../users/user.js';
 import type { UserService } from '../users/user-service.js';
 import { TollgateError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { errorBoundary } from '../http/error-boundary.js';
 import { sendErrorResponse } from '../web/error-response.js';
 import { requestLog } from '../http/request-log.js';
@@ -32,6 +33,7 @@ export interface AdminDependencies {
   /** Withdraws a key (and replaces it) and stops signing with it on this instance at once; the kids withdrawn. */
   revokeKey(kid: string): Promise<string[]>;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /**
@@ -159,6 +161,13 @@ function routes(deps: AdminDependencies): Router {
     ctx.body = { revoked, keys: keyRing.list() };
   });
 
+  on(r.metrics, async (ctx) => {
+    const { contentType, text } = await deps.metrics.exposition();
+    ctx.type = contentType;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = text;
+  });
+
   // Built once: the schemas do not change while the process runs.
   const { version } = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
     version: string;
@@ -175,7 +184,7 @@ export function createAdminApp(deps: AdminDependencies): Koa {
   const app = new Koa();
   app.silent = true;
   const router = routes(deps);
-  app.use(requestLog(deps.logger));
+  app.use(requestLog(deps.logger, { metrics: deps.metrics }));
   app.use(errorBoundary({ logger: deps.logger }));
   app.use(jsonErrors);
   app.use(bearerAuth(deps.adminToken));

@@ -27,7 +27,8 @@ export function guardedRoute<Route extends AdminRoute>(
   route: Route,
   handle: (ctx: Context, input: GuardedInput<Route>) => Promise<void> | void,
 ): void {
-  router[route.method](route.path, async (ctx) => {
+  // Named by its operationId: the request's metrics carry the name, never the path with its ids.
+  router[route.method](route.operationId, route.path, async (ctx) => {
     const params = parsed(route.params, { ...ctx.params });
     const body = route.body ? parsed(route.body, await readJsonBody(ctx)) : undefined;
     await handle(ctx, { params, body } as GuardedInput<Route>);

@@ -19,8 +19,8 @@ export interface AdminRoute<
   summary: string;
   params: Params;
   body: Body;
-  /** The success status and what it answers. */
-  success: { status: 200 | 201; description: string };
+  /** The success status and what it answers (JSON unless another media type is named). */
+  success: { status: 200 | 201; description: string; contentType?: string };
 }
 
 const noParams = z.strictObject({});
@@ -160,6 +160,14 @@ export const adminRoutes = {
     success: { status: 200, description: 'the kids revoked and the key ring' },
   }),
 
+  metrics: route('get', '/metrics', 'metrics', 'Prometheus metrics', {
+    params: noParams,
+    success: {
+      status: 200,
+      description: "this instance's metrics in Prometheus text format",
+      contentType: 'text/plain; version=0.0.4',
+    },
+  }),
   openApi: route('get', '/openapi.json', 'openApi', 'This document', {
     params: noParams,
     success: { status: 200, description: "the admin API's OpenAPI 3.1 document" },

@@ -47,7 +47,10 @@ function operation(route: AdminRoute, bodies: JsonObject): JsonObject {
         }
       : {}),
     responses: {
-      [route.success.status]: { description: route.success.description, content: { 'application/json': {} } },
+      [route.success.status]: {
+        description: route.success.description,
+        content: { [route.success.contentType ?? 'application/json']: {} },
+      },
       400: errorResponse('invalid input; error_description names the field'),
       401: errorResponse('no admin token, or a wrong one'),
       ...(parameters.length ? { 404: errorResponse('nothing by that id') } : {}),

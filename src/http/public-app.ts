@@ -6,6 +6,7 @@ import type { ProviderHost } from '../oidc/provider-host.js';
 import type { Config } from '../config.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { trustProxyHops } from '../web/client-address.js';
 import { deviceSessionGuard } from '../pages/device/device-session-guard.js';
 import { errorBoundary } from './error-boundary.js';
@@ -25,7 +26,7 @@ import { answerAsIssuer, providerRequestOf } from '../oidc-provider/internals.js
  * JWKS responses may be cached by verifiers for JWKS_MAX_AGE (the key ring plans rotations
  * around it), and revalidated cheaply: an ETag of the key set, 304 when it is unchanged.
  */
-function jwksCaching(path: string, maxAge: number): Koa.Middleware {
+function jwksCaching(path: string, maxAge: number, metrics: Metrics): Koa.Middleware {
   // oidc-provider answers with the same `keys` array until the Provider is rebuilt: hash it once.
   const etags = new WeakMap<object, string>();
   return gated(
@@ -43,6 +44,7 @@ function jwksCaching(path: string, maxAge: number): Koa.Middleware {
       }
       ctx.etag = etag;
       if (ctx.fresh) {
+        metrics.jwksNotModified.inc();
         ctx.status = 304;
         ctx.body = null;
       }
@@ -74,7 +76,14 @@ export interface PublicAppDependencies {
   interactions: Router;
   /** Tollgate's own protocol additions in front of oidc-provider (introspection, device flow). */
   protocolExtras: Koa.Middleware[];
+  metrics: Metrics;
 }
+
+/** The public listener's own paths outside any router, by the route name their metrics carry. */
+const NAMED_PATHS = new Map([
+  ['/healthz', 'healthz'],
+  ['/readyz', 'readyz'],
+]);
 
 /**
  * The public listener: security headers → request log → error boundary → input guard → health →
@@ -90,14 +99,19 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.keys = deps.cookieKeys;
   secureCookiesForHttpsIssuer(app, deps.config.issuer);
   app.use(securityHeaders());
-  app.use(requestLog(deps.logger));
+  app.use(
+    requestLog(deps.logger, {
+      metrics: deps.metrics,
+      namedPaths: new Map([...NAMED_PATHS, [paths.stylesheet, 'stylesheet']]),
+    }),
+  );
   answerAsIssuer(app, deps.config.issuer);
   const isPage = pageRoutes(paths);
   app.use(errorBoundary({ logger: deps.logger, page: { isPage, assets: paths.assets }, rfc6749Descriptions: true }));
   app.use(inputGuard({ isPage, assets: paths.assets }));
   app.use(health(deps.db, deps.keyRing));
   app.use(issuerRouting(paths));
-  app.use(jwksCaching(paths.jwks, deps.config.jwksMaxAge));
+  app.use(jwksCaching(paths.jwks, deps.config.jwksMaxAge, deps.metrics));
   app.use(stylesheetRoute(paths.stylesheet));
   // The router would match every request against its routes; only its own paths need it.
   const interactionRoutes = deps.interactions.routes();

@@ -59,6 +59,8 @@ export class KeyRing {
     private readonly db: Knex,
     private readonly keks: Buffer[],
     private readonly timing: KeyRingTiming,
+    /** Told after each committed rotation, by the admin API or the schedule (metrics count them). */
+    private readonly onRotated: () => void = () => {},
   ) {}
 
   /** Makes sure every algorithm has a current and a next key, re-seals under a new KEK, loads. */
@@ -124,6 +126,7 @@ export class KeyRing {
       }
       await this.#rotate(trx, keys);
     });
+    this.onRotated();
     await this.load();
   }
 
@@ -164,6 +167,7 @@ export class KeyRing {
    * re-check inside it make exactly one of them rotate. Returns whether the ring changed.
    */
   async maintain(): Promise<boolean> {
+    let rotated = false;
     const changed = await this.#locked(async (trx) => {
       const keys = await signingKeyStore.all(trx);
       const removed = await signingKeyStore.deleteRemovable(trx, new Date());
@@ -174,8 +178,10 @@ export class KeyRing {
         trx,
         keys.filter((key) => !removed.includes(key.kid)),
       );
+      rotated = true;
       return true;
     });
+    if (rotated) this.onRotated();
     return changed;
   }
 

@@ -39,6 +39,8 @@ export type Reliance =
   | 'resume-routes'
   | 'consent-prompt-check'
   | 'server-error-event'
+  | 'error-events'
+  | 'refresh-token-reuse'
   | 'client-authentication';
 
 export class ProviderRelianceError extends Error {
@@ -270,6 +272,32 @@ export function onServerError(provider: Provider, report: (ctx: object, error: u
   provider.on('server_error', (ctx: object, error: unknown) => report(ctx, error));
 }
 
+/**
+ * Reports every error answer oidc-provider gives: it emits one event per route (`grant.error`,
+ * `introspection.error`, `authorization.error`, …, and `server_error` for its 500s), and the
+ * list grows with its features, so the events are seen at emit() rather than by name.
+ */
+export function onEveryErrorEvent(provider: Provider, report: (error: unknown) => void): void {
+  const emit = provider.emit.bind(provider);
+  provider.emit = (event: string | symbol, ...args: unknown[]) => {
+    if (typeof event === 'string' && (event === 'server_error' || event.endsWith('.error'))) report(args[1]);
+    return emit(event, ...args);
+  };
+}
+
+/** What oidc-provider (and Tollgate's adapter, in its words) says when a used refresh token comes back. */
+const REFRESH_TOKEN_REUSED = 'refresh token already used';
+
+/**
+ * Reports each refresh token presented again after use, which revokes its grant. oidc-provider
+ * tells it by no event of its own, only by the detail (never sent) of the invalid_grant it answers.
+ */
+export function onRefreshTokenReuse(provider: Provider, report: () => void): void {
+  provider.on('grant.error', (_ctx: object, error: { error?: unknown; error_detail?: unknown }) => {
+    if (error?.error === 'invalid_grant' && error.error_detail === REFRESH_TOKEN_REUSED) report();
+  });
+}
+
 // ─── The device pages ────────────────────────────────────────────────────────────────────────
 
 /** oidc-provider hands its device pages a ready-made <form>; Tollgate keeps only its action and token. */
@@ -409,6 +437,14 @@ function checkLibrary(): void {
     'server-error-event',
     'lib/shared/authorization_error_handler.js',
     "provider.emit('server_error', ctx, err)",
+  );
+  // src/oidc/provider-metrics.ts counts error answers and refresh-token reuse from these events.
+  ensureSourceHas('error-events', 'lib/shared/error_handler.js', 'provider.emit(eventName, ctx, err)');
+  ensureSourceHas('error-events', 'lib/helpers/initialize_app.js', "error('grant.error')");
+  ensureSourceHas(
+    'refresh-token-reuse',
+    'lib/actions/grants/refresh_token.js',
+    `InvalidGrant('${REFRESH_TOKEN_REUSED}')`,
   );
   ensureSourceHas('oidc-context', 'lib/shared/assemble_params.js', 'ctx.oidc.params =');
   ensureSourceHas(

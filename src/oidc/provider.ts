@@ -21,6 +21,8 @@ import {
   providerPageHooks,
   type ProviderPageHooks,
 } from '../oidc-provider/internals.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { recordProviderMetrics } from './provider-metrics.js';
 import { defaultResource, installGrantNarrowing, resourceServerInfo } from './resource-policy.js';
 
 export interface ProviderDependencies {
@@ -41,6 +43,8 @@ export interface ProviderDependencies {
   loadExistingGrant: NonNullable<Configuration['loadExistingGrant']>;
   /** Told of every failure oidc-provider answers itself, with the request's context. */
   reportServerError(ctx: object, error: unknown): void;
+  /** Where tokens issued and error answers are counted. */
+  metrics: Metrics;
 }
 
 const ASYMMETRIC = [...SIGNING_ALGORITHMS];
@@ -189,5 +193,6 @@ export function buildProvider(deps: ProviderDependencies): Provider {
 
   // Its own failures go to whoever the composition root chose (the public app's error boundary).
   onServerError(provider, deps.reportServerError);
+  recordProviderMetrics(provider, deps.metrics);
   return provider;
 }

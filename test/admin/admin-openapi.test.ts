@@ -32,6 +32,7 @@ const ADMIN_ROUTES = [
   'GET /keys',
   'POST /keys/rotate',
   'POST /keys/{kid}/revoke',
+  'GET /metrics',
   'GET /openapi.json',
 ];
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];

@@ -17,6 +17,7 @@ import { errorMessage, sendPage } from '../../web/page.js';
 import { scopeList } from './scope-list.js';
 import { describeApiScope, describeOidcScope } from './scope-words.js';
 import { BusyError } from '../../lib/bounded-semaphore.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import { passwordSubjects, slowDownMs, type AttemptThrottle } from './attempt-throttle.js';
 
 export interface InteractionDependencies {
@@ -26,6 +27,7 @@ export interface InteractionDependencies {
   throttle: AttemptThrottle;
   csrf: CsrfTokens;
   logger: Logger;
+  metrics: Metrics;
   /** Where pages find the stylesheet (under the issuer's path). */
   assets: string;
   /** Where the interaction routes are mounted. */
@@ -159,6 +161,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const subjects = passwordSubjects(username, ctx.ip);
     const reserved = await deps.throttle.reserve(subjects);
     if (!reserved.allowed) {
+      deps.metrics.signInThrottled.inc();
       ctx.set('Retry-After', String(reserved.retryAfterSeconds));
       return loginPage(ctx, interaction, client, {
         status: 429,
@@ -186,6 +189,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       });
     }
     if (!user || !valid) {
+      deps.metrics.signInFailures.inc();
       return loginPage(ctx, interaction, client, { status: 401, username, error: 'Incorrect username or password.' });
     }
     // The right password: this attempt was no failure, and the failures of this username from
