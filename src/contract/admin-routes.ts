@@ -30,17 +30,20 @@ const clientId = byId('the client_id');
 const userId = byId("the user's id or username");
 const kid = z.strictObject({ kid: z.string().meta({ description: "the key's kid" }) });
 
+type UnnamedRoute<Params extends z.ZodType, Body extends z.ZodType | undefined> = Omit<
+  AdminRoute<Params, Body>,
+  'operationId'
+>;
+
 function route<Params extends z.ZodType, Body extends z.ZodType | undefined = undefined>(
   method: HttpMethod,
   path: string,
-  operationId: string,
   summary: string,
   options: { params: Params; body?: Body; success?: AdminRoute['success'] },
-): AdminRoute<Params, Body> {
+): UnnamedRoute<Params, Body> {
   return {
     method,
     path,
-    operationId,
     summary,
     params: options.params,
     body: options.body as Body,
@@ -48,57 +51,65 @@ function route<Params extends z.ZodType, Body extends z.ZodType | undefined = un
   };
 }
 
+/** Each route named by its key in the table: its operationId is spelled once. */
+function named<Routes extends Record<string, UnnamedRoute<z.ZodType, z.ZodType | undefined>>>(
+  routes: Routes,
+): { [Name in keyof Routes]: Routes[Name] & { operationId: Name & string } } {
+  return Object.fromEntries(
+    Object.entries(routes).map(([operationId, unnamed]) => [operationId, { ...unnamed, operationId }]),
+  ) as { [Name in keyof Routes]: Routes[Name] & { operationId: Name & string } };
+}
+
 /** Every route of the admin listener: the router, the OpenAPI document and the CLI all read this table. */
-export const adminRoutes = {
-  listApis: route('get', '/apis', 'listApis', 'List APIs', {
+export const adminRoutes = named({
+  listApis: route('get', '/apis', 'List APIs', {
     params: noParams,
     success: { status: 200, description: 'every API' },
   }),
-  createApi: route('post', '/apis', 'createApi', 'Register an API', {
+  createApi: route('post', '/apis', 'Register an API', {
     params: noParams,
     body: createApiBody,
     success: { status: 201, description: 'the API' },
   }),
-  showApi: route('get', '/apis/:id', 'showApi', 'Show an API', {
+  showApi: route('get', '/apis/:id', 'Show an API', {
     params: apiId,
     success: { status: 200, description: 'the API' },
   }),
-  updateApi: route('patch', '/apis/:id', 'updateApi', 'Change an API', {
+  updateApi: route('patch', '/apis/:id', 'Change an API', {
     params: apiId,
     body: updateApiBody,
     success: { status: 200, description: 'the API as changed' },
   }),
-  deleteApi: route('delete', '/apis/:id', 'deleteApi', 'Delete an API', {
+  deleteApi: route('delete', '/apis/:id', 'Delete an API', {
     params: apiId,
     success: { status: 200, description: 'the API deleted' },
   }),
 
-  listClients: route('get', '/clients', 'listClients', 'List clients', {
+  listClients: route('get', '/clients', 'List clients', {
     params: noParams,
     success: { status: 200, description: 'every client, never a secret' },
   }),
-  createClient: route('post', '/clients', 'createClient', 'Register a client', {
+  createClient: route('post', '/clients', 'Register a client', {
     params: noParams,
     body: createClientBody,
     success: { status: 201, description: 'the client with its client_secret (shown once; none for a public client)' },
   }),
-  showClient: route('get', '/clients/:id', 'showClient', 'Show a client', {
+  showClient: route('get', '/clients/:id', 'Show a client', {
     params: clientId,
     success: { status: 200, description: 'the client' },
   }),
-  updateClient: route('patch', '/clients/:id', 'updateClient', 'Change a client', {
+  updateClient: route('patch', '/clients/:id', 'Change a client', {
     params: clientId,
     body: updateClientBody,
     success: { status: 200, description: 'the client as changed' },
   }),
-  deleteClient: route('delete', '/clients/:id', 'deleteClient', 'Delete a client, revoking its grants and tokens', {
+  deleteClient: route('delete', '/clients/:id', 'Delete a client, revoking its grants and tokens', {
     params: clientId,
     success: { status: 200, description: 'the client deleted' },
   }),
   rotateClientSecret: route(
     'post',
     '/clients/:id/rotate-secret',
-    'rotateClientSecret',
     'Give a client a new secret; the old one stops working',
     {
       params: clientId,
@@ -106,61 +117,49 @@ export const adminRoutes = {
     },
   ),
 
-  listUsers: route('get', '/users', 'listUsers', 'List users', {
+  listUsers: route('get', '/users', 'List users', {
     params: noParams,
     success: { status: 200, description: 'every user' },
   }),
-  createUser: route('post', '/users', 'createUser', 'Create a user', {
+  createUser: route('post', '/users', 'Create a user', {
     params: noParams,
     body: createUserBody,
     success: { status: 201, description: 'the user' },
   }),
-  showUser: route('get', '/users/:id', 'showUser', 'Show a user', {
+  showUser: route('get', '/users/:id', 'Show a user', {
     params: userId,
     success: { status: 200, description: 'the user' },
   }),
-  updateUser: route('patch', '/users/:id', 'updateUser', "Change a user's username or email", {
+  updateUser: route('patch', '/users/:id', "Change a user's username or email", {
     params: userId,
     body: updateUserBody,
     success: { status: 200, description: 'the user as changed' },
   }),
-  setUserPassword: route(
-    'put',
-    '/users/:id/password',
-    'setUserPassword',
-    "Set a user's password, revoking their sessions and grants",
-    {
-      params: userId,
-      body: setPasswordBody,
-      success: { status: 200, description: 'the user' },
-    },
-  ),
-  deleteUser: route('delete', '/users/:id', 'deleteUser', 'Delete a user, revoking their sessions and grants', {
+  setUserPassword: route('put', '/users/:id/password', "Set a user's password, revoking their sessions and grants", {
+    params: userId,
+    body: setPasswordBody,
+    success: { status: 200, description: 'the user' },
+  }),
+  deleteUser: route('delete', '/users/:id', 'Delete a user, revoking their sessions and grants', {
     params: userId,
     success: { status: 200, description: 'the user deleted' },
   }),
 
-  listKeys: route('get', '/keys', 'listKeys', 'List signing keys (never private material)', {
+  listKeys: route('get', '/keys', 'List signing keys (never private material)', {
     params: noParams,
     success: { status: 200, description: 'the key ring' },
   }),
-  rotateKeys: route(
-    'post',
-    '/keys/rotate',
-    'rotateKeys',
-    'Promote the next keys to current and publish new next keys',
-    {
-      params: noParams,
-      body: rotateKeysBody,
-      success: { status: 200, description: 'the key ring after rotating' },
-    },
-  ),
-  revokeKey: route('post', '/keys/:kid/revoke', 'revokeKey', 'Withdraw a key (and replace it)', {
+  rotateKeys: route('post', '/keys/rotate', 'Promote the next keys to current and publish new next keys', {
+    params: noParams,
+    body: rotateKeysBody,
+    success: { status: 200, description: 'the key ring after rotating' },
+  }),
+  revokeKey: route('post', '/keys/:kid/revoke', 'Withdraw a key (and replace it)', {
     params: kid,
     success: { status: 200, description: 'the kids revoked and the key ring' },
   }),
 
-  metrics: route('get', '/metrics', 'metrics', 'Prometheus metrics', {
+  metrics: route('get', '/metrics', 'Prometheus metrics', {
     params: noParams,
     success: {
       status: 200,
@@ -168,10 +167,10 @@ export const adminRoutes = {
       contentType: 'text/plain; version=0.0.4',
     },
   }),
-  openApi: route('get', '/openapi.json', 'openApi', 'This document', {
+  openApi: route('get', '/openapi.json', 'This document', {
     params: noParams,
     success: { status: 200, description: "the admin API's OpenAPI 3.1 document" },
   }),
-} as const;
+});
 
 export type AdminRouteName = keyof typeof adminRoutes;
