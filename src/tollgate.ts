@@ -38,7 +38,7 @@ import { RefreshRotation } from './oidc/refresh-rotation.js';
 import { anonymousRequestLimit } from './limits/anonymous-requests.js';
 import { RateLimit } from './limits/rate-limit.js';
 import { Metrics } from './metrics/metrics.js';
-import { poolUsage } from './db/pool-usage.js';
+import { poolUsage, watchPoolWaits } from './db/pool-usage.js';
 
 export interface Tollgate {
   config: Config;
@@ -80,6 +80,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
         ),
       pool: () => poolUsage(db),
     });
+    watchPoolWaits(db, (seconds) => metrics.poolWait.observe(seconds));
     const keyRing = new KeyRing(
       db,
       keks,

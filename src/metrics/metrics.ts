@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** What the key-age gauge reads at scrape time: each algorithm's current signing key and when it was activated. */
 export type CurrentKeys = () => Iterable<{ alg: string; activatedAt: Date }>;
 
-/** What the pool gauge reads at scrape time (undefined where there is no pool, as with the embedded database). */
+/** What the pool gauges read at scrape time (undefined where there is no pool). */
 export type PoolUsage = () => { inUse: number; pending: number } | undefined;
 
 /** Route and error label values are names from fixed tables; anything else folds into this one value. */
@@ -56,6 +56,13 @@ export class Metrics {
   readonly signInThrottled = new Counter({
     name: 'tollgate_sign_in_throttled_total',
     help: 'Sign-in attempts refused with 429 by the attempt throttle',
+    registers: [this.registry],
+  });
+  readonly poolWait = new Histogram({
+    name: 'tollgate_db_pool_wait_seconds',
+    help: 'Time a query waited for a database connection from the pool (failed acquires included)',
+    // From a free connection (microseconds) to knex's acquire timeout (4 s).
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
   readonly jwksNotModified = new Counter({

@@ -235,6 +235,35 @@ describe('GET /metrics on the admin listener', () => {
     expect(await current('tollgate_sign_in_throttled_total')).toBe(throttledBefore + 1);
   });
 
+  it('shows the database pool: connections in use, queries waiting and how long they waited', async () => {
+    const db = suite.server.tollgate.database.knex;
+    const client = db.client as {
+      pool: { max: number };
+      acquireConnection(): Promise<unknown>;
+      releaseConnection(connection: unknown): Promise<void>;
+    };
+    const before = (await scrape()).samples;
+    // Every connection checked out (ten on PostgreSQL, PGlite's one on the embedded database),
+    // then one more query: it has to wait for the pool.
+    const held = await Promise.all(Array.from({ length: client.pool.max }, () => client.acquireConnection()));
+    const waiting = db.raw('select 1');
+    const queued = waiting.then(() => undefined);
+    try {
+      await expect.poll(async () => current('tollgate_db_pool_pending_acquires')).toBeGreaterThanOrEqual(1);
+      expect(await current('tollgate_db_pool_connections_in_use')).toBe(client.pool.max);
+    } finally {
+      await Promise.all(held.map((connection) => client.releaseConnection(connection)));
+    }
+    await queued;
+    const after = (await scrape()).samples;
+    const waits = (samples: Sample[]) => valueOf(samples, 'tollgate_db_pool_wait_seconds_count');
+    const waited = (samples: Sample[]) => valueOf(samples, 'tollgate_db_pool_wait_seconds_sum');
+    expect(waits(after) - waits(before)).toBeGreaterThanOrEqual(client.pool.max + 1);
+    // The queued query waited through at least one scrape: more than nothing, counted in seconds.
+    expect(waited(after)).toBeGreaterThan(waited(before));
+    expect(valueOf(after, 'tollgate_db_pool_pending_acquires')).toBe(0);
+  });
+
   it('labels requests by route name: random paths never add a route label value', async () => {
     await fc.assert(
       fc.asyncProperty(fc.webPath(), fc.constantFrom('get', 'post'), async (path, method) => {
