@@ -3,17 +3,29 @@ import { refuse } from './wording.js';
 
 // GET /audit takes its filters as query parameters: every value arrives as text, once.
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+/** A date, or a date and time with its offset (a time without one would depend on the server's zone). */
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d))?$/;
+
+/** The moment `value` names, or undefined; JavaScript's Date would read 2026-02-30 as 2 March. */
+function isoMoment(value: string): Date | undefined {
+  const match = ISO_8601.exec(value);
+  if (!match) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return undefined;
+  const time = new Date(value);
+  return Number.isNaN(time.getTime()) ? undefined : time;
+}
 
 const since = z
   .string()
   .meta({ description: 'only entries at or after this moment (ISO 8601, e.g. 2026-01-31T12:00:00Z or 2026-01-31)' })
-  .transform((value, ctx) => {
-    const time = ISO_8601.test(value) ? new Date(value) : undefined;
-    if (!time || Number.isNaN(time.getTime()))
-      return refuse(ctx, (field) => `${field} must be an ISO 8601 date or time, e.g. 2026-01-31T12:00:00Z`);
-    return time;
-  });
+  .transform(
+    (value, ctx) =>
+      isoMoment(value) ??
+      refuse(ctx, (field) => `${field} must be an ISO 8601 date or time, e.g. 2026-01-31T12:00:00Z`),
+  );
 
 const type = z
   .string()
