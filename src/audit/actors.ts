@@ -1,4 +1,4 @@
-import crypto from 'node:crypto';
+import { sha256Hex } from '../lib/sha256.js';
 
 /**
  * Which admin credential made a change: `admin:` and the first 8 hex digits of its SHA-256. It
@@ -7,5 +7,5 @@ import crypto from 'node:crypto';
  * generated one 32 random bytes), and 32 bits of its hash cannot be searched back to it.
  */
 export function adminActor(adminToken: string): string {
-  return `admin:${crypto.hash('sha256', adminToken, 'hex').slice(0, 8)}`;
+  return `admin:${sha256Hex(adminToken).slice(0, 8)}`;
 }
