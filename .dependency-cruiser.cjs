@@ -9,7 +9,7 @@ const layers = [
   ['pages', '^src/pages/'],
   ['protocol', '^src/(oidc|limits)/'],
   ['domain', '^src/(clients|apis|users)/'],
-  ['stores', '^src/(artefacts|keys)/'],
+  ['stores', '^src/(artefacts|keys|audit)/'],
   ['building blocks', '^src/(db|web|contract|oidc-provider|metrics)/'],
   ['foundation', '^src/(lib/|config\\.ts$|log\\.ts$|runtime-check\\.ts$)'],
 ];
@@ -32,6 +32,10 @@ const siblings = [
   ['src/users/', 'src/(clients|apis)/'],
   ['src/clients/', 'src/users/'],
   ['src/keys/', 'src/artefacts/'],
+  // Key rotations reach the audit log through KeyRing's callback, wired in src/tollgate.ts.
+  ['src/keys/', 'src/audit/'],
+  ['src/audit/', 'src/(keys|artefacts)/'],
+  ['src/artefacts/', 'src/audit/'],
   ['src/db/', 'src/(web|contract|oidc-provider)/'],
   ['src/web/', 'src/(db|contract)/'],
   ['src/contract/', 'src/(db|web|oidc-provider)/'],

@@ -39,6 +39,8 @@ export interface Config {
   anonymousRateLimit: Rate;
   /** After SIGTERM/SIGINT, how long requests in flight may take before their connections are cut. */
   shutdownGraceSeconds: number;
+  /** Audit log entries older than this many days are swept. */
+  auditRetentionDays: number;
 }
 
 /** Token and session lifetimes in seconds (access tokens are set per API). */
@@ -201,5 +203,6 @@ export function loadConfig(env: Env = process.env): Config {
     lifetimes: lifetimes(env),
     anonymousRateLimit: rate(env, 'ANONYMOUS_RATE_LIMIT', '60/min'),
     shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
+    auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 90, 1, 3650),
   };
 }

@@ -39,6 +39,9 @@ import { anonymousRequestLimit } from './limits/anonymous-requests.js';
 import { RateLimit } from './limits/rate-limit.js';
 import { Metrics } from './metrics/metrics.js';
 import { poolUsage, watchPoolWaits } from './db/pool-usage.js';
+import { AuditLog } from './audit/audit-log.js';
+import { SYSTEM_ACTOR } from './audit/audit-entry.js';
+import { RefreshReuseAudit } from './oidc/refresh-reuse-audit.js';
 
 export interface Tollgate {
   config: Config;
@@ -51,6 +54,8 @@ export interface Tollgate {
   adminToken: string;
   /** This instance's Prometheus series (GET /metrics on the admin listener). */
   metrics: Metrics;
+  /** Admin changes and security events (GET /audit on the admin listener). */
+  audit: AuditLog;
   sweepExpired(): Promise<number>;
   /** Runs the key maintenance job now (scheduled rotation, clean-up, pick-up); true if keys changed. */
   maintainKeys(): Promise<boolean>;
@@ -72,6 +77,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
 
     const kek = await resolveKeyEncryptionKey({ configured: config.keyEncryptionKey, keysDir: config.keysDir, db });
     const keks = config.keyEncryptionKeyPrevious ? [kek, config.keyEncryptionKeyPrevious] : [kek];
+    const audit = new AuditLog(db, logger, config.auditRetentionDays);
     const metrics = new Metrics({
       // Read at scrape time: the key ring is built just below.
       currentKeys: () =>
@@ -90,14 +96,28 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
         maxSignedLifetime: Math.max(MAX_TOKEN_TTL, config.lifetimes.idToken),
         rotationDays: config.keyRotationDays,
       },
-      () => metrics.keyRotations.inc(),
+      (rotation) => {
+        metrics.keyRotations.inc();
+        // The admin API records the rotations it is asked for, with its actor; the schedule's are the system's.
+        if (rotation.scheduled)
+          void audit.record({
+            type: 'key.rotated',
+            actor: SYSTEM_ACTOR,
+            subject: null,
+            ip: null,
+            detail: { ...rotation },
+          });
+      },
     );
     await keyRing.initialise();
     const cookieKeys = [await serverSecret(db, keks, 'cookie-signing-key')];
-    // Found after oidc-provider answered 200 (a concurrent use won): counted as reuse and as the error it becomes.
-    const rotations = new RefreshRotation(() => {
+    const refreshReuse = new RefreshReuseAudit(audit);
+    // Found after oidc-provider answered 200 (a concurrent use won): counted as reuse and as the
+    // error it becomes, and recorded (the reuses oidc-provider finds reach refreshReuse from it).
+    const rotations = new RefreshRotation((ctx) => {
       metrics.refreshTokenReuse.inc();
       metrics.oauthError('invalid_grant');
+      refreshReuse.note(ctx);
     });
     const adapterOptions = {
       rotations,
@@ -127,6 +147,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           // rate-limited, by the public app's error boundary for the request that failed.
           reportServerError: noteProviderServerError,
           metrics,
+          refreshReuse,
         }),
       paths.prefix,
       keyRing.snapshot,
@@ -142,6 +163,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       csrf: new CsrfTokens(await serverSecret(db, keks, 'csrf-key')),
       logger,
       metrics,
+      audit,
       paths,
       assets: paths.assets,
     });
@@ -163,6 +185,8 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
         devicePolling({ paths, interval: config.lifetimes.devicePollInterval, polls }),
         deviceCodeEntry({ paths, throttle }),
         selfSubmittingFormPolicy(paths),
+        // Outside the commit below: a reuse it finds is recorded once it has turned the answer into invalid_grant.
+        refreshReuse.recordAfter(paths),
         // Last, next to oidc-provider: a refresh rotation is written only for a 200 it answered.
         rotations.commitOnSuccess(paths),
       ],
@@ -174,8 +198,9 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       users: new UserService(db),
       keyRing,
       async rotateKeys(force) {
-        await keyRing.rotate({ force });
+        const rotation = await keyRing.rotate({ force });
         providers.swap(keyRing.snapshot);
+        return rotation;
       },
       async revokeKey(kid) {
         const revoked = await keyRing.revoke(kid);
@@ -184,6 +209,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       },
       logger,
       metrics,
+      audit,
     });
 
     // The timers start last, once nothing above can fail: a failed start closes the database,
@@ -198,6 +224,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       () => throttle.sweep(),
       () => polls.sweep(),
       () => anonymousLimit.sweep(),
+      () => audit.sweep(),
     ]);
     return {
       config,
@@ -208,6 +235,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       keyRing,
       adminToken,
       metrics,
+      audit,
       publicApp,
       adminApp,
       sweepExpired: sweeper.runOnce,

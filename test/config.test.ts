@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       jwksMaxAge: 300,
       keyRotationDays: 30,
       logLevel: 'info',
+      auditRetentionDays: 90,
     });
     expect(config.dataDir).toBe(path.resolve('./data'));
   });
@@ -75,6 +76,7 @@ describe('loadConfig', () => {
       KEY_ROTATION_DAYS: '7',
       JWKS_MAX_AGE: '60',
       LOG_LEVEL: 'debug',
+      AUDIT_RETENTION_DAYS: '30',
     });
     expect(config).toMatchObject({
       port: 4000,
@@ -89,6 +91,7 @@ describe('loadConfig', () => {
       keyRotationDays: 7,
       jwksMaxAge: 60,
       logLevel: 'debug',
+      auditRetentionDays: 30,
     });
     expect(config.keyEncryptionKey?.equals(Buffer.alloc(32, 7))).toBe(true);
   });
@@ -162,6 +165,10 @@ describe('loadConfig', () => {
   it('rejects other malformed values with a message naming the variable', () => {
     expect(configError({ JWKS_MAX_AGE: '1.5' }).message).toContain('JWKS_MAX_AGE');
     expect(configError({ KEY_ROTATION_DAYS: '0' }).message).toContain('KEY_ROTATION_DAYS');
+    expect(configError({ AUDIT_RETENTION_DAYS: '0' }).message).toBe(
+      'AUDIT_RETENTION_DAYS must be between 1 and 3650, got 0',
+    );
+    expect(configError({ AUDIT_RETENTION_DAYS: 'forever' }).message).toContain('AUDIT_RETENTION_DAYS');
     expect(configError({ TRUST_PROXY: 'maybe' }).message).toContain('TRUST_PROXY');
     expect(configError({ DATABASE_URL: 'mysql://db.example.com/x', KEY_ENCRYPTION_KEY: KEY }).message).toContain(
       'DATABASE_URL',

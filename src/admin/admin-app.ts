@@ -6,7 +6,11 @@ import { apiToJson } from '../apis/api.js';
 import type { ApiService } from '../apis/api-service.js';
 import { clientToJson } from '../clients/client.js';
 import type { ClientService } from '../clients/client-service.js';
-import type { KeyRing } from '../keys/key-ring.js';
+import type { KeyRing, KeyRotation } from '../keys/key-ring.js';
+import { adminActor } from '../audit/actors.js';
+import { auditEntryToJson, type AuditType } from '../audit/audit-entry.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { changedFields } from '../audit/changes.js';
 import { adminOpenApiDocument, adminRoutes, type AdminRoute } from '../contract/index.js';
 import { userToJson } from '../users/user.js';
 import type { UserService } from '../users/user-service.js';
@@ -29,11 +33,21 @@ export interface AdminDependencies {
   users: UserService;
   keyRing: KeyRing;
   /** Rotates the ring and starts signing with it on this instance at once. */
-  rotateKeys(force: boolean): Promise<void>;
+  rotateKeys(force: boolean): Promise<KeyRotation>;
   /** Withdraws a key (and replaces it) and stops signing with it on this instance at once; the kids withdrawn. */
   revokeKey(kid: string): Promise<string[]>;
   logger: Logger;
   metrics: Metrics;
+  /** Where every change made here is recorded, with the admin credential that made it. */
+  audit: AuditLog;
+}
+
+type JsonView = Record<string, unknown>;
+
+/** A view as recorded for a thing created or deleted: what it is, without its bookkeeping times. */
+function described(view: JsonView): JsonView {
+  const { created_at: _created, updated_at: _updated, password_changed_at: _changed, ...rest } = view;
+  return rest;
 }
 
 /**
@@ -81,6 +95,11 @@ function bearerAuth(adminToken: string): Koa.Middleware {
 function routes(deps: AdminDependencies): Router {
   const router = new Router();
   const { apis, clients, users, keyRing } = deps;
+  // One admin credential today; its fingerprint names it in every entry (never the token itself).
+  const actor = adminActor(deps.adminToken);
+  /** Records a change made through this route, once the service has made it. */
+  const audit = (ctx: Context, type: AuditType, subject: string | null, detail: JsonView = {}) =>
+    deps.audit.record({ type, actor, subject, ip: ctx.ip, detail });
   const on = <Route extends AdminRoute>(
     route: Route,
     handle: (ctx: Context, input: GuardedInput<Route>) => Promise<void> | void,
@@ -91,17 +110,24 @@ function routes(deps: AdminDependencies): Router {
     ctx.body = (await apis.list()).map(apiToJson);
   });
   on(r.createApi, async (ctx, { body }) => {
+    const api = apiToJson(await apis.create(body));
+    await audit(ctx, 'api.created', api.id, described(api));
     ctx.status = 201;
-    ctx.body = apiToJson(await apis.create(body));
+    ctx.body = api;
   });
   on(r.showApi, async (ctx, { params }) => {
     ctx.body = apiToJson(await apis.show(params.id));
   });
   on(r.updateApi, async (ctx, { params, body }) => {
-    ctx.body = apiToJson(await apis.update(params.id, body));
+    const before = apiToJson(await apis.show(params.id));
+    const after = apiToJson(await apis.update(params.id, body));
+    await audit(ctx, 'api.updated', after.id, { changes: changedFields(before, after) });
+    ctx.body = after;
   });
   on(r.deleteApi, async (ctx, { params }) => {
-    ctx.body = apiToJson(await apis.delete(params.id));
+    const api = apiToJson(await apis.delete(params.id));
+    await audit(ctx, 'api.deleted', api.id, described(api));
+    ctx.body = api;
   });
 
   on(r.listClients, async (ctx) => {
@@ -109,43 +135,66 @@ function routes(deps: AdminDependencies): Router {
   });
   on(r.createClient, async (ctx, { body }) => {
     const { client, secret } = await clients.create(body);
+    const view = clientToJson(client);
+    await audit(ctx, 'client.created', view.client_id, described(view));
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { ...clientToJson(client), ...(secret ? { client_secret: secret } : {}) };
+    ctx.body = { ...view, ...(secret ? { client_secret: secret } : {}) };
   });
   on(r.showClient, async (ctx, { params }) => {
     ctx.body = clientToJson(await clients.show(params.id));
   });
   on(r.updateClient, async (ctx, { params, body }) => {
-    ctx.body = clientToJson(await clients.update(params.id, body));
+    const before = clientToJson(await clients.show(params.id));
+    const after = clientToJson(await clients.update(params.id, body));
+    const changes = changedFields(before, after);
+    // Disabling or enabling a client is its own type, so `--type client.disabled` finds it; the
+    // other changes of the same update are in its detail.
+    const type = changes.disabled ? (after.disabled ? 'client.disabled' : 'client.enabled') : 'client.updated';
+    await audit(ctx, type, after.client_id, { changes });
+    ctx.body = after;
   });
   on(r.deleteClient, async (ctx, { params }) => {
-    ctx.body = clientToJson(await clients.delete(params.id));
+    const client = clientToJson(await clients.delete(params.id));
+    await audit(ctx, 'client.deleted', client.client_id, described(client));
+    ctx.body = client;
   });
   on(r.rotateClientSecret, async (ctx, { params }) => {
     const { client, secret } = await clients.rotateSecret(params.id);
+    const view = clientToJson(client);
+    await audit(ctx, 'client.secret_rotated', view.client_id, { name: view.name });
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { ...clientToJson(client), client_secret: secret };
+    ctx.body = { ...view, client_secret: secret };
   });
 
   on(r.listUsers, async (ctx) => {
     ctx.body = (await users.list()).map(userToJson);
   });
   on(r.createUser, async (ctx, { body }) => {
+    const user = userToJson(await users.create(body));
+    await audit(ctx, 'user.created', user.id, described(user));
     ctx.status = 201;
-    ctx.body = userToJson(await users.create(body));
+    ctx.body = user;
   });
   on(r.showUser, async (ctx, { params }) => {
     ctx.body = userToJson(await users.show(params.id));
   });
   on(r.updateUser, async (ctx, { params, body }) => {
-    ctx.body = userToJson(await users.update(params.id, body));
+    const before = userToJson(await users.show(params.id));
+    const after = userToJson(await users.update(params.id, body));
+    await audit(ctx, 'user.updated', after.id, { changes: changedFields(before, after) });
+    ctx.body = after;
   });
   on(r.setUserPassword, async (ctx, { params, body }) => {
-    ctx.body = userToJson(await users.setPassword(params.id, body));
+    const user = userToJson(await users.setPassword(params.id, body));
+    // The password itself never: only that it changed, and that the user's sessions and grants went with it.
+    await audit(ctx, 'user.password_changed', user.id, { username: user.username, sessions_revoked: true });
+    ctx.body = user;
   });
   on(r.deleteUser, async (ctx, { params }) => {
-    ctx.body = userToJson(await users.delete(params.id));
+    const user = userToJson(await users.delete(params.id));
+    await audit(ctx, 'user.deleted', user.id, described(user));
+    ctx.body = user;
   });
 
   on(r.listKeys, (ctx) => {
@@ -153,12 +202,18 @@ function routes(deps: AdminDependencies): Router {
   });
   on(r.rotateKeys, async (ctx, { body }) => {
     // Too early: RotationTooEarlyError, a 409 with the time it becomes possible, answered by jsonErrors.
-    await deps.rotateKeys(body.force);
+    const rotation = await deps.rotateKeys(body.force);
+    await audit(ctx, 'key.rotated', null, { ...rotation, force: body.force });
     ctx.body = keyRing.list();
   });
   on(r.revokeKey, async (ctx, { params }) => {
     const revoked = await deps.revokeKey(params.kid);
+    await audit(ctx, 'key.revoked', params.kid, { revoked });
     ctx.body = { revoked, keys: keyRing.list() };
+  });
+
+  on(r.listAudit, async (ctx, { query }) => {
+    ctx.body = (await deps.audit.list(query)).map(auditEntryToJson);
   });
 
   on(r.metrics, async (ctx) => {

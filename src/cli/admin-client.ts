@@ -18,9 +18,20 @@ export function adminConnection(env: NodeJS.ProcessEnv = process.env): { url: st
   }
 }
 
-/** The route's path with its one parameter (`:id`, `:kid`) filled in, percent-encoded. */
-export function routePath(route: AdminRoute, id = ''): string {
-  return route.path.replace(/:\w+/, encodeURIComponent(id));
+/**
+ * The route's path with its one parameter (`:id`, `:kid`) filled in, percent-encoded, and its
+ * query parameters, if any.
+ */
+export function routePath(route: AdminRoute, id = '', query: Record<string, string> = {}): string {
+  const search = new URLSearchParams(query).toString();
+  return route.path.replace(/:\w+/, encodeURIComponent(id)) + (search ? `?${search}` : '');
+}
+
+/** What one call sends: the path parameter, the JSON body and the query parameters it takes. */
+export interface AdminCall {
+  id?: string;
+  body?: unknown;
+  query?: Record<string, string>;
 }
 
 /**
@@ -29,14 +40,13 @@ export function routePath(route: AdminRoute, id = ''): string {
  */
 export async function callAdmin(
   route: AdminRoute,
-  id?: string,
-  body?: unknown,
+  { id, body, query }: AdminCall = {},
   env?: NodeJS.ProcessEnv,
 ): Promise<unknown> {
   const { url, token } = adminConnection(env);
   let response: Response;
   try {
-    response = await fetch(url + routePath(route, id), {
+    response = await fetch(url + routePath(route, id, query), {
       method: route.method.toUpperCase(),
       headers: {
         authorization: `Bearer ${token}`,

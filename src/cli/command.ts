@@ -7,7 +7,10 @@ import { print } from './format.js';
 export interface OptionSpec {
   /** The flag without its dashes. */
   flag: string;
-  /** The body field it fills; none for options the CLI reads itself (--password-stdin). */
+  /**
+   * The body field it fills (or query parameter, for a route that takes a query); none for options
+   * the CLI reads itself (--password-stdin).
+   */
   field?: string;
   /**
    * text: a string; list: "a,b" or "a b", sent as an array; seconds: a whole number; switch: true
@@ -33,6 +36,11 @@ export interface CommandSpec {
   id?: string;
   options: readonly OptionSpec[];
   route: AdminRoute;
+}
+
+/** What the command's options spell: the route's query, for a route that takes one, else its body. */
+function input(spec: CommandSpec) {
+  return spec.route.query ?? spec.route.body;
 }
 
 /** How the CLI names a body field in messages: by the option that fills it. */
@@ -69,7 +77,7 @@ export function help(spec: CommandSpec): string {
   const rows = [
     ...spec.options.map((option) => {
       const described =
-        option.help ?? (option.field && spec.route.body ? fieldDescription(spec.route.body, option.field) : undefined);
+        option.help ?? (option.field && input(spec) ? fieldDescription(input(spec)!, option.field) : undefined);
       return [optionText(option), described ?? ''] as const;
     }),
     ['--json', 'print one JSON document on stdout and nothing else'] as const,
@@ -98,7 +106,7 @@ export interface Invocation {
   parsed: Parsed;
   /** The positional argument, for commands that take one. */
   id: string;
-  /** The request body the options spell, in the admin API's wire fields. */
+  /** The request body (or query) the options spell, in the admin API's wire fields. */
   body: Record<string, unknown>;
   json: boolean;
 }
@@ -122,7 +130,7 @@ export function invoke(spec: CommandSpec, args: string[]): Invocation | undefine
   const [id, ...rest] = parsed.positionals;
   if (spec.id && (!id || rest.length)) throw new CliError(`expected one ID\nusage: ${usage(spec)}`);
   // Commands that send nothing (list) have always ignored stray words; the others refuse them.
-  if (!spec.id && id !== undefined && spec.route.body)
+  if (!spec.id && id !== undefined && input(spec))
     throw new CliError(`unexpected argument "${id}"\nusage: ${usage(spec)}`);
   const body: Record<string, unknown> = {};
   for (const option of spec.options) {
@@ -150,8 +158,9 @@ export function invoke(spec: CommandSpec, args: string[]): Invocation | undefine
  * the CLI fills afterwards (a password read from standard input), not yet refused as missing.
  */
 export function check(spec: CommandSpec, body: Record<string, unknown>, later: readonly string[] = []): void {
-  if (!spec.route.body) return;
-  const result = parseInput(spec.route.body, body, flagNamer(spec));
+  const schema = input(spec);
+  if (!schema) return;
+  const result = parseInput(schema, body, flagNamer(spec));
   if (result.ok || (result.problem.field !== undefined && later.includes(result.problem.field))) return;
   throw new CliError(
     result.problem.missing ? `${result.problem.message}\nusage: ${usage(spec)}` : result.problem.message,
@@ -194,6 +203,8 @@ export async function runGroup(
   if (!call) return;
   check(command, call.body, command.later);
   const body = command.route.body ? (command.body ? await command.body(call) : call.body) : undefined;
-  const answer = await callAdmin(command.route, call.id, body);
+  // Query options are text (kind 'text'); the contract has just checked them.
+  const query = command.route.query ? (call.body as Record<string, string>) : undefined;
+  const answer = await callAdmin(command.route, { id: call.id, body, query });
   print(answer, call.json, () => command.show(answer));
 }

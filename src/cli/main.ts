@@ -1,5 +1,6 @@
 import { CliError } from './admin-client.js';
 import { apisCommand } from './commands/apis.js';
+import { auditCommand } from './commands/audit.js';
 import { clientsCommand } from './commands/clients.js';
 import { keysCommand } from './commands/keys.js';
 import { usersCommand } from './commands/users.js';
@@ -11,6 +12,7 @@ const HELP = `tollgate — manage a Tollgate authorization server through its ad
   tollgate clients create|list|show|update|delete|rotate-secret …
   tollgate users create|list|show|update|set-password|delete …
   tollgate keys list|rotate [--force]|revoke KID
+  tollgate audit list [--since ISO] [--type TYPE] [--limit N]
 
 Every command takes --json for one JSON document on stdout.
 Admin API: TOLLGATE_ADMIN_URL (default ${DEFAULT_ADMIN_URL}); token: TOLLGATE_ADMIN_TOKEN,
@@ -22,6 +24,7 @@ const GROUPS: Record<string, (action: string | undefined, args: string[]) => Pro
   clients: clientsCommand,
   users: usersCommand,
   keys: keysCommand,
+  audit: auditCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createApiBody, updateApiBody } from './apis.js';
+import { listAuditQuery } from './audit.js';
 import { createClientBody, updateClientBody } from './clients.js';
 import { rotateKeysBody } from './keys.js';
 import { createUserBody, setPasswordBody, updateUserBody } from './users.js';
@@ -10,6 +11,7 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export interface AdminRoute<
   Params extends z.ZodType = z.ZodType,
   Body extends z.ZodType | undefined = z.ZodType | undefined,
+  Query extends z.ZodType | undefined = z.ZodType | undefined,
 > {
   method: HttpMethod;
   /** In the router's syntax (`/apis/:id`). */
@@ -19,6 +21,8 @@ export interface AdminRoute<
   summary: string;
   params: Params;
   body: Body;
+  /** Its query parameters, for the routes that take any (the others ignore a query string). */
+  query: Query;
   /** The success status and what it answers (JSON unless another media type is named). */
   success: { status: 200 | 201; description: string; contentType?: string };
 }
@@ -30,29 +34,35 @@ const clientId = byId('the client_id');
 const userId = byId("the user's id or username");
 const kid = z.strictObject({ kid: z.string().meta({ description: "the key's kid" }) });
 
-type UnnamedRoute<Params extends z.ZodType, Body extends z.ZodType | undefined> = Omit<
-  AdminRoute<Params, Body>,
-  'operationId'
->;
+type UnnamedRoute<
+  Params extends z.ZodType,
+  Body extends z.ZodType | undefined,
+  Query extends z.ZodType | undefined = undefined,
+> = Omit<AdminRoute<Params, Body, Query>, 'operationId'>;
 
-function route<Params extends z.ZodType, Body extends z.ZodType | undefined = undefined>(
+function route<
+  Params extends z.ZodType,
+  Body extends z.ZodType | undefined = undefined,
+  Query extends z.ZodType | undefined = undefined,
+>(
   method: HttpMethod,
   path: string,
   summary: string,
-  options: { params: Params; body?: Body; success?: AdminRoute['success'] },
-): UnnamedRoute<Params, Body> {
+  options: { params: Params; body?: Body; query?: Query; success?: AdminRoute['success'] },
+): UnnamedRoute<Params, Body, Query> {
   return {
     method,
     path,
     summary,
     params: options.params,
     body: options.body as Body,
+    query: options.query as Query,
     success: options.success ?? { status: 200, description: 'done' },
   };
 }
 
 /** Each route named by its key in the table: its operationId is spelled once. */
-function named<Routes extends Record<string, UnnamedRoute<z.ZodType, z.ZodType | undefined>>>(
+function named<Routes extends Record<string, UnnamedRoute<z.ZodType, z.ZodType | undefined, z.ZodType | undefined>>>(
   routes: Routes,
 ): { [Name in keyof Routes]: Routes[Name] & { operationId: Name & string } } {
   return Object.fromEntries(
@@ -157,6 +167,12 @@ export const adminRoutes = named({
   revokeKey: route('post', '/keys/:kid/revoke', 'Withdraw a key (and replace it)', {
     params: kid,
     success: { status: 200, description: 'the kids revoked and the key ring' },
+  }),
+
+  listAudit: route('get', '/audit', 'List audit log entries, newest first', {
+    params: noParams,
+    query: listAuditQuery,
+    success: { status: 200, description: 'the entries, newest first; never a secret' },
   }),
 
   metrics: route('get', '/metrics', 'Prometheus metrics', {

@@ -28,10 +28,19 @@ const errorResponse = (description: string) => ({
 
 function operation(route: AdminRoute, bodies: JsonObject): JsonObject {
   const params = wireSchema(route.params) as { properties?: Record<string, JsonObject> };
-  const parameters = Object.entries(params.properties ?? {}).map(([name, schema]) => {
+  const pathParameters = Object.entries(params.properties ?? {}).map(([name, schema]) => {
     const { description, ...rest } = schema;
     return { name, in: 'path', required: true, ...(description ? { description } : {}), schema: rest };
   });
+  const query = route.query
+    ? (wireSchema(route.query) as { properties?: Record<string, JsonObject>; required?: string[] })
+    : {};
+  const queryParameters = Object.entries(query.properties ?? {}).map(([name, schema]) => {
+    const { description, ...rest } = schema;
+    const required = query.required?.includes(name) ?? false;
+    return { name, in: 'query', required, ...(description ? { description } : {}), schema: rest };
+  });
+  const parameters = [...pathParameters, ...queryParameters];
   const bodyName = `${route.operationId[0]!.toUpperCase()}${route.operationId.slice(1)}Body`;
   if (route.body) bodies[bodyName] = wireSchema(route.body);
   return {
@@ -53,7 +62,7 @@ function operation(route: AdminRoute, bodies: JsonObject): JsonObject {
       },
       400: errorResponse('invalid input; error_description names the field'),
       401: errorResponse('no admin token, or a wrong one'),
-      ...(parameters.length ? { 404: errorResponse('nothing by that id') } : {}),
+      ...(pathParameters.length ? { 404: errorResponse('nothing by that id') } : {}),
     },
   };
 }

@@ -45,6 +45,14 @@ export class RotationTooEarlyError extends TollgateError {
   }
 }
 
+/** One committed rotation: the kids now signing and those retired to `previous`. */
+export interface KeyRotation {
+  /** By the KEY_ROTATION_DAYS schedule (key maintenance), not asked for through the admin API. */
+  scheduled: boolean;
+  current: string[];
+  retired: string[];
+}
+
 /**
  * The signing-key ring: for every algorithm a `current` key that signs, a `next` key that is
  * already published, and `previous` keys published until everything they signed has expired.
@@ -59,8 +67,11 @@ export class KeyRing {
     private readonly db: Knex,
     private readonly keks: Buffer[],
     private readonly timing: KeyRingTiming,
-    /** Told after each committed rotation, by the admin API or the schedule (metrics count them). */
-    private readonly onRotated: () => void = () => {},
+    /**
+     * Told after each committed rotation, by the admin API or the schedule: metrics count them,
+     * the audit log records the scheduled ones (the admin API records its own, with its actor).
+     */
+    private readonly onRotated: (rotation: KeyRotation) => void = () => {},
   ) {}
 
   /** Makes sure every algorithm has a current and a next key, re-seals under a new KEK, loads. */
@@ -117,17 +128,18 @@ export class KeyRing {
    * pre-publishes a new `next`. Without `force`, refused until `next` has been published for
    * JWKS_MAX_AGE + skew.
    */
-  async rotate(options: { force?: boolean } = {}): Promise<void> {
-    await this.#locked(async (trx) => {
+  async rotate(options: { force?: boolean } = {}): Promise<KeyRotation> {
+    const rotation = await this.#locked(async (trx) => {
       const keys = await signingKeyStore.all(trx);
       if (!options.force) {
         const possibleAt = this.#rotationPossibleAt(keys);
         if (possibleAt.getTime() > Date.now()) throw new RotationTooEarlyError(possibleAt);
       }
-      await this.#rotate(trx, keys);
+      return this.#rotate(trx, keys, false);
     });
-    this.onRotated();
+    this.onRotated(rotation);
     await this.load();
+    return rotation;
   }
 
   /**
@@ -167,21 +179,21 @@ export class KeyRing {
    * re-check inside it make exactly one of them rotate. Returns whether the ring changed.
    */
   async maintain(): Promise<boolean> {
-    let rotated = false;
+    let rotated: KeyRotation | undefined;
     const changed = await this.#locked(async (trx) => {
       const keys = await signingKeyStore.all(trx);
       const removed = await signingKeyStore.deleteRemovable(trx, new Date());
       const due = this.#rotationDueAt(keys);
       if (!due || due.getTime() > Date.now() || this.#rotationPossibleAt(keys).getTime() > Date.now())
         return removed.length > 0;
-      await this.#rotate(
+      rotated = await this.#rotate(
         trx,
         keys.filter((key) => !removed.includes(key.kid)),
+        true,
       );
-      rotated = true;
       return true;
     });
-    if (rotated) this.onRotated();
+    if (rotated) this.onRotated(rotated);
     return changed;
   }
 
@@ -201,18 +213,23 @@ export class KeyRing {
     return new Date(latest + (this.timing.jwksMaxAge + CLOCK_SKEW_SECONDS) * 1000);
   }
 
-  async #rotate(trx: Knex.Transaction, keys: SigningKeyRow[]): Promise<void> {
+  async #rotate(trx: Knex.Transaction, keys: SigningKeyRow[], scheduled: boolean): Promise<KeyRotation> {
+    const rotation: KeyRotation = { scheduled, current: [], retired: [] };
     const now = new Date();
     const removeAfter = new Date(now.getTime() + (this.timing.maxSignedLifetime + CLOCK_SKEW_SECONDS) * 1000);
     for (const alg of SIGNING_ALGORITHMS) {
       const current = keys.find((key) => key.alg === alg && key.state === 'current');
       const next = keys.find((key) => key.alg === alg && key.state === 'next');
       // Order matters for the one-current/one-next indexes: retire, promote, then pre-publish.
-      if (current) await signingKeyStore.promote(trx, current.kid, { state: 'previous', retiredAt: now, removeAfter });
+      if (current) {
+        await signingKeyStore.promote(trx, current.kid, { state: 'previous', retiredAt: now, removeAfter });
+        rotation.retired.push(current.kid);
+      }
       if (next) await signingKeyStore.promote(trx, next.kid, { state: 'current', activatedAt: now });
-      else await this.#insertNew(trx, alg, 'current');
+      rotation.current.push(next ? next.kid : await this.#insertNew(trx, alg, 'current'));
       await this.#insertNew(trx, alg, 'next');
     }
+    return rotation;
   }
 
   /** During a KEY_ENCRYPTION_KEY rotation, seals under the new key what the previous one sealed. */
@@ -225,7 +242,8 @@ export class KeyRing {
     }
   }
 
-  async #insertNew(db: Knex, alg: SigningAlgorithm, state: KeyState): Promise<void> {
+  /** Generates, seals and stores a key; its kid. */
+  async #insertNew(db: Knex, alg: SigningAlgorithm, state: KeyState): Promise<string> {
     const key = await generateSigningKey(alg);
     await signingKeyStore.insert(db, {
       kid: key.kid,
@@ -235,6 +253,7 @@ export class KeyRing {
       privateJwkSealed: seal(this.#kek(), JSON.stringify(key.privateJwk), key.kid),
       ...(state === 'current' ? { activatedAt: new Date() } : {}),
     });
+    return key.kid;
   }
 
   #kek(): Buffer {

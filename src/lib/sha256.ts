@@ -15,3 +15,8 @@ export function sha256Base64url(data: string | Buffer): string {
 export function sha256Bytes(data: string | Buffer): Buffer {
   return crypto.hash('sha256', data, 'buffer');
 }
+
+/** SHA-256 of `data` (a string is hashed as UTF-8), as 64 lowercase hex digits (fingerprints people compare). */
+export function sha256Hex(data: string | Buffer): string {
+  return crypto.hash('sha256', data, 'hex');
+}

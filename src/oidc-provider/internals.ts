@@ -292,10 +292,34 @@ const REFRESH_TOKEN_REUSED = 'refresh token already used';
  * Reports each refresh token presented again after use, which revokes its grant. oidc-provider
  * tells it by no event of its own, only by the detail (never sent) of the invalid_grant it answers.
  */
-export function onRefreshTokenReuse(provider: Provider, report: () => void): void {
-  provider.on('grant.error', (_ctx: object, error: { error?: unknown; error_detail?: unknown }) => {
-    if (error?.error === 'invalid_grant' && error.error_detail === REFRESH_TOKEN_REUSED) report();
+export function onRefreshTokenReuse(
+  provider: Provider,
+  report: (ctx: object, token: PresentedRefreshToken) => void,
+): void {
+  provider.on('grant.error', (ctx: object, error: { error?: unknown; error_detail?: unknown }) => {
+    if (error?.error === 'invalid_grant' && error.error_detail === REFRESH_TOKEN_REUSED)
+      report(ctx, presentedRefreshToken(ctx));
   });
+}
+
+/** Whose refresh token a token request presented: never the token, only what it was issued for. */
+export interface PresentedRefreshToken {
+  clientId?: string;
+  accountId?: string;
+  /** The grant (the token's family), revoked when the token is reused. */
+  grantId?: string;
+}
+
+/**
+ * The refresh token a token request presented, as oidc-provider loaded it
+ * (lib/actions/grants/refresh_token.js keeps it as the request's RefreshToken entity before it
+ * checks `consumed`); empty when the request did not get that far.
+ */
+export function presentedRefreshToken(ctx: object): PresentedRefreshToken {
+  const token = (ctx as { oidc?: { entities?: { RefreshToken?: Record<string, unknown> } } }).oidc?.entities
+    ?.RefreshToken;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return { clientId: text(token?.clientId), accountId: text(token?.accountId), grantId: text(token?.grantId) };
 }
 
 // ─── The device pages ────────────────────────────────────────────────────────────────────────
@@ -445,6 +469,7 @@ function checkLibrary(): void {
     'refresh-token-reuse',
     'lib/actions/grants/refresh_token.js',
     `InvalidGrant('${REFRESH_TOKEN_REUSED}')`,
+    "ctx.oidc.entity('RefreshToken', refreshToken)",
   );
   ensureSourceHas('oidc-context', 'lib/shared/assemble_params.js', 'ctx.oidc.params =');
   ensureSourceHas(

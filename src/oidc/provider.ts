@@ -17,12 +17,14 @@ import { IMPLIED_CONSENT_PARAM, interactionPolicyWithImpliedConsent } from './of
 import {
   CLIENT_AUTH_METHODS,
   checkProviderInternals,
+  onRefreshTokenReuse,
   onServerError,
   providerPageHooks,
   type ProviderPageHooks,
 } from '../oidc-provider/internals.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { recordProviderMetrics } from './provider-metrics.js';
+import type { RefreshReuseAudit } from './refresh-reuse-audit.js';
 import { defaultResource, installGrantNarrowing, resourceServerInfo } from './resource-policy.js';
 
 export interface ProviderDependencies {
@@ -45,6 +47,8 @@ export interface ProviderDependencies {
   reportServerError(ctx: object, error: unknown): void;
   /** Where tokens issued and error answers are counted. */
   metrics: Metrics;
+  /** Told of each refresh token presented again (its family revoked), for the audit log. */
+  refreshReuse: RefreshReuseAudit;
 }
 
 const ASYMMETRIC = [...SIGNING_ALGORITHMS];
@@ -194,5 +198,6 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   // Its own failures go to whoever the composition root chose (the public app's error boundary).
   onServerError(provider, deps.reportServerError);
   recordProviderMetrics(provider, deps.metrics);
+  onRefreshTokenReuse(provider, (ctx) => deps.refreshReuse.note(ctx));
   return provider;
 }

@@ -38,8 +38,11 @@ export class RefreshRotation {
   readonly #presented = new RequestScoped<string>();
   readonly #pending = new RequestScoped<PendingRotation>();
 
-  /** `onReuseRefused`: told when a commit loses to an earlier use and the response becomes invalid_grant. */
-  constructor(private readonly onReuseRefused: () => void = () => {}) {}
+  /**
+   * `onReuseRefused`: told, with the request's context, when a commit loses to an earlier use and
+   * the response becomes invalid_grant.
+   */
+  constructor(private readonly onReuseRefused: (ctx: object) => void = () => {}) {}
 
   /** Notes the presented token; false outside a request, where the caller consumes it now. */
   defer(presentedId: string): boolean {
@@ -67,7 +70,7 @@ export class RefreshRotation {
         const pending = this.#pending.takeFrom(ctx, ONE)?.value;
         if (!pending || ctx.status !== 200) return;
         if (await pending.commit()) return;
-        this.onReuseRefused();
+        this.onReuseRefused(ctx);
         sendErrorResponse(ctx, new TollgateError(400, 'invalid_grant', 'refresh token already used'));
       },
     );

@@ -32,6 +32,7 @@ const ADMIN_ROUTES = [
   'GET /keys',
   'POST /keys/rotate',
   'POST /keys/{kid}/revoke',
+  'GET /audit',
   'GET /metrics',
   'GET /openapi.json',
 ];
@@ -179,5 +180,22 @@ describe("the admin API's OpenAPI document", () => {
       const allowed = /\(allowed: ([^)]*)\)/.exec(refused.body.error_description)?.[1]?.split(', ');
       expect(allowed, refused.body.error_description).toEqual(Object.keys(schemas[body]!.properties!));
     }
+  });
+
+  it('describes the query parameters of GET /audit, the same the route accepts', async () => {
+    const document = await fetchDocument();
+    const parameters = document.paths['/audit']!.get!.parameters ?? [];
+    expect(parameters.map(({ name, in: where, required }) => ({ name, in: where, required }))).toEqual([
+      { name: 'since', in: 'query', required: false },
+      { name: 'type', in: 'query', required: false },
+      { name: 'limit', in: 'query', required: false },
+    ]);
+    expect(
+      parameters.every((parameter) => typeof (parameter as { description?: unknown }).description === 'string'),
+    ).toBe(true);
+    const refused = await server.admin('get', '/audit?no_such_parameter=1');
+    expect(refused.status).toBe(400);
+    const allowed = /\(allowed: ([^)]*)\)/.exec(refused.body.error_description)?.[1]?.split(', ');
+    expect(allowed, refused.body.error_description).toEqual(parameters.map(({ name }) => name));
   });
 });

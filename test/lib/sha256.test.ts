@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashClientSecret, verifyClientSecret } from '../../src/clients/client-secret.js';
-import { sha256Base64url, sha256Bytes } from '../../src/lib/sha256.js';
+import { sha256Base64url, sha256Bytes, sha256Hex } from '../../src/lib/sha256.js';
 import { sourceFilesOfSrc } from '../helpers/source-files.js';
 
 describe('SHA-256 → base64url, one helper', () => {
@@ -11,6 +11,7 @@ describe('SHA-256 → base64url, one helper', () => {
     expect(sha256Base64url('')).toBe('47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU');
     // A string is hashed as UTF-8, the same as the bytes.
     expect(sha256Base64url('é')).toBe(sha256Base64url(Buffer.from('é', 'utf8')));
+    expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 
   it('keeps stored client-secret hashes as earlier versions wrote them', () => {

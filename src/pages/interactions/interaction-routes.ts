@@ -18,7 +18,10 @@ import { scopeList } from './scope-list.js';
 import { describeApiScope, describeOidcScope } from './scope-words.js';
 import { BusyError } from '../../lib/bounded-semaphore.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import { passwordSubjects, slowDownMs, type AttemptThrottle } from './attempt-throttle.js';
+import { passwordSubjects, slowDownMs, WINDOW_SECONDS, type AttemptThrottle } from './attempt-throttle.js';
+import { ANONYMOUS_ACTOR, type AuditType } from '../../audit/audit-entry.js';
+import type { AuditLog } from '../../audit/audit-log.js';
+import { RecentKeys } from '../../audit/recent-keys.js';
 
 export interface InteractionDependencies {
   providers: ProviderHost;
@@ -28,6 +31,8 @@ export interface InteractionDependencies {
   csrf: CsrfTokens;
   logger: Logger;
   metrics: Metrics;
+  /** Where failed and refused sign-ins are recorded. */
+  audit: AuditLog;
   /** Where pages find the stylesheet (under the issuer's path). */
   assets: string;
   /** Where the interaction routes are mounted. */
@@ -46,6 +51,21 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   const { csrf } = deps;
   // Always deps.providers.current: the key ring may have swapped the Provider since the page was shown.
   const router = new Router({ prefix: deps.paths.interaction });
+  const recentlyThrottled = new RecentKeys(60_000);
+
+  /**
+   * A failed or refused sign-in, by nobody known yet (`anonymous`), about the username tried,
+   * from the address TRUST_PROXY says; the password tried is never part of it.
+   */
+  function auditSignIn(ctx: Context, type: AuditType, username: string, client: string, detail: object) {
+    return deps.audit.record({
+      type,
+      actor: ANONYMOUS_ACTOR,
+      subject: username,
+      ip: ctx.ip,
+      detail: { client_id: client, ...detail },
+    });
+  }
 
   async function clientOf(interaction: Interaction): Promise<ClientView> {
     const client = await deps.providers.current.Client.find(String(interaction.params.client_id));
@@ -162,6 +182,12 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const reserved = await deps.throttle.reserve(subjects);
     if (!reserved.allowed) {
       deps.metrics.signInThrottled.inc();
+      if (recentlyThrottled.firstInInterval(`${username}\n${ctx.ip}`)) {
+        await auditSignIn(ctx, 'sign_in.throttled', username, String(interaction.params.client_id), {
+          retry_after: reserved.retryAfterSeconds,
+          window_seconds: WINDOW_SECONDS,
+        });
+      }
       ctx.set('Retry-After', String(reserved.retryAfterSeconds));
       return loginPage(ctx, interaction, client, {
         status: 429,
@@ -190,6 +216,9 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     }
     if (!user || !valid) {
       deps.metrics.signInFailures.inc();
+      await auditSignIn(ctx, 'sign_in.failed', username, String(interaction.params.client_id), {
+        reason: user ? 'wrong_password' : 'unknown_user',
+      });
       return loginPage(ctx, interaction, client, { status: 401, username, error: 'Incorrect username or password.' });
     }
     // The right password: this attempt was no failure, and the failures of this username from
