@@ -58,6 +58,12 @@ export class Metrics {
     help: 'Sign-in attempts refused with 429 by the attempt throttle',
     registers: [this.registry],
   });
+  readonly rateLimited = new Counter({
+    name: 'tollgate_rate_limited_total',
+    help: 'Requests refused with 429 by a rate limit, by the limit (anonymous, client, client_auth_failures)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   readonly jwksNotModified = new Counter({
     name: 'tollgate_jwks_not_modified_total',
     help: 'JWKS requests answered 304 Not Modified (a verifier revalidated its cache)',
