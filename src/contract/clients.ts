@@ -36,29 +36,22 @@ const postLogoutRedirectUris = optional(list()).meta({
 const firstParty = optionalBoolean().meta({ description: 'skips the consent page (never the device confirmation)' });
 const scopes = optional(list({ maxItems: 200 })).meta({ description: 'API scopes the client may ask for' });
 
-/** The word that removes a client's rate limit: JSON null already means "not given" for optional fields. */
+/** The word that removes a client's rate limit where JSON null cannot be written (the CLI). */
 export const NO_RATE_LIMIT = 'none';
 
-/**
- * A rate (`10/s`, `600/min`, `5000/h`) or `none`, which gives null: the client unlimited. Wrapped
- * in an object through `optional`, which turns null (not given) into undefined.
- */
-const rateLimit = optional(
-  z
-    .string()
-    .meta({ maxLength: 32 })
-    .transform((value, ctx): { rate: Rate | null } => {
-      if (value.trim() === NO_RATE_LIMIT) return { rate: null };
-      try {
-        return { rate: parseRate(value) };
-      } catch (error) {
-        return refuse(ctx, (field) => `${field}: ${(error as Error).message}, or ${NO_RATE_LIMIT}`);
-      }
-    }),
-)
-  .transform((given) => given?.rate)
-  .meta({
-    description: `token requests the client may make across all instances, N/s, N/min or N/h (e.g. 10/s); beyond it 429. "${NO_RATE_LIMIT}" removes the limit`,
+const RATE_LIMIT = `token requests the client may make across all instances, N/s, N/min or N/h (e.g. 10/s); beyond it 429`;
+
+/** A rate (`10/s`, `600/min`, `5000/h`), or `none`: null, the client unlimited. */
+const rateLimit = z
+  .string()
+  .meta({ maxLength: 32 })
+  .transform((value, ctx): Rate | null => {
+    if (value.trim() === NO_RATE_LIMIT) return null;
+    try {
+      return parseRate(value);
+    } catch (error) {
+      return refuse(ctx, (field) => `${field}: ${(error as Error).message}, or ${NO_RATE_LIMIT}`);
+    }
   });
 
 /** POST /clients */
@@ -71,7 +64,7 @@ export const createClientBody = z
     scopes,
     public: optionalBoolean().meta({ description: 'a client with no secret (token_endpoint_auth_method none)' }),
     first_party: firstParty,
-    rate_limit: rateLimit,
+    rate_limit: optional(rateLimit).meta({ description: RATE_LIMIT }),
   })
   .transform((body) => ({
     name: body.name,
@@ -96,7 +89,7 @@ const UPDATE_FIELDS = [
   'rate_limit',
 ];
 
-/** PATCH /clients/:id: only what is given changes, and something must be. */
+/** PATCH /clients/:id: only what is given changes (null only removes the rate limit), and something must be. */
 export const updateClientBody = z
   .strictObject({
     name: optionalText().meta({ description: 'a name people recognise on the consent page' }),
@@ -106,7 +99,11 @@ export const updateClientBody = z
     scopes,
     first_party: firstParty,
     disabled: optionalBoolean().meta({ description: 'a disabled client gets no tokens' }),
-    rate_limit: rateLimit,
+    // As a user's email: JSON null (or "none") removes the limit.
+    rate_limit: rateLimit
+      .nullable()
+      .optional()
+      .meta({ description: `${RATE_LIMIT}; "${NO_RATE_LIMIT}" or JSON null removes it` }),
   })
   .transform((body, ctx) => {
     const changes = {

@@ -99,20 +99,22 @@ describe('a client rate limit', () => {
     expect((await tokenRequest(server, victim.client_id, victim.client_secret)).status).toBe(429);
   });
 
-  it('is removed with "none" (and left as it is by null)', async () => {
-    const client = await limitedClient('1/h');
-    expect((await tokenRequest(server, client.client_id, client.client_secret)).status).toBe(200);
-    expect((await tokenRequest(server, client.client_id, client.client_secret)).status).toBe(429);
-
-    const kept = await server.admin('patch', `/clients/${client.client_id}`, { rate_limit: null, name: unique('n-') });
-    expect(kept.body).toMatchObject({ rate_limit: '1/h' });
-    expect((await tokenRequest(server, client.client_id, client.client_secret)).status).toBe(429);
-
-    const removed = await server.admin('patch', `/clients/${client.client_id}`, { rate_limit: 'none' });
-    expect(removed.status, JSON.stringify(removed.body)).toBe(200);
-    expect(removed.body).toMatchObject({ rate_limit: null });
-    for (let i = 0; i < 5; i++)
+  it('is removed with "none" or JSON null, and left as it is when not given', async () => {
+    for (const removal of ['none', null]) {
+      const client = await limitedClient('1/h');
       expect((await tokenRequest(server, client.client_id, client.client_secret)).status).toBe(200);
+      expect((await tokenRequest(server, client.client_id, client.client_secret)).status).toBe(429);
+
+      const kept = await server.admin('patch', `/clients/${client.client_id}`, { name: unique('n-') });
+      expect(kept.body).toMatchObject({ rate_limit: '1/h' });
+      expect((await tokenRequest(server, client.client_id, client.client_secret)).status).toBe(429);
+
+      const removed = await server.admin('patch', `/clients/${client.client_id}`, { rate_limit: removal });
+      expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+      expect(removed.body).toMatchObject({ rate_limit: null });
+      for (let i = 0; i < 5; i++)
+        expect((await tokenRequest(server, client.client_id, client.client_secret)).status).toBe(200);
+    }
   });
 
   it('set by an update applies to the next request on the instance that made it', async () => {
