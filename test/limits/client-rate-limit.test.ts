@@ -73,6 +73,29 @@ describe('a client rate limit', () => {
     }
   });
 
+  it('costs a client without a limit no counter round trip, and a limited client one per token', async () => {
+    // The token path is benchmarked: counters are touched only for clients that have a limit (the
+    // failed-authentication limit is checked in memory and written only on failures).
+    const knex = server.tollgate.database.knex;
+    const counted: string[] = [];
+    const onQuery = ({ sql }: { sql: string }) => {
+      if (sql.includes('rate_limits')) counted.push(sql);
+    };
+    const unlimited = await createServiceClient(server, [api.scopes[0]!]);
+    const limited = await limitedClient('100/h');
+    knex.on('query', onQuery);
+    try {
+      for (let i = 0; i < 5; i++)
+        expect((await tokenRequest(server, unlimited.client_id, unlimited.client_secret)).status).toBe(200);
+      expect(counted).toEqual([]);
+      for (let i = 0; i < 3; i++)
+        expect((await tokenRequest(server, limited.client_id, limited.client_secret)).status).toBe(200);
+      expect(counted).toHaveLength(3);
+    } finally {
+      knex.removeListener('query', onQuery);
+    }
+  });
+
   it('is not used up by requests that name the client without its secret', async () => {
     const victim = await limitedClient('2/h');
     for (let i = 0; i < 10; i++) {
