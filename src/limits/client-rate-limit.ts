@@ -1,8 +1,7 @@
 import type { Middleware } from 'koa';
-import type { Client } from '../clients/client.js';
 import { holdsCredentials } from '../clients/client-authentication.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
-import { formatRate } from '../lib/rate.js';
+import { formatRate, type Rate } from '../lib/rate.js';
 import { presentedClientCredentials } from '../oidc-provider/internals.js';
 import { peekForm } from '../web/form-peek.js';
 import { gated } from '../web/path-gate.js';
@@ -45,10 +44,10 @@ export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
   // One limiter per distinct rate (there are as many as operators wrote), sharing the counters'
   // names: a changed rate counts on in the window under way.
   const limits = new Map<string, RateLimit>();
-  const limitOf = (client: Client & { rateLimit: NonNullable<Client['rateLimit']> }) => {
-    const spelled = formatRate(client.rateLimit);
+  const limitFor = (rate: Rate) => {
+    const spelled = formatRate(rate);
     let limit = limits.get(spelled);
-    if (!limit) limits.set(spelled, (limit = store.limit(LIMIT_NAMES.client, client.rateLimit)));
+    if (!limit) limits.set(spelled, (limit = store.limit(LIMIT_NAMES.client, rate)));
     return limit;
   };
 
@@ -65,7 +64,7 @@ export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
       }
       const client = await directory.find(presented.id);
       if (!client?.rateLimit || !holdsCredentials(client, presented.secret)) return next();
-      const verdict = await limitOf({ ...client, rateLimit: client.rateLimit }).take(client.id);
+      const verdict = await limitFor(client.rateLimit).take(client.id);
       if (verdict.allowed) return next();
       refused(LIMIT_NAMES.client);
       tooManyRequestsJson(ctx, verdict.retryAfterSeconds);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, createServiceClient, type ClientFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { expectTooManyRequests, randomIp, rateLimited, tokenRequest } from './limit-helpers.js';
+import { expectTooManyRequests, randomIp, rateLimited, tokenRequest } from '../helpers/rate-limits.js';
 
 /**
  * Guessing client secrets: per client address, failed client authentications at the token,

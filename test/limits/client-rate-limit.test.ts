@@ -3,7 +3,7 @@ import { onPostgres, unique } from '../helpers/database.js';
 import { createApi, createServiceClient, type ApiFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { startTwoInstances, type TwoInstances } from '../helpers/two-instances.js';
-import { expectTooManyRequests, randomIp, rateLimited, tokenRequest } from './limit-helpers.js';
+import { expectTooManyRequests, randomIp, rateLimited, tokenRequest } from '../helpers/rate-limits.js';
 
 /**
  * The contract's "Operations": `clients create|update --rate-limit` bounds a client's token

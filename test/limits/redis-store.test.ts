@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedPostgres, onPostgres, unique } from '../helpers/database.js';
 import { createApi, createServiceClient } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { expectTooManyRequests, randomIp, tokenRequest } from './limit-helpers.js';
+import { expectTooManyRequests, randomIp, tokenRequest } from '../helpers/rate-limits.js';
 
 /**
  * REDIS_URL moves every limit's counters to Redis. Runs where TEST_REDIS_URL names a Redis (CI);

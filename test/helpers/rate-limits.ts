@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { expect } from 'vitest';
-import type { TestServer } from '../helpers/server.js';
+import type { TestServer } from './server.js';
 
 // What the rate-limit tests share: made-up client addresses, token requests, the 429 they expect.
 
