@@ -110,6 +110,8 @@ function databaseStore(db: Knex, log: RepeatedLog): RateLimitStore {
 async function redisStore(url: string, keyPrefix: string, log: RepeatedLog, logger: Logger): Promise<RateLimitStore> {
   const redis = new Redis(url, {
     keyPrefix,
+    // Shown by CLIENT LIST, so an operator sees whose connection it is (a name has no spaces).
+    connectionName: keyPrefix.replace(/[^\w:.-]/g, '_') || 'tollgate',
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     // While Redis is away a command fails at once instead of waiting in a queue: the request
     // goes on unlimited rather than hanging (RateLimit fails open). It reconnects on its own.

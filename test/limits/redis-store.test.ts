@@ -60,6 +60,18 @@ describe.skipIf(!TEST_REDIS_URL)('rate limits on Redis (REDIS_URL)', () => {
     expect(await a!.tollgate.database.knex('rate_limits').where('key', 'like', `%${client.client_id}`)).toEqual([]);
   });
 
+  it('connects once per instance and lets go of Redis on close', async () => {
+    const connections = async () =>
+      String(await redis.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => line.includes(` name=${prefix} `)).length;
+    expect(await connections()).toBe(servers.length);
+    const extra = await startServer({ env: { REDIS_URL: TEST_REDIS_URL!, REDIS_KEY_PREFIX: prefix } });
+    expect(await connections()).toBe(servers.length + 1);
+    await extra.close();
+    expect(await connections()).toBe(servers.length);
+  });
+
   it('keeps the failed-authentication limit there too', async () => {
     const [a] = servers;
     const api = await createApi(a!);
