@@ -7,6 +7,7 @@ import * as hashedPayloadIds from './005_hashed_payload_ids.js';
 import * as attemptReservations from './006_attempt_reservations.js';
 import * as rateLimits from './007_rate_limits.js';
 import * as auditLog from './008_audit_log.js';
+import * as clientRateLimits from './009_client_rate_limits.js';
 
 export interface Migration {
   name: string;
@@ -23,4 +24,5 @@ export const migrations: Migration[] = [
   { name: '006_attempt_reservations', up: attemptReservations.up },
   { name: '007_rate_limits', up: rateLimits.up },
   { name: '008_audit_log', up: auditLog.up },
+  { name: '009_client_rate_limits', up: clientRateLimits.up },
 ];

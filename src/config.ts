@@ -37,6 +37,12 @@ export interface Config {
   lifetimes: Lifetimes;
   /** Requests per client address to endpoints that store something for an unauthenticated caller. */
   anonymousRateLimit: Rate;
+  /** Failed client authentications per client address at the token, introspection and revocation endpoints. */
+  clientAuthFailureLimit: Rate;
+  /** Where rate-limit counters live when set (shared by every instance); undefined keeps them in the database. */
+  redisUrl: string | undefined;
+  /** Prepended to every Redis key, so deployments (or test runs) sharing one Redis keep apart. */
+  redisKeyPrefix: string;
   /** After SIGTERM/SIGINT, how long requests in flight may take before their connections are cut. */
   shutdownGraceSeconds: number;
   /** Audit log entries older than this many days are swept. */
@@ -177,6 +183,9 @@ export function loadConfig(env: Env = process.env): Config {
       "KEY_ENCRYPTION_KEY is required with DATABASE_URL (32 random bytes, base64url); generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"",
     );
   }
+  const redisUrl = env.REDIS_URL && env.REDIS_URL !== '' ? env.REDIS_URL : undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
+    throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL');
   const adminToken = env.ADMIN_TOKEN && env.ADMIN_TOKEN !== '' ? env.ADMIN_TOKEN : undefined;
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
@@ -202,6 +211,9 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', 60, 1, 86400),
     lifetimes: lifetimes(env),
     anonymousRateLimit: rate(env, 'ANONYMOUS_RATE_LIMIT', '60/min'),
+    clientAuthFailureLimit: rate(env, 'CLIENT_AUTH_FAILURE_LIMIT', '20/5min'),
+    redisUrl,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX || 'tollgate:',
     shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 90, 1, 3650),
   };

@@ -36,7 +36,10 @@ import { startSweeper } from './oidc/sweeper.js';
 import { UserCodeDigest } from './artefacts/artefact-ids.js';
 import { RefreshRotation } from './oidc/refresh-rotation.js';
 import { anonymousRequestLimit } from './limits/anonymous-requests.js';
-import { RateLimit } from './limits/rate-limit.js';
+import { clientAuthenticationFailureLimit } from './limits/client-authentication-failures.js';
+import { clientRateLimit } from './limits/client-rate-limit.js';
+import { LIMIT_NAMES } from './limits/limit-names.js';
+import { openRateLimitStore } from './limits/rate-limit-store.js';
 import { Metrics } from './metrics/metrics.js';
 import { poolUsage, watchPoolWaits } from './db/pool-usage.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -69,6 +72,8 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
   // First: a DATA_DIR others can read is refused before anything is opened or written.
   const adminToken = resolveAdminToken(config.adminToken, config.dataDir);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  // Opened once the database is; closed with it, also when the start fails after opening it.
+  let closeLimits = async () => {};
   try {
     const db = database.knex;
     // Unbounded: a migration may take longer than a request may wait (see Database.unbounded).
@@ -154,7 +159,14 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     );
     const throttle = new AttemptThrottle(db);
     const polls = new DevicePolls(db, config.lifetimes.devicePollInterval);
-    const anonymousLimit = new RateLimit(db, 'anonymous', config.anonymousRateLimit);
+    const limits = await openRateLimitStore({
+      db,
+      redisUrl: config.redisUrl,
+      redisKeyPrefix: config.redisKeyPrefix,
+      logger,
+    });
+    closeLimits = () => limits.close();
+    const refused = (limit: string) => metrics.rateLimited.inc({ limit });
     const interactions = interactionRoutes({
       providers,
       db,
@@ -180,7 +192,17 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       metrics,
       // In this order, right in front of oidc-provider: docs/endpoints.md shows which act on which endpoint.
       protocolExtras: [
-        anonymousRequestLimit({ paths, limit: anonymousLimit }),
+        clientAuthenticationFailureLimit({
+          paths,
+          limit: limits.limit(LIMIT_NAMES.clientAuthFailures, config.clientAuthFailureLimit, { blockInMemory: true }),
+          refused,
+        }),
+        anonymousRequestLimit({
+          paths,
+          limit: limits.limit(LIMIT_NAMES.anonymous, config.anonymousRateLimit),
+          refused,
+        }),
+        clientRateLimit({ paths, directory, store: limits, refused }),
         jwtIntrospection({ paths, issuer: config.issuer, providers, directory, keyRing }),
         devicePolling({ paths, interval: config.lifetimes.devicePollInterval, polls }),
         deviceCodeEntry({ paths, throttle }),
@@ -223,7 +245,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [
       () => throttle.sweep(),
       () => polls.sweep(),
-      () => anonymousLimit.sweep(),
+      () => limits.sweep(),
       () => audit.sweep(),
     ]);
     return {
@@ -243,10 +265,12 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       async close() {
         sweeper.stop();
         keyMaintenance.stop();
+        await limits.close();
         await database.close();
       },
     };
   } catch (error) {
+    await closeLimits();
     await database.close();
     throw error;
   }

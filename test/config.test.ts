@@ -175,6 +175,29 @@ describe('loadConfig', () => {
     );
     expect(configError({ ADMIN_TOKEN: 'short' }).message).toContain('ADMIN_TOKEN');
   });
+
+  it('reads the rate limits and the Redis store, defaulting to the database', () => {
+    expect(loadConfig({})).toMatchObject({
+      clientAuthFailureLimit: { points: 20, durationSeconds: 300 },
+      redisUrl: undefined,
+      redisKeyPrefix: 'tollgate:',
+    });
+    expect(
+      loadConfig({
+        CLIENT_AUTH_FAILURE_LIMIT: '5/h',
+        REDIS_URL: 'redis://cache.example.com:6379/2',
+        REDIS_KEY_PREFIX: 'tg-eu:',
+      }),
+    ).toMatchObject({
+      clientAuthFailureLimit: { points: 5, durationSeconds: 3600 },
+      redisUrl: 'redis://cache.example.com:6379/2',
+      redisKeyPrefix: 'tg-eu:',
+    });
+    expect(loadConfig({ REDIS_URL: '' }).redisUrl).toBeUndefined();
+    expect(configError({ CLIENT_AUTH_FAILURE_LIMIT: '20 per minute' }).message).toMatch(/^CLIENT_AUTH_FAILURE_LIMIT: /);
+    expect(configError({ CLIENT_AUTH_FAILURE_LIMIT: '20/48h' }).message).toContain('24 hours');
+    expect(configError({ REDIS_URL: 'localhost:6379' }).message).toContain('REDIS_URL');
+  });
 });
 
 const root = path.resolve(import.meta.dirname, '..');

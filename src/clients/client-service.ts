@@ -14,11 +14,21 @@ import { validateRedirectUri } from './redirect-uris.js';
 type ClientShape = Pick<Client, 'isPublic' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes'>;
 
 /** A client to register, each field already well-formed (the admin contract parses it at the edge). */
-export type NewClient = ClientShape & Pick<Client, 'name' | 'firstParty'>;
+export type NewClient = ClientShape & Pick<Client, 'name' | 'firstParty' | 'rateLimit'>;
 
-/** What an update changes; undefined leaves a field as it is. */
+/** What an update changes; undefined leaves a field as it is (a null rateLimit removes the limit). */
 export type ClientChanges = Partial<
-  Pick<Client, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes' | 'firstParty' | 'disabled'>
+  Pick<
+    Client,
+    | 'name'
+    | 'grantTypes'
+    | 'redirectUris'
+    | 'postLogoutRedirectUris'
+    | 'scopes'
+    | 'firstParty'
+    | 'disabled'
+    | 'rateLimit'
+  >
 >;
 
 export interface CreatedClient {
@@ -46,7 +56,7 @@ export class ClientService {
 
   /** The rules here are those that combine fields or need the database. */
   async create(input: NewClient): Promise<CreatedClient> {
-    const { name, firstParty, ...shape } = input;
+    const { name, firstParty, rateLimit, ...shape } = input;
     await this.#validate(shape);
     const secret = shape.isPublic ? undefined : generateClientSecret();
     const client = {
@@ -54,6 +64,7 @@ export class ClientService {
       name,
       secretHash: secret ? hashClientSecret(secret) : null,
       firstParty,
+      rateLimit,
       ...shape,
     };
     await clientStore.insert(this.db, client);

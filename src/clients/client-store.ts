@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
 import { camelRow, changedColumns } from '../db/rows.js';
+import { formatRate, parseRate, type Rate } from '../lib/rate.js';
 import type { Client } from './client.js';
 
 interface ClientRow {
@@ -14,13 +15,17 @@ interface ClientRow {
   post_logout_redirect_uris: string[];
   scopes: string[];
   disabled: boolean;
+  rate_limit: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
 function fromRow(row: ClientRow): Client {
-  return camelRow(row);
+  // Written only by this store, from a parsed Rate: it parses back.
+  return { ...camelRow(row), rateLimit: row.rate_limit === null ? null : parseRate(row.rate_limit) };
 }
+
+const rateColumn = (rate: Rate | null) => (rate === null ? null : formatRate(rate));
 
 export type ClientChanges = Partial<
   Pick<
@@ -33,6 +38,7 @@ export type ClientChanges = Partial<
     | 'disabled'
     | 'firstParty'
     | 'secretHash'
+    | 'rateLimit'
   >
 >;
 
@@ -58,13 +64,18 @@ export const clientStore = {
       redirect_uris: client.redirectUris,
       post_logout_redirect_uris: client.postLogoutRedirectUris,
       scopes: client.scopes,
+      rate_limit: rateColumn(client.rateLimit),
     });
   },
 
   async update(db: Knex, id: string, changes: ClientChanges): Promise<void> {
     await db('clients')
       .where({ id })
-      .update({ ...changedColumns(changes), updated_at: db.fn.now() });
+      .update({
+        ...changedColumns({ ...changes, rateLimit: undefined }),
+        ...(changes.rateLimit === undefined ? {} : { rate_limit: rateColumn(changes.rateLimit) }),
+        updated_at: db.fn.now(),
+      });
   },
 
   async delete(db: Knex, id: string): Promise<boolean> {

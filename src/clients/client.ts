@@ -1,3 +1,5 @@
+import { formatRate, type Rate } from '../lib/rate.js';
+
 /** A registered OAuth client, as Tollgate stores it. */
 export interface Client {
   id: string;
@@ -10,6 +12,8 @@ export interface Client {
   postLogoutRedirectUris: string[];
   scopes: string[];
   disabled: boolean;
+  /** Its bound on token requests, across instances; null: not limited. */
+  rateLimit: Rate | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -26,6 +30,7 @@ export function clientToJson(client: Client) {
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     scopes: client.scopes,
     disabled: client.disabled,
+    rate_limit: client.rateLimit ? formatRate(client.rateLimit) : null,
     token_endpoint_auth_method: client.isPublic ? 'none' : 'client_secret_basic',
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { GRANT_TYPES, GRANT_TYPE_ALIASES } from '../lib/grant-types.js';
 import { list, optional, optionalBoolean, optionalText, requiredText } from './wire-fields.js';
 import { refuse } from './wording.js';
+import { parseRate, type Rate } from '../lib/rate.js';
 
 export type GrantType = (typeof GRANT_TYPES)[number];
 
@@ -35,6 +36,24 @@ const postLogoutRedirectUris = optional(list()).meta({
 const firstParty = optionalBoolean().meta({ description: 'skips the consent page (never the device confirmation)' });
 const scopes = optional(list({ maxItems: 200 })).meta({ description: 'API scopes the client may ask for' });
 
+/** The word that removes a client's rate limit where JSON null cannot be written (the CLI). */
+export const NO_RATE_LIMIT = 'none';
+
+const RATE_LIMIT = `token requests the client may make across all instances, N/s, N/min or N/h (e.g. 10/s); beyond it 429`;
+
+/** A rate (`10/s`, `600/min`, `5000/h`), or `none`: null, the client unlimited. */
+const rateLimit = z
+  .string()
+  .meta({ maxLength: 32 })
+  .transform((value, ctx): Rate | null => {
+    if (value.trim() === NO_RATE_LIMIT) return null;
+    try {
+      return parseRate(value);
+    } catch (error) {
+      return refuse(ctx, (field) => `${field}: ${(error as Error).message}, or ${NO_RATE_LIMIT}`);
+    }
+  });
+
 /** POST /clients */
 export const createClientBody = z
   .strictObject({
@@ -45,6 +64,7 @@ export const createClientBody = z
     scopes,
     public: optionalBoolean().meta({ description: 'a client with no secret (token_endpoint_auth_method none)' }),
     first_party: firstParty,
+    rate_limit: optional(rateLimit).meta({ description: RATE_LIMIT }),
   })
   .transform((body) => ({
     name: body.name,
@@ -54,6 +74,7 @@ export const createClientBody = z
     redirectUris: body.redirect_uris ?? [],
     postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
     scopes: body.scopes ?? [],
+    rateLimit: body.rate_limit ?? null,
   }));
 export type CreateClientInput = z.output<typeof createClientBody>;
 
@@ -65,9 +86,10 @@ const UPDATE_FIELDS = [
   'scopes',
   'first_party',
   'disabled',
+  'rate_limit',
 ];
 
-/** PATCH /clients/:id: only what is given changes, and something must be. */
+/** PATCH /clients/:id: only what is given changes (null only removes the rate limit), and something must be. */
 export const updateClientBody = z
   .strictObject({
     name: optionalText().meta({ description: 'a name people recognise on the consent page' }),
@@ -77,6 +99,11 @@ export const updateClientBody = z
     scopes,
     first_party: firstParty,
     disabled: optionalBoolean().meta({ description: 'a disabled client gets no tokens' }),
+    // As a user's email: JSON null (or "none") removes the limit.
+    rate_limit: rateLimit
+      .nullable()
+      .optional()
+      .meta({ description: `${RATE_LIMIT}; "${NO_RATE_LIMIT}" or JSON null removes it` }),
   })
   .transform((body, ctx) => {
     const changes = {
@@ -87,6 +114,7 @@ export const updateClientBody = z
       scopes: body.scopes,
       firstParty: body.first_party,
       disabled: body.disabled,
+      rateLimit: body.rate_limit,
     };
     if (Object.values(changes).every((value) => value === undefined)) {
       return refuse(ctx, () => `nothing to update: give one of ${UPDATE_FIELDS.join(', ')}`);

@@ -3,6 +3,7 @@ import { peekForm } from '../web/form-peek.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
 import { formHandedToProvider } from '../oidc-provider/internals.js';
+import { LIMIT_NAMES, type RefusalCounter } from './limit-names.js';
 import type { RateLimit } from './rate-limit.js';
 import { tooManyRequestsJson, tooManyRequestsPage } from './too-many-requests.js';
 
@@ -43,8 +44,12 @@ async function presentsClientCredentials(ctx: Context): Promise<boolean | undefi
  * counter per address covers them all; past it, 429 with Retry-After: JSON on the two OAuth
  * endpoints, a page on the others. Sign-in and code entry have their own, stricter throttles.
  */
-export function anonymousRequestLimit(options: { paths: AnonymousRequestPaths; limit: RateLimit }): Middleware {
-  const { paths, limit } = options;
+export function anonymousRequestLimit(options: {
+  paths: AnonymousRequestPaths;
+  limit: RateLimit;
+  refused: RefusalCounter;
+}): Middleware {
+  const { paths, limit, refused } = options;
   const pages = new Set([paths.authorization, paths.endSession, paths.device]);
   const oauthEndpoints = new Set([paths.deviceAuthorization, paths.pushedAuthorization]);
   return gated(
@@ -58,6 +63,7 @@ export function anonymousRequestLimit(options: { paths: AnonymousRequestPaths; l
       }
       const verdict = await limit.take(ctx.ip);
       if (verdict.allowed) return next();
+      refused(LIMIT_NAMES.anonymous);
       if (isPage) tooManyRequestsPage(ctx, paths.assets, verdict.retryAfterSeconds);
       else tooManyRequestsJson(ctx, verdict.retryAfterSeconds);
       return undefined;

@@ -1,70 +1,72 @@
-import type { Knex } from 'knex';
-import { affectedRows } from '../db/affected-rows.js';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
-import { knexStoreClient } from './knex-store-client.js';
+import { RateLimiterRes, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
+import type { RepeatedLog } from '../lib/repeated-log.js';
 import type { Rate } from '../lib/rate.js';
-
-/** Where every limit keeps its counters (migration 007_rate_limits), one row per limit and key. */
-export const RATE_LIMITS_TABLE = 'rate_limits';
-
-/** Counters are kept this long after their window ends, then swept. */
-const SWEEP_GRACE_MS = 60_000;
 
 export type RateVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+const ALLOWED: RateVerdict = { allowed: true };
+
+const secondsUntil = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** rate-limiter-flexible reads its in-memory blocks with a method its typings leave out. */
+interface InMemoryBlocks {
+  getInMemoryBlockMsBeforeExpire(rlKey: string): number;
+}
+
 /**
- * A fixed-window limit shared by every instance on one database: each `take` counts one request
- * for a key in a single upsert (rate-limiter-flexible's `INSERT … ON CONFLICT … RETURNING`), so
- * concurrent requests on any instance cannot slip past it. A well-kept library rather than a
- * hand-written counter; its PostgreSQL store runs through knex here (knex-store-client.ts), so
- * the embedded database gets the same limits. `name` separates limits in the one table: the
- * anonymous-request limit today, a per-client token endpoint limit later.
+ * One fixed-window limit shared by every instance: each `take` counts one request for a key in a
+ * single atomic step of the store (an `INSERT … ON CONFLICT … RETURNING` on PostgreSQL, a Lua
+ * INCR on Redis), so concurrent requests on any instance cannot slip past it. Built by the
+ * store (rate-limit-store.ts), which alone decides where counters live.
+ *
+ * A store that fails (Redis away, the database away) lets the request through and logs a warning,
+ * at most one line per limit every 10 s: a limit guards against abuse, it does not authenticate
+ * anyone, and refusing every token request because an auxiliary counter store is down would make
+ * that store a single point of failure of the whole service. (On the database store the request
+ * then mostly fails anyway, with the 503 every endpoint that needs the database answers.)
  */
 export class RateLimit {
-  readonly #limiter: RateLimiterPostgres;
-
   constructor(
-    private readonly db: Knex,
     readonly name: string,
     readonly rate: Rate,
-  ) {
-    this.#limiter = new RateLimiterPostgres({
-      storeClient: knexStoreClient(db),
-      storeType: 'client',
-      tableName: RATE_LIMITS_TABLE,
-      // Created by the migration; the library's own CREATE TABLE at start would race other
-      // instances' migrations and bypass the migration history.
-      tableCreated: true,
-      // Tollgate's sweeper deletes old counters (sweep()); the library's own timer would keep
-      // running against a closed pool after shutdown.
-      clearExpiredByTimeout: false,
-      keyPrefix: name,
-      points: rate.points,
-      duration: rate.durationSeconds,
-      // Every request reaches the database: a per-process cache would let each instance allow
-      // its own share beyond the limit.
-      inMemoryBlockOnConsumed: 0,
-    });
-  }
+    private readonly limiter: RateLimiterStoreAbstract,
+    private readonly log: RepeatedLog,
+  ) {}
 
   /** Counts one request for `key`; beyond the limit, how long until the window ends. */
   async take(key: string): Promise<RateVerdict> {
     try {
-      await this.#limiter.consume(key);
-      return { allowed: true };
+      await this.limiter.consume(key);
+      return ALLOWED;
     } catch (error) {
-      if (!(error instanceof RateLimiterRes)) throw error;
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(error.msBeforeNext / 1000)) };
+      if (error instanceof RateLimiterRes)
+        return { allowed: false, retryAfterSeconds: secondsUntil(error.msBeforeNext) };
+      this.#storeFailed(error);
+      return ALLOWED;
     }
   }
 
-  /** Deletes this limit's counters whose window has ended; returns how many. */
-  async sweep(): Promise<number> {
-    return affectedRows(
-      await this.db(RATE_LIMITS_TABLE)
-        .where('key', 'like', `${this.name}:%`)
-        .andWhere('expire', '<', Date.now() - SWEEP_GRACE_MS)
-        .delete(),
+  /**
+   * Whether `key` is known, in this process's memory, to be over the limit: no store round trip.
+   * Only limits made with `blockInMemory` remember; an instance learns of a block from its own
+   * `take` that reached the limit.
+   */
+  blocked(key: string): RateVerdict {
+    const ms = (this.limiter as unknown as InMemoryBlocks).getInMemoryBlockMsBeforeExpire(this.limiter.getKey(key));
+    return ms > 0 ? { allowed: false, retryAfterSeconds: secondsUntil(ms) } : ALLOWED;
+  }
+
+  #storeFailed(error: unknown): void {
+    this.log.warn(
+      `rate-limit-store:${this.name}`,
+      { limit: this.name, reason: error instanceof Error ? error.message : String(error) },
+      'rate-limit store unavailable: the request is let through unlimited',
     );
   }
+}
+
+/** Fails at start if rate-limiter-flexible no longer has the method `blocked` reads. */
+export function checkInMemoryBlocks(limiter: RateLimiterStoreAbstract): void {
+  if (typeof (limiter as unknown as Partial<InMemoryBlocks>).getInMemoryBlockMsBeforeExpire !== 'function')
+    throw new Error('rate-limiter-flexible has no getInMemoryBlockMsBeforeExpire: check src/limits/rate-limit.ts');
 }

@@ -65,6 +65,12 @@ export class Metrics {
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly rateLimited = new Counter({
+    name: 'tollgate_rate_limited_total',
+    help: 'Requests refused with 429 by a rate limit, by the limit (anonymous, client, client_auth_failures)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   readonly jwksNotModified = new Counter({
     name: 'tollgate_jwks_not_modified_total',
     help: 'JWKS requests answered 304 Not Modified (a verifier revalidated its cache)',

@@ -7,7 +7,7 @@ import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
 import { SIGNING_ALGORITHMS } from '../lib/signing-algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import { authenticateClient, ClientAuthenticationError } from './client-authentication.js';
+import { authenticateClient, ClientAuthenticationError } from '../clients/client-authentication.js';
 import type { ProviderHost } from './provider-host.js';
 
 function isJwt(token: string): boolean {

@@ -168,6 +168,55 @@ describe('tollgate clients', () => {
     expect((await server.admin('get', `/clients/${clientId}`)).body.disabled).toBe(false);
   });
 
+  it('--rate-limit sets the client limit, shown as written; update --rate-limit none removes it', async () => {
+    const created = await tollgateJson([
+      'clients',
+      'create',
+      '--name',
+      unique('cli-limited-'),
+      '--grant-types',
+      'client_credentials',
+      '--scopes',
+      scope,
+      '--rate-limit',
+      '1/h',
+    ]);
+    expect(created.rate_limit).toBe('1/h');
+    const limitedId = String(created.client_id);
+    const limitedSecret = String(created.client_secret);
+    expect((await token(limitedId, limitedSecret)).status).toBe(200);
+    expect((await token(limitedId, limitedSecret)).status).toBe(429);
+
+    const shown = await tollgate(['clients', 'show', limitedId]);
+    expect(shown.stdout).toMatch(/rate_limit:\s+1\/h/);
+
+    const changed = await tollgateJson(['clients', 'update', limitedId, '--rate-limit', '600/min']);
+    expect(changed.rate_limit).toBe('600/min');
+    const removed = await tollgateJson(['clients', 'update', limitedId, '--rate-limit', 'none']);
+    expect(removed.rate_limit).toBeNull();
+    expect((await token(limitedId, limitedSecret)).status).toBe(200);
+  });
+
+  it('refuses a --rate-limit that is not a rate, naming the option, before any request', async () => {
+    // Nothing listens there: a request would fail with a connection error instead.
+    const nowhere = { TOLLGATE_ADMIN_URL: 'http://127.0.0.1:1' };
+    for (const [bad, says] of [
+      ['10', 'N/s, N/min or N/h'],
+      ['10/day', 'N/s, N/min or N/h'],
+      ['fast', 'N/s, N/min or N/h'],
+      ['0/s', 'at least 1'],
+    ]) {
+      const message = expectFailure(await tollgate(['clients', 'update', clientId, '--rate-limit', bad!], nowhere));
+      expect(message, bad).toMatch(/^tollgate: --rate-limit: /);
+      expect(message, bad).toContain(says);
+    }
+    const create = await tollgate(
+      ['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials', '--rate-limit', '5/week'],
+      nowhere,
+    );
+    expect(expectFailure(create)).toMatch(/^tollgate: --rate-limit: /);
+  });
+
   it('delete removes the client and its secret stops working', async () => {
     const run = await tollgate(['clients', 'delete', clientId]);
     expect(run.code).toBe(0);

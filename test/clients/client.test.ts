@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clientToJson, type Client } from '../../src/clients/client.js';
 import { hashClientSecret } from '../../src/clients/client-secret.js';
+import { parseRate } from '../../src/lib/rate.js';
 
 /** A client as the admin API and the CLI show it, without a server. Through the API: test/admin/admin-api.test.ts. */
 
@@ -17,6 +18,10 @@ const client: fc.Arbitrary<Client> = fc.record({
   postLogoutRedirectUris: fc.array(uri, { maxLength: 2 }),
   scopes: fc.array(fc.constantFrom('openid', 'profile', 'ledger:read', 'ledger:write'), { maxLength: 4 }),
   disabled: fc.boolean(),
+  rateLimit: fc.option(
+    fc.record({ points: fc.integer({ min: 1, max: 1000 }), durationSeconds: fc.constantFrom(1, 60, 3600, 300) }),
+    { nil: null },
+  ),
   createdAt: fc.date({ noInvalidDate: true }),
   updatedAt: fc.date({ noInvalidDate: true }),
 });
@@ -35,6 +40,7 @@ describe('clientToJson', () => {
           'name',
           'post_logout_redirect_uris',
           'public',
+          'rate_limit',
           'redirect_uris',
           'scopes',
           'token_endpoint_auth_method',
@@ -54,6 +60,8 @@ describe('clientToJson', () => {
           created_at: value.createdAt.toISOString(),
           updated_at: value.updatedAt.toISOString(),
         });
+        // Spelled as the operator would write it, and read back to the same rate.
+        expect(json.rate_limit === null ? null : parseRate(json.rate_limit)).toEqual(value.rateLimit);
       }),
     );
   });

@@ -44,6 +44,7 @@ describe('the admin contract turns wire JSON into service input', () => {
         redirectUris: [],
         postLogoutRedirectUris: [],
         scopes: [],
+        rateLimit: null,
       },
     });
     expect(parseInput(createUserBody, { username: 'grace', password: ' spaced ' })).toEqual({
@@ -53,7 +54,7 @@ describe('the admin contract turns wire JSON into service input', () => {
     expect(parseInput(rotateKeysBody, {})).toEqual({ ok: true, value: { force: false } });
   });
 
-  it('keeps "absent" and "null" apart only where null means something (a user\'s email)', () => {
+  it('keeps "absent" and "null" apart only where null means something (a user\'s email, a client\'s rate limit)', () => {
     expect(parseInput(updateUserBody, { email: null })).toEqual({
       ok: true,
       value: { username: undefined, email: null },
@@ -62,6 +63,14 @@ describe('the admin contract turns wire JSON into service input', () => {
       ok: true,
       value: { name: undefined, disabled: true },
     });
+    expect(parseInput(updateClientBody, { rate_limit: null })).toMatchObject({ ok: true, value: { rateLimit: null } });
+    expect(parseInput(updateClientBody, { rate_limit: '10/s' })).toMatchObject({
+      ok: true,
+      value: { rateLimit: { points: 10, durationSeconds: 1 } },
+    });
+    expect(
+      parseInput(createClientBody, { name: 'c', grant_types: 'client_credentials', rate_limit: null }),
+    ).toMatchObject({ ok: true, value: { rateLimit: null } });
     expect(parseInput(updateUserBody, { username: null })).toMatchObject({
       ok: false,
       problem: { message: 'username is required', missing: true },

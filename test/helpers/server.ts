@@ -54,8 +54,10 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
       LOG_LEVEL: 'info',
       // Test files share 127.0.0.1 (and, on PostgreSQL, one counter table): tests of the
-      // anonymous-request limit set their own and send their own X-Forwarded-For.
+      // anonymous-request and failed-authentication limits set their own and send their own
+      // X-Forwarded-For.
       ANONYMOUS_RATE_LIMIT: '1000000/min',
+      CLIENT_AUTH_FAILURE_LIMIT: '1000000/min',
       ...(TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
       ...options.env,
     }),

@@ -9,7 +9,7 @@ import {
 } from '../../src/web/error-response.js';
 import { RotationTooEarlyError } from '../../src/keys/key-ring.js';
 import { ConflictError, NotFoundError, TollgateError, ValidationError, type ErrorCode } from '../../src/lib/errors.js';
-import { ClientAuthenticationError } from '../../src/oidc/client-authentication.js';
+import { ClientAuthenticationError } from '../../src/clients/client-authentication.js';
 import { sourceFilesOfSrc } from '../helpers/source-files.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { onPostgres, unique } from '../helpers/database.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { rateLimited } from '../helpers/rate-limits.js';
 
 /**
  * Issue 14 item 7: requests from someone who has proved nothing store little and short-lived.
@@ -136,8 +137,10 @@ describe('anonymous requests', () => {
         const path = i % 2 ? '/device' : '/session/end';
         expect((await server.public().get(path).set('X-Forwarded-For', ip)).status, `${path} #${i}`).toBe(200);
       }
+      const before = await rateLimited(server, 'anonymous');
       const refused = await server.public().get('/session/end').set('X-Forwarded-For', ip);
       expect(refused.status).toBe(429);
+      expect(await rateLimited(server, 'anonymous')).toBe(before + 1);
       expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
       expect(refused.type).toBe('text/html');

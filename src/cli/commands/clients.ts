@@ -7,6 +7,7 @@ const LISTS: readonly OptionSpec[] = [
   { flag: 'post-logout-redirect-uris', field: 'post_logout_redirect_uris', kind: 'list', value: 'URI[,URI…]' },
   { flag: 'scopes', field: 'scopes', kind: 'list', value: '"…"' },
 ];
+const RATE_LIMIT: OptionSpec = { flag: 'rate-limit', field: 'rate_limit', kind: 'text', value: 'N/s|N/min|N/h|none' };
 const COLUMNS = ['client_id', 'name', 'grant_types', 'scopes', 'public', 'disabled'];
 const group = 'clients';
 
@@ -35,6 +36,7 @@ const COMMANDS: readonly Command[] = [
       ...LISTS,
       { flag: 'public', field: 'public', kind: 'switch' },
       { flag: 'first-party', field: 'first_party', kind: 'switch' },
+      RATE_LIMIT,
     ],
     show: (client: Row) => `Created client ${client.name}\n${withSecretNotice(client)}`,
   },
@@ -67,6 +69,7 @@ const COMMANDS: readonly Command[] = [
       ...LISTS,
       { flag: 'first-party', off: 'no-first-party', field: 'first_party', kind: 'switch' },
       { flag: 'disable', off: 'enable', field: 'disabled', kind: 'switch' },
+      RATE_LIMIT,
     ],
     show: (client: Row) => `Updated client ${client.name}\n${record(client)}`,
   },

@@ -1,0 +1,74 @@
+import type { Middleware } from 'koa';
+import { holdsCredentials } from '../clients/client-authentication.js';
+import type { ClientDirectory } from '../clients/client-directory.js';
+import { formatRate, type Rate } from '../lib/rate.js';
+import { presentedClientCredentials } from '../oidc-provider/internals.js';
+import { peekForm } from '../web/form-peek.js';
+import { gated } from '../web/path-gate.js';
+import type { Paths } from '../web/paths.js';
+import { LIMIT_NAMES, type RefusalCounter } from './limit-names.js';
+import type { RateLimit } from './rate-limit.js';
+import type { RateLimitStore } from './rate-limit-store.js';
+import { tooManyRequestsJson } from './too-many-requests.js';
+
+export interface ClientRateLimitOptions {
+  paths: Pick<Paths, 'token'>;
+  directory: ClientDirectory;
+  store: RateLimitStore;
+  refused: RefusalCounter;
+}
+
+/**
+ * The contract's "Operations": `clients create|update --rate-limit` bounds a client's requests to
+ * the token endpoint across all instances; beyond it, 429 with Retry-After and RFC 6749 JSON,
+ * before oidc-provider issues (or stores) anything.
+ *
+ * Only requests that prove to be the client count. The client is read from the Directory
+ * (cached: a changed limit applies on each instance within its freshness window, 5 s), and the
+ * caller's credentials are checked here first — a SHA-256 and a constant-time compare, only for
+ * clients that have a limit — so someone who names a victim's client_id without its secret
+ * cannot use up the victim's limit. Counting first and giving the point back once oidc-provider
+ * answered invalid_client would also keep the count right in the end, but while such requests
+ * are in flight their points are taken, so a flood of them would still refuse the real client,
+ * and each would cost a second write. Requests that fail here go on to oidc-provider, which
+ * refuses them (and the per-address failure limit counts them). A client_assertion cannot
+ * authenticate here: Tollgate offers no JWT client authentication (CLIENT_AUTH_METHODS), so
+ * oidc-provider refuses it too. A public client's id is its only credential: whoever knows it
+ * can spend its limit, as they can use the client.
+ *
+ * Clients without a limit pay a cache lookup (the one oidc-provider makes next anyway), no
+ * store round trip.
+ */
+export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
+  const { paths, directory, store, refused } = options;
+  // One limiter per distinct rate (there are as many as operators wrote), sharing the counters'
+  // names: a changed rate counts on in the window under way.
+  const limits = new Map<string, RateLimit>();
+  const limitFor = (rate: Rate) => {
+    const spelled = formatRate(rate);
+    let limit = limits.get(spelled);
+    if (!limit) limits.set(spelled, (limit = store.limit(LIMIT_NAMES.client, rate)));
+    return limit;
+  };
+
+  return gated(
+    (ctx) => ctx.method === 'POST' && ctx.path === paths.token && Boolean(ctx.is('application/x-www-form-urlencoded')),
+    async (ctx, next) => {
+      const form = await peekForm(ctx);
+      if (!form) return undefined; // too large: peekForm answered 400
+      let presented;
+      try {
+        presented = presentedClientCredentials(ctx.get('authorization'), form);
+      } catch {
+        return next(); // no client, or credentials oidc-provider refuses with its own words
+      }
+      const client = await directory.find(presented.id);
+      if (!client?.rateLimit || !holdsCredentials(client, presented.secret)) return next();
+      const verdict = await limitFor(client.rateLimit).take(client.id);
+      if (verdict.allowed) return next();
+      refused(LIMIT_NAMES.client);
+      tooManyRequestsJson(ctx, verdict.retryAfterSeconds);
+      return undefined;
+    },
+  );
+}

@@ -1,0 +1,15 @@
+/**
+ * The limits' names: each keys its counters (`<name>:<subject>`) and labels its refusals in
+ * `tollgate_rate_limited_total{limit}`, a fixed set so the label stays bounded.
+ */
+export const LIMIT_NAMES = {
+  /** Per client address, what stores something for a caller who has proved nothing. */
+  anonymous: 'anonymous',
+  /** Per client, its own token requests (`clients … --rate-limit`). */
+  client: 'client',
+  /** Per client address, failed client authentications (token, introspection, revocation). */
+  clientAuthFailures: 'client_auth_failures',
+} as const;
+
+/** Told of each request a limit refused, by the limit's name. */
+export type RefusalCounter = (limit: string) => void;

@@ -1,0 +1,109 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedPostgres, onPostgres, unique } from '../helpers/database.js';
+import { createApi, createServiceClient } from '../helpers/fixtures.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { expectTooManyRequests, randomIp, tokenRequest } from '../helpers/rate-limits.js';
+
+/**
+ * REDIS_URL moves every limit's counters to Redis. Runs where TEST_REDIS_URL names a Redis (CI);
+ * each run keys its counters under a prefix of its own, so runs sharing that Redis keep apart.
+ * On PostgreSQL two instances share the limit; on the embedded database (one instance per
+ * database) one instance shows where the counters are.
+ */
+const TEST_REDIS_URL = process.env.TEST_REDIS_URL || undefined;
+
+describe.skipIf(!TEST_REDIS_URL)('rate limits on Redis (REDIS_URL)', () => {
+  const prefix = `${unique('tollgate-test-')}:`;
+  let redis: Redis;
+  let servers: TestServer[];
+  let drop: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    redis = new Redis(TEST_REDIS_URL!);
+    const env: Record<string, string> = {
+      TRUST_PROXY: 'true',
+      REDIS_URL: TEST_REDIS_URL!,
+      REDIS_KEY_PREFIX: prefix,
+      CLIENT_AUTH_FAILURE_LIMIT: '2/h',
+    };
+    if (onPostgres) {
+      const database = (await isolatedPostgres())!;
+      drop = database.drop;
+      env.DATABASE_URL = database.url;
+      servers = await Promise.all([startServer({ env }), startServer({ env })]);
+    } else {
+      servers = [await startServer({ env })];
+    }
+  });
+  afterAll(async () => {
+    await Promise.all((servers ?? []).map((server) => server.close()));
+    await drop?.();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('holds a client limit across instances, with its counter in Redis and none in the database', async () => {
+    const [a] = servers;
+    const api = await createApi(a!);
+    const client = await createServiceClient(a!, [api.scopes[0]!], { rate_limit: '3/h' });
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      const server = servers[i % servers.length]!;
+      statuses.push((await tokenRequest(server, client.client_id, client.client_secret)).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expectTooManyRequests(await tokenRequest(a!, client.client_id, client.client_secret), 3600);
+
+    expect(await redis.get(`${prefix}client:${client.client_id}`)).toBe('6');
+    expect(await a!.tollgate.database.knex('rate_limits').where('key', 'like', `%${client.client_id}`)).toEqual([]);
+  });
+
+  it('connects once per instance and lets go of Redis on close', async () => {
+    const connections = async () =>
+      String(await redis.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => line.includes(` name=${prefix} `)).length;
+    expect(await connections()).toBe(servers.length);
+    const extra = await startServer({ env: { REDIS_URL: TEST_REDIS_URL!, REDIS_KEY_PREFIX: prefix } });
+    expect(await connections()).toBe(servers.length + 1);
+    await extra.close();
+    expect(await connections()).toBe(servers.length);
+  });
+
+  it('keeps the failed-authentication limit there too', async () => {
+    const [a] = servers;
+    const api = await createApi(a!);
+    const client = await createServiceClient(a!, [api.scopes[0]!]);
+    const guesser = randomIp();
+    for (let i = 0; i < 2; i++) expect((await tokenRequest(a!, client.client_id, 'wrong', guesser)).status).toBe(401);
+    expectTooManyRequests(await tokenRequest(a!, client.client_id, client.client_secret, guesser), 3600);
+    expect(await redis.get(`${prefix}client_auth_failures:${guesser}`)).toBe('2');
+  });
+});
+
+describe('rate limits when Redis cannot be reached', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    // Nothing listens on port 1: every connection is refused.
+    server = await startServer({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('let requests through (never a 5xx) and say so in the log', async () => {
+    const api = await createApi(server);
+    const client = await createServiceClient(server, [api.scopes[0]!], { rate_limit: '1/h' });
+    for (let i = 0; i < 4; i++) {
+      const response = await tokenRequest(server, client.client_id, client.client_secret);
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+    }
+    const warnings = server.logs.filter((line) => line.includes('rate-limit store unavailable'));
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings[0]).not.toContain(client.client_secret);
+    expect(server.logs.join('')).toMatch(/Redis \(REDIS_URL\)/);
+  });
+});
