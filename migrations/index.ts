@@ -6,6 +6,7 @@ import * as devicePolls from './004_device_polls.js';
 import * as hashedPayloadIds from './005_hashed_payload_ids.js';
 import * as attemptReservations from './006_attempt_reservations.js';
 import * as rateLimits from './007_rate_limits.js';
+import * as apiKeys from './010_api_keys.js';
 
 export interface Migration {
   name: string;
@@ -21,4 +22,6 @@ export const migrations: Migration[] = [
   { name: '005_hashed_payload_ids', up: hashedPayloadIds.up },
   { name: '006_attempt_reservations', up: attemptReservations.up },
   { name: '007_rate_limits', up: rateLimits.up },
+  // 008 and 009 come from branches merged alongside this one.
+  { name: '010_api_keys', up: apiKeys.up },
 ];

@@ -4,6 +4,8 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { apiToJson } from '../apis/api.js';
 import type { ApiService } from '../apis/api-service.js';
+import { apiKeyToJson } from '../api-keys/api-key.js';
+import type { ApiKeyService, DescribedApiKey, IssuedApiKey } from '../api-keys/api-key-service.js';
 import { clientToJson } from '../clients/client.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { KeyRing } from '../keys/key-ring.js';
@@ -26,6 +28,7 @@ export interface AdminDependencies {
   adminToken: string;
   apis: ApiService;
   clients: ClientService;
+  apiKeys: ApiKeyService;
   users: UserService;
   keyRing: KeyRing;
   /** Rotates the ring and starts signing with it on this instance at once. */
@@ -78,9 +81,17 @@ function bearerAuth(adminToken: string): Koa.Middleware {
   };
 }
 
+const describedKeyToJson = ({ apiKey, audience }: DescribedApiKey) => apiKeyToJson(apiKey, audience);
+/** The key itself right after `id`: the one answer that carries it, never to be cached. */
+function issuedKey(ctx: Context, { key, ...described }: IssuedApiKey) {
+  ctx.set('Cache-Control', 'no-store');
+  const { id, ...rest } = describedKeyToJson(described);
+  return { id, key, ...rest };
+}
+
 function routes(deps: AdminDependencies): Router {
   const router = new Router();
-  const { apis, clients, users, keyRing } = deps;
+  const { apis, clients, apiKeys, users, keyRing } = deps;
   const on = <Route extends AdminRoute>(
     route: Route,
     handle: (ctx: Context, input: GuardedInput<Route>) => Promise<void> | void,
@@ -126,6 +137,27 @@ function routes(deps: AdminDependencies): Router {
     const { client, secret } = await clients.rotateSecret(params.id);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...clientToJson(client), client_secret: secret };
+  });
+
+  on(r.listApiKeys, async (ctx) => {
+    ctx.body = (await apiKeys.list()).map(describedKeyToJson);
+  });
+  on(r.listClientApiKeys, async (ctx, { params }) => {
+    ctx.body = (await apiKeys.list(params.id)).map(describedKeyToJson);
+  });
+  on(r.createApiKey, async (ctx, { body }) => {
+    const issued = await apiKeys.create(body);
+    ctx.status = 201;
+    ctx.body = issuedKey(ctx, issued);
+  });
+  on(r.showApiKey, async (ctx, { params }) => {
+    ctx.body = describedKeyToJson(await apiKeys.show(params.id));
+  });
+  on(r.revokeApiKey, async (ctx, { params }) => {
+    ctx.body = describedKeyToJson(await apiKeys.revoke(params.id));
+  });
+  on(r.rotateApiKey, async (ctx, { params, body }) => {
+    ctx.body = issuedKey(ctx, await apiKeys.rotate(params.id, body.graceSeconds));
   });
 
   on(r.listUsers, async (ctx) => {
