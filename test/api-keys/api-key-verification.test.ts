@@ -68,8 +68,6 @@ describe('POST {issuer}/api-keys/verify', () => {
     const tenantKey = await issueKey(tenant, tenantPartner);
     expect(await verificationPath(tenant)).toBe('/tenant-a/api-keys/verify');
     expect(await verify(tenant, tenantKey.key!, tenantPartner.api.identifier)).toMatchObject({ active: true });
-    // Each issuer knows its own keys only.
-    expect(await verify(tenant, key.key!, partner.api.identifier)).toEqual({ active: false });
   });
 
   it("answers inactive for another API's audience, and gives each API only its own scopes", async () => {
