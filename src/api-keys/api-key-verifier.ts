@@ -27,6 +27,8 @@ function earliest(a: Date | null, b: Date | null): Date | null {
 
 /** Compared against when no row matched, so a miss does the same constant-time comparison as a hit. */
 const NO_HASH = Buffer.alloc(32);
+/** Looked up when no row matched: no client id is empty (ids are `client_…`). */
+const NO_CLIENT = '';
 
 /**
  * Verifies a presented API key: shape and checksum → SHA-256 → one look-up by the unique hash →
@@ -38,11 +40,12 @@ const NO_HASH = Buffer.alloc(32);
  * so it answers faster than a well-formed key. That tells a caller only what it can compute
  * itself (the format and checksum are public, src/lib/api-key-format.ts), never anything about
  * stored keys. Every well-formed key then costs the same steps — the look-up, the comparison
- * (against NO_HASH on a miss), the client and catalog reads (for a hit), every check evaluated
- * without an early return — so unknown, revoked, expired and rotated-out keys are told apart by
- * nobody; at most a hit costs one cached client read more than a miss, and a hit needs the key,
- * 256 random bits. The look-up itself is by SHA-256, so any timing of the index probe is about a
- * hash, which says nothing about a key that matches it.
+ * (against NO_HASH on a miss), the client and catalog reads (both cached; for a miss, of a client
+ * id nobody has), every check evaluated without an early return — so unknown, revoked, expired
+ * and rotated-out keys are not told apart by their answer or their path. What remains is the
+ * database's: a found row is read and sent, a missing one not, microseconds on an index probe —
+ * and learning that a key exists needs the key, 256 random bits. The probe is by SHA-256, so its
+ * timing is about a hash, which says nothing about the key behind it.
  */
 export class ApiKeyVerifier {
   constructor(
@@ -58,17 +61,21 @@ export class ApiKeyVerifier {
     const row = await apiKeyStore.byHash(this.db, hash.toString('base64url'));
     const stored = row ? Buffer.from(row.keyHash, 'base64url') : NO_HASH;
     const hashMatches = stored.length === hash.length && crypto.timingSafeEqual(stored, hash);
-    if (!row) return undefined;
 
-    const [client, snapshot] = await Promise.all([this.directory.find(row.clientId), this.catalog.snapshot()]);
+    // A miss takes the same steps as a hit: the client read (of an id no client has, cached as
+    // absent like any other) and the catalog's.
+    const [client, snapshot] = await Promise.all([
+      this.directory.find(row?.clientId ?? NO_CLIENT),
+      this.catalog.snapshot(),
+    ]);
     const allowed = new Set(client?.scopes);
-    const scopes = row.scopes.filter(
+    const scopes = (row?.scopes ?? []).filter(
       (scope) => allowed.has(scope) && (audience === undefined || snapshot.byScope.get(scope)?.identifier === audience),
     );
     const { owners } = scopeOwners(snapshot, scopes);
-    const status = apiKeyStatus(row);
+    const status = row ? apiKeyStatus(row) : 'revoked';
     const usable = [hashMatches, status === 'active' || status === 'rotating', !!client, owners.size > 0];
-    if (!usable.every(Boolean)) return undefined;
+    if (!row || !usable.every(Boolean)) return undefined;
 
     this.lastUsed.used(row.id);
     return {
