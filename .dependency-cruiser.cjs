@@ -8,7 +8,7 @@ const layers = [
   ['HTTP apps', '^src/(http|admin)/'],
   ['pages', '^src/pages/'],
   ['protocol', '^src/(oidc|limits)/'],
-  ['domain', '^src/(clients|apis|users)/'],
+  ['domain', '^src/(clients|apis|users|api-keys)/'],
   ['stores', '^src/(artefacts|keys|audit)/'],
   ['building blocks', '^src/(db|web|contract|oidc-provider|metrics)/'],
   ['foundation', '^src/(lib/|config\\.ts$|log\\.ts$|runtime-check\\.ts$)'],
@@ -31,6 +31,9 @@ const siblings = [
   ['src/apis/', 'src/(clients|users)/'],
   ['src/users/', 'src/(clients|apis)/'],
   ['src/clients/', 'src/users/'],
+  // API keys read the client directory and the API catalog; nothing of the domain reads them.
+  ['src/(clients|apis|users)/', 'src/api-keys/'],
+  ['src/api-keys/', 'src/users/'],
   ['src/keys/', 'src/artefacts/'],
   // Key rotations reach the audit log through KeyRing's callback, wired in src/tollgate.ts.
   ['src/keys/', 'src/audit/'],

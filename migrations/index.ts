@@ -8,6 +8,7 @@ import * as attemptReservations from './006_attempt_reservations.js';
 import * as rateLimits from './007_rate_limits.js';
 import * as auditLog from './008_audit_log.js';
 import * as clientRateLimits from './009_client_rate_limits.js';
+import * as apiKeys from './010_api_keys.js';
 
 export interface Migration {
   name: string;
@@ -25,4 +26,5 @@ export const migrations: Migration[] = [
   { name: '007_rate_limits', up: rateLimits.up },
   { name: '008_audit_log', up: auditLog.up },
   { name: '009_client_rate_limits', up: clientRateLimits.up },
+  { name: '010_api_keys', up: apiKeys.up },
 ];

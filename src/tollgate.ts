@@ -4,6 +4,10 @@ import { resolveAdminToken } from './admin/admin-bearer.js';
 import { createAdminApp } from './admin/admin-app.js';
 import { ApiCatalog } from './apis/api-catalog.js';
 import { ApiService } from './apis/api-service.js';
+import { ApiKeyService } from './api-keys/api-key-service.js';
+import { ApiKeyVerifier } from './api-keys/api-key-verifier.js';
+import { LastUsedRecorder } from './api-keys/last-used.js';
+import { apiKeyVerification } from './http/api-key-verification.js';
 import { ClientDirectory } from './clients/client-directory.js';
 import { ClientService } from './clients/client-service.js';
 import { insecureIssuerWarning, type Config } from './config.js';
@@ -157,6 +161,8 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       paths.prefix,
       keyRing.snapshot,
     );
+    const lastUsed = new LastUsedRecorder(db);
+    const apiKeyVerifier = new ApiKeyVerifier(db, catalog, directory, lastUsed);
     const throttle = new AttemptThrottle(db);
     const polls = new DevicePolls(db, config.lifetimes.devicePollInterval);
     const limits = await openRateLimitStore({
@@ -203,6 +209,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           refused,
         }),
         clientRateLimit({ paths, directory, store: limits, refused }),
+        apiKeyVerification({ paths, verifier: apiKeyVerifier }),
         jwtIntrospection({ paths, issuer: config.issuer, providers, directory, keyRing }),
         devicePolling({ paths, interval: config.lifetimes.devicePollInterval, polls }),
         deviceCodeEntry({ paths, throttle }),
@@ -217,6 +224,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       adminToken,
       apis: new ApiService(db, catalog),
       clients: new ClientService(db, directory),
+      apiKeys: new ApiKeyService(db, catalog, lastUsed),
       users: new UserService(db),
       keyRing,
       async rotateKeys(force) {
@@ -242,6 +250,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       logger,
       apply: (keys) => providers.swap(keys),
     });
+    lastUsed.start(logger);
     const sweeper = startSweeper(db, config.sweepIntervalSeconds, logger, [
       () => throttle.sweep(),
       () => polls.sweep(),
@@ -266,6 +275,15 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
         sweeper.stop();
         keyMaintenance.stop();
         await limits.close();
+        // Before the database closes: the uses seen since the last flush.
+        await lastUsed
+          .close()
+          .catch((error: unknown) =>
+            logger.warn(
+              { err: { message: (error as Error).message } },
+              'recording when API keys were last used failed',
+            ),
+          );
         await database.close();
       },
     };

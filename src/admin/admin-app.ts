@@ -4,6 +4,8 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { apiToJson } from '../apis/api.js';
 import type { ApiService } from '../apis/api-service.js';
+import { apiKeyToJson } from '../api-keys/api-key.js';
+import type { ApiKeyService, DescribedApiKey, IssuedApiKey } from '../api-keys/api-key-service.js';
 import { clientToJson } from '../clients/client.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { KeyRing, KeyRotation } from '../keys/key-ring.js';
@@ -30,6 +32,7 @@ export interface AdminDependencies {
   adminToken: string;
   apis: ApiService;
   clients: ClientService;
+  apiKeys: ApiKeyService;
   users: UserService;
   keyRing: KeyRing;
   /** Rotates the ring and starts signing with it on this instance at once. */
@@ -92,9 +95,22 @@ function bearerAuth(adminToken: string): Koa.Middleware {
   };
 }
 
+const describedKeyToJson = ({ apiKey, audience }: DescribedApiKey) => apiKeyToJson(apiKey, audience);
+/** What an audit entry says of a key: whose, what it may do, how it is recognised — never the key. */
+function keyDescribed({ apiKey, audience }: DescribedApiKey): JsonView {
+  const { id: _id, client_id, name, scopes, prefix, expires_at, rate_limit } = apiKeyToJson(apiKey, audience);
+  return { client_id, name, scopes, prefix, expires_at, rate_limit };
+}
+/** The key itself right after `id`: the one answer that carries it, never to be cached. */
+function issuedKey(ctx: Context, { key, ...described }: IssuedApiKey) {
+  ctx.set('Cache-Control', 'no-store');
+  const { id, ...rest } = describedKeyToJson(described);
+  return { id, key, ...rest };
+}
+
 function routes(deps: AdminDependencies): Router {
   const router = new Router();
-  const { apis, clients, users, keyRing } = deps;
+  const { apis, clients, apiKeys, users, keyRing } = deps;
   // One admin credential today; its fingerprint names it in every entry (never the token itself).
   const actor = adminActor(deps.adminToken);
   /** Records a change made through this route, once the service has made it. */
@@ -165,6 +181,36 @@ function routes(deps: AdminDependencies): Router {
     await audit(ctx, 'client.secret_rotated', view.client_id, { name: view.name });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...view, client_secret: secret };
+  });
+
+  on(r.listApiKeys, async (ctx) => {
+    ctx.body = (await apiKeys.list()).map(describedKeyToJson);
+  });
+  on(r.listClientApiKeys, async (ctx, { params }) => {
+    ctx.body = (await apiKeys.list(params.id)).map(describedKeyToJson);
+  });
+  on(r.createApiKey, async (ctx, { body }) => {
+    const issued = await apiKeys.create(body);
+    await audit(ctx, 'api_key.created', issued.apiKey.id, keyDescribed(issued));
+    ctx.status = 201;
+    ctx.body = issuedKey(ctx, issued);
+  });
+  on(r.showApiKey, async (ctx, { params }) => {
+    ctx.body = describedKeyToJson(await apiKeys.show(params.id));
+  });
+  on(r.revokeApiKey, async (ctx, { params }) => {
+    const revoked = await apiKeys.revoke(params.id);
+    await audit(ctx, 'api_key.revoked', revoked.apiKey.id, keyDescribed(revoked));
+    ctx.body = describedKeyToJson(revoked);
+  });
+  on(r.rotateApiKey, async (ctx, { params, body }) => {
+    const issued = await apiKeys.rotate(params.id, body.graceSeconds);
+    await audit(ctx, 'api_key.rotated', params.id, {
+      replaced_by: issued.apiKey.id,
+      grace_seconds: body.graceSeconds,
+      ...keyDescribed(issued),
+    });
+    ctx.body = issuedKey(ctx, issued);
   });
 
   on(r.listUsers, async (ctx) => {

@@ -13,10 +13,10 @@ export interface OptionSpec {
    */
   field?: string;
   /**
-   * text: a string; list: "a,b" or "a b", sent as an array; seconds: a whole number; switch: true
-   * when given (with `off`, a second flag that sends false: --disable|--enable).
+   * text: a string; list: "a,b" or "a b", sent as an array; seconds, days: a whole number; switch:
+   * true when given (with `off`, a second flag that sends false: --disable|--enable).
    */
-  kind: 'text' | 'list' | 'seconds' | 'switch';
+  kind: 'text' | 'list' | 'seconds' | 'days' | 'switch';
   /** How help names the value (URI, NAME, SECONDS). */
   value?: string;
   /** Off-flag of a switch pair. */
@@ -97,8 +97,8 @@ export function help(spec: CommandSpec): string {
   ].join('\n');
 }
 
-function seconds(value: string, flag: string): number {
-  if (!/^\d+$/.test(value)) throw new CliError(`${flag} must be a whole number of seconds, got "${value}"`);
+function wholeNumber(value: string, flag: string, unit: string): number {
+  if (!/^\d+$/.test(value)) throw new CliError(`${flag} must be a whole number of ${unit}, got "${value}"`);
   return Number(value);
 }
 
@@ -144,8 +144,8 @@ export function invoke(spec: CommandSpec, args: string[]): Invocation | undefine
       body[option.field] =
         option.kind === 'list'
           ? value.split(/[\s,]+/).filter(Boolean)
-          : option.kind === 'seconds'
-            ? seconds(value, `--${option.flag}`)
+          : option.kind === 'seconds' || option.kind === 'days'
+            ? wholeNumber(value, `--${option.flag}`, option.kind)
             : value;
     }
   }
@@ -176,6 +176,8 @@ export interface Command extends CommandSpec {
   later?: readonly string[];
   /** The body to send, when the command adds to what its options spell (and checks it again). */
   body?(call: Invocation): Promise<Record<string, unknown>>;
+  /** Which route and id to call, when an option picks between two routes (`list --client ID`). */
+  target?(call: Invocation): { route: AdminRoute; id: string };
   /** The answer for people. A method, so each command names the shape its route answers. */
   show(answer: unknown): string;
 }
@@ -205,6 +207,7 @@ export async function runGroup(
   const body = command.route.body ? (command.body ? await command.body(call) : call.body) : undefined;
   // Query options are text (kind 'text'); the contract has just checked them.
   const query = command.route.query ? (call.body as Record<string, string>) : undefined;
-  const answer = await callAdmin(command.route, { id: call.id, body, query });
+  const { route, id } = command.target?.(call) ?? { route: command.route, id: call.id };
+  const answer = await callAdmin(route, { id, body, query });
   print(answer, call.json, () => command.show(answer));
 }

@@ -1,5 +1,6 @@
 import { CliError } from './admin-client.js';
 import { apisCommand } from './commands/apis.js';
+import { apiKeysCommand } from './commands/api-keys.js';
 import { auditCommand } from './commands/audit.js';
 import { clientsCommand } from './commands/clients.js';
 import { keysCommand } from './commands/keys.js';
@@ -10,6 +11,7 @@ const HELP = `tollgate — manage a Tollgate authorization server through its ad
 
   tollgate apis create|list|show|update|delete …
   tollgate clients create|list|show|update|delete|rotate-secret …
+  tollgate api-keys create|list|show|revoke|rotate …
   tollgate users create|list|show|update|set-password|delete …
   tollgate keys list|rotate [--force]|revoke KID
   tollgate audit list [--since ISO] [--type TYPE] [--limit N]
@@ -22,6 +24,7 @@ Run "tollgate <group>" for the options of each command, "tollgate <group> <comma
 const GROUPS: Record<string, (action: string | undefined, args: string[]) => Promise<void>> = {
   apis: apisCommand,
   clients: clientsCommand,
+  'api-keys': apiKeysCommand,
   users: usersCommand,
   keys: keysCommand,
   audit: auditCommand,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createApiBody, updateApiBody } from './apis.js';
+import { createApiKeyBody, rotateApiKeyBody } from './api-keys.js';
 import { listAuditQuery } from './audit.js';
 import { createClientBody, updateClientBody } from './clients.js';
 import { rotateKeysBody } from './keys.js';
@@ -32,6 +33,7 @@ const byId = (description: string) => z.strictObject({ id: z.string().meta({ des
 const apiId = byId("the API's id or its identifier (percent-encoded)");
 const clientId = byId('the client_id');
 const userId = byId("the user's id or username");
+const apiKeyId = byId("the API key's id (key_…)");
 const kid = z.strictObject({ kid: z.string().meta({ description: "the key's kid" }) });
 
 type UnnamedRoute<
@@ -126,6 +128,35 @@ export const adminRoutes = named({
       success: { status: 200, description: 'the client with its new client_secret (shown once)' },
     },
   ),
+
+  // A client's keys have a path of their own rather than a query parameter (`?client=`): the
+  // admin routes take path parameters and bodies only.
+  listApiKeys: route('get', '/api-keys', 'List API keys (never a key itself)', {
+    params: noParams,
+    success: { status: 200, description: 'every API key' },
+  }),
+  listClientApiKeys: route('get', '/clients/:id/api-keys', "List one client's API keys (never a key itself)", {
+    params: clientId,
+    success: { status: 200, description: "the client's API keys" },
+  }),
+  createApiKey: route('post', '/api-keys', 'Issue an API key for a client', {
+    params: noParams,
+    body: createApiKeyBody,
+    success: { status: 201, description: 'the API key with its key (shown once, stored only as a SHA-256 hash)' },
+  }),
+  showApiKey: route('get', '/api-keys/:id', 'Show an API key (never the key itself)', {
+    params: apiKeyId,
+    success: { status: 200, description: 'the API key' },
+  }),
+  revokeApiKey: route('post', '/api-keys/:id/revoke', 'Revoke an API key: it stops working at once', {
+    params: apiKeyId,
+    success: { status: 200, description: 'the API key revoked' },
+  }),
+  rotateApiKey: route('post', '/api-keys/:id/rotate', 'Replace an API key; the old one works for the grace period', {
+    params: apiKeyId,
+    body: rotateApiKeyBody,
+    success: { status: 200, description: 'the new API key with its key (shown once)' },
+  }),
 
   listUsers: route('get', '/users', 'List users', {
     params: noParams,

@@ -3,6 +3,7 @@
 // all read it; it depends on zod and src/lib only, so the CLI can load it without server code.
 export * from './admin-routes.js';
 export * from './apis.js';
+export * from './api-keys.js';
 export * from './audit.js';
 export * from './clients.js';
 export * from './keys.js';

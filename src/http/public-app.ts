@@ -102,7 +102,11 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
   app.use(
     requestLog(deps.logger, {
       metrics: deps.metrics,
-      namedPaths: new Map([...NAMED_PATHS, [paths.stylesheet, 'stylesheet']]),
+      namedPaths: new Map([
+        ...NAMED_PATHS,
+        [paths.stylesheet, 'stylesheet'],
+        [paths.apiKeyVerification, 'api_key_verification'],
+      ]),
     }),
   );
   answerAsIssuer(app, deps.config.issuer);

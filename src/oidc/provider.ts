@@ -167,6 +167,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
           resourceServerInfo(catalog, deps.directory, keys, ctx as KoaContextWithOIDC, resource, client),
       },
     },
+    // Tollgate's own endpoint beside oidc-provider's, found through discovery like every other.
+    discovery: { api_key_verification_endpoint: new URL(paths.apiKeyVerification, config.issuer).href },
     findAccount: findAccount(deps.db),
     renderError: pages.renderError,
     interactions: {

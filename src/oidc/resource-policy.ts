@@ -1,7 +1,7 @@
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Api } from '../apis/api.js';
-import type { ApiCatalog, ApiSnapshot } from '../apis/api-catalog.js';
+import { scopeOwners, type ApiCatalog, type ApiSnapshot } from '../apis/api-catalog.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { isReservedScope } from '../lib/scope-names.js';
 import { wrapGrantFind } from '../oidc-provider/internals.js';
@@ -33,12 +33,6 @@ async function allowedScopes(directory: ClientDirectory, client: ClientLike): Pr
   return new Set((await directory.find(client.clientId))?.scopes);
 }
 
-function ownerOf(snapshot: ApiSnapshot, scope: string): Api {
-  const api = snapshot.byScope.get(scope);
-  if (!api) throw new errors.InvalidScope(`scope "${scope}" is not a scope of any registered API`, scope);
-  return api;
-}
-
 /** The API a request means when it names none. */
 export async function defaultResource(
   catalog: ApiCatalog,
@@ -48,13 +42,16 @@ export async function defaultResource(
 ): Promise<string | undefined> {
   const snapshot = await catalog.snapshot();
   const apiScopes = requestedScopes(ctx).filter((scope) => !isReservedScope(scope));
-  const owners = new Set(apiScopes.map((scope) => ownerOf(snapshot, scope).identifier));
+  const { owners, unowned } = scopeOwners(snapshot, apiScopes);
+  const [unknown] = unowned;
+  if (unknown !== undefined)
+    throw new errors.InvalidScope(`scope "${unknown}" is not a scope of any registered API`, unknown);
   if (owners.size > 1) {
     throw new errors.InvalidTarget(
-      `the requested scopes belong to more than one API (${[...owners].join(', ')}): a token is for one API, so request them separately, naming each with the resource parameter`,
+      `the requested scopes belong to more than one API (${[...owners.keys()].join(', ')}): a token is for one API, so request them separately, naming each with the resource parameter`,
     );
   }
-  const [owner] = owners;
+  const [owner] = owners.keys();
   if (owner) return owner;
   if (!isClientCredentials(ctx)) return undefined;
 

@@ -24,6 +24,8 @@ const ASSETS = '/assets';
 const STYLESHEET = `${ASSETS}/style.css`;
 const OPENID_DISCOVERY = '/.well-known/openid-configuration';
 const OAUTH_DISCOVERY = '/.well-known/oauth-authorization-server';
+/** Where an API asks whether an API key is valid for it (discovery: api_key_verification_endpoint). */
+const API_KEY_VERIFICATION = '/api-keys/verify';
 
 /** The path part of the issuer ('' when the issuer is an origin), where the provider is mounted. */
 export function issuerPath(issuer: string): string {
@@ -55,6 +57,8 @@ export interface Paths {
   openidDiscovery: string;
   /** RFC 8414 §3: the well-known prefix before the issuer's path, not after it. */
   oauthDiscovery: string;
+  /** Tollgate's own endpoint: is this API key valid for this API (POST, see src/http/api-key-verification.ts). */
+  apiKeyVerification: string;
   /** The page of one interaction. */
   interactionPage(uid: string): string;
 }
@@ -80,6 +84,7 @@ export function issuerPaths(prefix: string): Paths {
     stylesheet: at(STYLESHEET),
     openidDiscovery: at(OPENID_DISCOVERY),
     oauthDiscovery: `${OAUTH_DISCOVERY}${prefix}`,
+    apiKeyVerification: at(API_KEY_VERIFICATION),
     interactionPage: (uid) => `${interaction}/${uid}`,
   };
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unique } from '../helpers/database.js';
 import { createApi } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { createPartner, issueKey } from '../api-keys/api-key-helpers.js';
 import {
   adminActorOf,
   auditLines,
@@ -102,6 +103,38 @@ describe('admin changes', () => {
     expectAdminEntry(await entryFor(server, 'client.deleted', id), id);
   });
 
+  it('API keys: created, rotated, revoked, each naming the key by id and prefix, never the key', async () => {
+    const partner = await createPartner(server);
+    const issued = await issueKey(server, partner, { name: 'Billing export', rate_limit: '10/s' });
+    secrets.apiKey = issued.key!;
+    const created = await entryFor(server, 'api_key.created', issued.id);
+    expectAdminEntry(created, issued.id);
+    expect(created.detail).toEqual({
+      client_id: partner.client.client_id,
+      name: 'Billing export',
+      scopes: [partner.api.scopes[0]],
+      prefix: issued.prefix,
+      expires_at: null,
+      rate_limit: '10/s',
+    });
+
+    const rotation = await server.admin('post', `/api-keys/${issued.id}/rotate`, { grace_seconds: 60 });
+    expect(rotation.status).toBe(200);
+    secrets.rotatedApiKey = rotation.body.key;
+    const rotated = await entryFor(server, 'api_key.rotated', issued.id);
+    expectAdminEntry(rotated, issued.id);
+    expect(rotated.detail).toMatchObject({
+      replaced_by: rotation.body.id,
+      grace_seconds: 60,
+      prefix: rotation.body.prefix,
+    });
+
+    expect((await server.admin('post', `/api-keys/${rotation.body.id}/revoke`)).status).toBe(200);
+    const revoked = await entryFor(server, 'api_key.revoked', rotation.body.id);
+    expectAdminEntry(revoked, rotation.body.id);
+    expect(revoked.detail).toMatchObject({ client_id: partner.client.client_id, prefix: rotation.body.prefix });
+  });
+
   it('users: created, updated, password changed, deleted', async () => {
     const username = unique('ada-');
     const firstPassword = `violet-lantern-${unique('')}-moss`;
@@ -157,10 +190,12 @@ describe('admin changes', () => {
     expect(Object.keys(secrets).sort()).toEqual(
       [
         'adminToken',
+        'apiKey',
         'clientSecret',
         'clientSecretHash',
         'firstPassword',
         'firstPasswordHash',
+        'rotatedApiKey',
         'rotatedSecret',
         'rotatedSecretHash',
         'secondPassword',

@@ -1,0 +1,94 @@
+import type { Knex } from 'knex';
+import { affectedRows } from '../db/affected-rows.js';
+import { camelRow } from '../db/rows.js';
+import type { ApiKey } from './api-key.js';
+
+interface ApiKeyRow {
+  id: string;
+  client_id: string;
+  name: string | null;
+  scopes: string[];
+  key_hash: string;
+  prefix: string;
+  rate_limit: string | null;
+  expires_at: Date | null;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  replaced_by: string | null;
+  grace_until: Date | null;
+}
+
+function fromRow(row: ApiKeyRow): ApiKey {
+  return camelRow(row);
+}
+
+/** Rows per UPDATE of last_used_at: 2 bind parameters each, far below PostgreSQL's 65,535. */
+const LAST_USED_BATCH = 5_000;
+
+/** SQL for API keys. */
+export const apiKeyStore = {
+  async all(db: Knex, clientId?: string): Promise<ApiKey[]> {
+    const query = db('api_keys')
+      .select()
+      .orderBy([{ column: 'created_at' }, { column: 'id' }]);
+    if (clientId !== undefined) query.where({ client_id: clientId });
+    return (await query).map(fromRow);
+  },
+
+  async byId(db: Knex, id: string): Promise<ApiKey | undefined> {
+    const row = await db('api_keys').where({ id }).first();
+    return row ? fromRow(row) : undefined;
+  },
+
+  /** The one query on the verification path: by the unique hash, so one index probe. */
+  async byHash(db: Knex, keyHash: string): Promise<ApiKey | undefined> {
+    const row = await db('api_keys').where({ key_hash: keyHash }).first();
+    return row ? fromRow(row) : undefined;
+  },
+
+  async insert(db: Knex, key: Omit<ApiKey, 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'replacedBy' | 'graceUntil'>) {
+    await db('api_keys').insert({
+      id: key.id,
+      client_id: key.clientId,
+      name: key.name,
+      scopes: key.scopes,
+      key_hash: key.keyHash,
+      prefix: key.prefix,
+      rate_limit: key.rateLimit,
+      expires_at: key.expiresAt,
+    });
+  },
+
+  /** Revokes a key not yet revoked; false when there was none to revoke. */
+  async revoke(db: Knex, id: string, at: Date): Promise<boolean> {
+    return affectedRows(await db('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: at })) > 0;
+  },
+
+  /**
+   * Marks a key replaced, only if it is still in service and not replaced already: false when a
+   * concurrent rotation or revocation came first.
+   */
+  async markReplaced(db: Knex, id: string, replacedBy: string, graceUntil: Date): Promise<boolean> {
+    const updated = await db('api_keys')
+      .where({ id })
+      .whereNull('replaced_by')
+      .whereNull('revoked_at')
+      .update({ replaced_by: replacedBy, grace_until: graceUntil });
+    return affectedRows(updated) > 0;
+  },
+
+  /** One UPDATE per batch, never moving a time backwards (another instance may have written a later one). */
+  async recordLastUsed(db: Knex, uses: ReadonlyMap<string, Date>): Promise<void> {
+    const entries = [...uses];
+    for (let start = 0; start < entries.length; start += LAST_USED_BATCH) {
+      const batch = entries.slice(start, start + LAST_USED_BATCH);
+      await db.raw(
+        `UPDATE api_keys AS k SET last_used_at = v.used_at
+           FROM (VALUES ${batch.map(() => '(?, ?::timestamptz)').join(', ')}) AS v (id, used_at)
+          WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.used_at)`,
+        batch.flatMap(([id, at]) => [id, at.toISOString()]),
+      );
+    }
+  },
+};
