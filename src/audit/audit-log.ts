@@ -20,6 +20,9 @@ const SECRET_FIELDS = new Set([
   'user_code',
   'authorization',
   'cookie',
+  'key',
+  'api_key',
+  'private_key',
 ]);
 
 function withoutSecrets(value: unknown): unknown {
