@@ -6,7 +6,7 @@ import { RepeatedLog } from '../lib/repeated-log.js';
 import type { Rate } from '../lib/rate.js';
 import type { Logger } from '../log.js';
 import { knexStoreClient } from './knex-store-client.js';
-import { checkInMemoryBlocks, RateLimit } from './rate-limit.js';
+import { checkInMemoryBlocks, leaseSize, RateLimit } from './rate-limit.js';
 
 /** Where the database store keeps counters (migration 007_rate_limits), one row per limit and key. */
 export const RATE_LIMITS_TABLE = 'rate_limits';
@@ -26,6 +26,11 @@ export interface LimitOptions {
    * limit, checked on every request but counted only on failures).
    */
   blockInMemory?: boolean;
+  /**
+   * Take points from the store in leases (rate-limit.ts, leaseSize): a busy key costs a round trip
+   * per lease, not per request (the per-client token endpoint limit, checked on every token).
+   */
+  lease?: boolean;
 }
 
 /** Where every limit keeps its counters: the one place that decides between the database and Redis. */
@@ -70,9 +75,15 @@ export async function openRateLimitStore(options: RateLimitStoreOptions): Promis
     : databaseStore(options.db, log);
 }
 
-function made(limiter: RateLimiterStoreAbstract, name: string, rate: Rate, log: RepeatedLog): RateLimit {
+function made(
+  limiter: RateLimiterStoreAbstract,
+  name: string,
+  rate: Rate,
+  options: LimitOptions,
+  log: RepeatedLog,
+): RateLimit {
   checkInMemoryBlocks(limiter);
-  return new RateLimit(name, rate, limiter, log);
+  return new RateLimit(name, rate, limiter, log, options.lease ? leaseSize(rate) : 1);
 }
 
 function databaseStore(db: Knex, log: RepeatedLog): RateLimitStore {
@@ -92,7 +103,7 @@ function databaseStore(db: Knex, log: RepeatedLog): RateLimitStore {
         // running against a closed pool after shutdown.
         clearExpiredByTimeout: false,
       });
-      return made(limiter, name, rate, log);
+      return made(limiter, name, rate, options, log);
     },
     async sweep() {
       return affectedRows(
@@ -145,7 +156,7 @@ async function redisStore(url: string, keyPrefix: string, log: RepeatedLog, logg
         // Not connected: fail this call at once (ioredis's status), rather than queue it.
         rejectIfRedisNotReady: true,
       });
-      return made(limiter, name, rate, log);
+      return made(limiter, name, rate, options, log);
     },
     async sweep() {
       return 0;

@@ -73,7 +73,7 @@ describe('a client rate limit', () => {
     }
   });
 
-  it('costs a client without a limit no counter round trip, and a limited client one per token', async () => {
+  it('costs a client without a limit no counter round trip, and a client with a small limit one per token', async () => {
     // The token path is benchmarked: counters are touched only for clients that have a limit (the
     // failed-authentication limit is checked in memory and written only on failures).
     const knex = server.tollgate.database.knex;
@@ -82,7 +82,8 @@ describe('a client rate limit', () => {
       if (sql.includes('rate_limits')) counted.push(sql);
     };
     const unlimited = await createServiceClient(server, [api.scopes[0]!]);
-    const limited = await limitedClient('100/h');
+    // Under 100 a window: no leases, one counter round trip per token (leases: the test below).
+    const limited = await limitedClient('99/h');
     knex.on('query', onQuery);
     try {
       for (let i = 0; i < 5; i++)
@@ -94,6 +95,31 @@ describe('a client rate limit', () => {
     } finally {
       knex.removeListener('query', onQuery);
     }
+  });
+
+  it('takes a limit of 100 or more from the store in leases: exact on one instance, one round trip per lease', async () => {
+    // 100/h leases 2 points at a time (2 % of the limit): 50 counter round trips for 100 tokens,
+    // and still exactly 100 — concurrent requests' leases add up, none is lost or overspent.
+    const client = await limitedClient('100/h');
+    const knex = server.tollgate.database.knex;
+    let roundTrips = 0;
+    const onQuery = ({ sql }: { sql: string }) => {
+      if (sql.includes('rate_limits')) roundTrips += 1;
+    };
+    knex.on('query', onQuery);
+    try {
+      const statuses = await Promise.all(
+        Array.from({ length: 130 }, () => tokenRequest(server, client.client_id, client.client_secret)),
+      ).then((responses) => responses.map((response) => response.status));
+      expect(statuses.filter((status) => status === 200)).toHaveLength(100);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(30);
+      // Each refused request asks the store again (its lease is spent): 50 leases + 30 refusals at most.
+      expect(roundTrips).toBeLessThanOrEqual(80);
+      expect(roundTrips).toBeGreaterThanOrEqual(50);
+    } finally {
+      knex.removeListener('query', onQuery);
+    }
+    expectTooManyRequests(await tokenRequest(server, client.client_id, client.client_secret), HOUR);
   });
 
   it('is not used up by requests that name the client without its secret', async () => {
@@ -199,5 +225,20 @@ describe.skipIf(!onPostgres)('a client rate limit with two instances on one Post
     for (const server of [a, b, a, b, a, b])
       statuses.push((await tokenRequest(server, client.client_id, client.client_secret)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+  });
+
+  it('with leases, never more than the limit across them, and at most a lease less per instance', async () => {
+    const { a, b, api } = instances;
+    // 200/h: leases of 4. Each instance may hold up to 3 points it leased and no longer needs.
+    const client = await createServiceClient(a, [api.scopes[0]!], { rate_limit: '200/h' });
+    let allowed = 0;
+    for (let round = 0; round < 110; round += 1) {
+      const [one, other] = await Promise.all(
+        [a, b].map((server) => tokenRequest(server, client.client_id, client.client_secret)),
+      );
+      allowed += [one!, other!].filter((response) => response.status === 200).length;
+    }
+    expect(allowed).toBeLessThanOrEqual(200);
+    expect(allowed).toBeGreaterThanOrEqual(200 - 2 * 3);
   });
 });
