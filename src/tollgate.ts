@@ -209,7 +209,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           refused,
         }),
         clientRateLimit({ paths, directory, store: limits, refused }),
-        apiKeyVerification({ paths, verifier: apiKeyVerifier }),
+        apiKeyVerification({ paths, verifier: apiKeyVerifier, metrics }),
         jwtIntrospection({ paths, issuer: config.issuer, providers, directory, keyRing }),
         devicePolling({ paths, interval: config.lifetimes.devicePollInterval, polls }),
         deviceCodeEntry({ paths, throttle }),

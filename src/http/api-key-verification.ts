@@ -6,6 +6,7 @@ import { sendErrorResponse } from '../web/error-response.js';
 import { MAX_FORM_BYTES, peekForm } from '../web/form-peek.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { readLimitedBody } from '../web/read-body.js';
 
 /** The two parameters, each once: `token` (the key, RFC 7662's name) and `audience` (the asking API's identifier). */
@@ -57,8 +58,9 @@ async function readQuestion(ctx: Context): Promise<Question | undefined> {
 export function apiKeyVerification(options: {
   paths: Pick<Paths, 'apiKeyVerification'>;
   verifier: ApiKeyVerifier;
+  metrics: Metrics;
 }): Middleware {
-  const { paths, verifier } = options;
+  const { paths, verifier, metrics } = options;
   return gated(
     (ctx) => ctx.path === paths.apiKeyVerification,
     async (ctx) => {
@@ -79,6 +81,8 @@ export function apiKeyVerification(options: {
         return;
       }
       const verified = await verifier.verify(asked.token, asked.audience);
+      // Why a key was refused stays out of the label as it stays out of the answer.
+      metrics.apiKeyVerifications.inc({ result: verified ? 'valid' : 'invalid' });
       ctx.body = verified
         ? {
             active: true,

@@ -71,6 +71,12 @@ export class Metrics {
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
+  readonly apiKeyVerifications = new Counter({
+    name: 'tollgate_api_key_verifications_total',
+    help: "API keys an API asked Tollgate about, by result: valid, or invalid (malformed, unknown, revoked, expired, another API's)",
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly jwksNotModified = new Counter({
     name: 'tollgate_jwks_not_modified_total',
     help: 'JWKS requests answered 304 Not Modified (a verifier revalidated its cache)',

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { unique } from '../helpers/database.js';
 import { createServiceClient } from '../helpers/fixtures.js';
 import { tokenSuite } from '../helpers/token-suite.js';
+import { issueKey, verify } from '../api-keys/api-key-helpers.js';
 
 const suite = tokenSuite();
 const { post, refresh, tokensFor, webAuth } = suite;
@@ -87,6 +88,7 @@ const KNOWN_ROUTES = new Set([
   'healthz',
   'readyz',
   'stylesheet',
+  'api_key_verification',
   'listApis',
   'createApi',
   'showApi',
@@ -98,6 +100,12 @@ const KNOWN_ROUTES = new Set([
   'updateClient',
   'deleteClient',
   'rotateClientSecret',
+  'listApiKeys',
+  'listClientApiKeys',
+  'createApiKey',
+  'showApiKey',
+  'revokeApiKey',
+  'rotateApiKey',
   'listUsers',
   'createUser',
   'showUser',
@@ -107,6 +115,7 @@ const KNOWN_ROUTES = new Set([
   'listKeys',
   'rotateKeys',
   'revokeKey',
+  'listAudit',
   'metrics',
   'openApi',
   'other',
@@ -143,6 +152,7 @@ describe('GET /metrics on the admin listener', () => {
       'tollgate_sign_in_failures_total ',
       'tollgate_sign_in_throttled_total ',
       'tollgate_jwks_not_modified_total ',
+      '# TYPE tollgate_api_key_verifications_total counter',
       'process_cpu_user_seconds_total ',
       'nodejs_heap_size_used_bytes ',
     ]) {
@@ -190,6 +200,19 @@ describe('GET /metrics on the admin listener', () => {
     const age = valueOf(samples, 'tollgate_signing_key_age_seconds', { alg: 'RS256' });
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(60);
+  });
+
+  it('counts API key verifications by result, and never shows the key', async () => {
+    const client = await createServiceClient(suite.server, [suite.api.scopes[0]!]);
+    const issued = await issueKey(suite.server, { api: suite.api, client });
+    const result = (value: string) => current('tollgate_api_key_verifications_total', { result: value });
+    const [valid, invalid] = [await result('valid'), await result('invalid')];
+    expect((await verify(suite.server, issued.key!, suite.api.identifier)).active).toBe(true);
+    expect((await verify(suite.server, `${issued.key!.slice(0, -1)}x`, suite.api.identifier)).active).toBe(false);
+    expect((await verify(suite.server, issued.key!, 'https://another.example')).active).toBe(false);
+    expect(await result('valid')).toBe(valid + 1);
+    expect(await result('invalid')).toBe(invalid + 2);
+    expect((await scrape()).text).not.toContain(issued.key!);
   });
 
   it('counts JWKS revalidations answered 304', async () => {
