@@ -11,6 +11,9 @@ import type { RateLimit } from './rate-limit.js';
 import type { RateLimitStore } from './rate-limit-store.js';
 import { tooManyRequestsJson } from './too-many-requests.js';
 
+/** Stands for the body when the client is named by the Authorization header; never written to. */
+const NO_FORM = new URLSearchParams();
+
 export interface ClientRateLimitOptions {
   paths: Pick<Paths, 'token'>;
   directory: ClientDirectory;
@@ -55,11 +58,15 @@ export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
   return gated(
     (ctx) => ctx.method === 'POST' && ctx.path === paths.token && Boolean(ctx.is('application/x-www-form-urlencoded')),
     async (ctx, next) => {
-      const form = await peekForm(ctx);
+      // The usual request names its client in the Basic header: the body is not needed to find
+      // the client, and a client without a limit (most) goes on without it being looked at. (Form
+      // fields that contradict the header are oidc-provider's to refuse.)
+      const authorization = ctx.get('authorization');
+      const form = authorization ? NO_FORM : await peekForm(ctx);
       if (!form) return undefined; // too large: peekForm answered 400
       let presented;
       try {
-        presented = presentedClientCredentials(ctx.get('authorization'), form);
+        presented = presentedClientCredentials(authorization, form);
       } catch {
         return next(); // no client, or credentials oidc-provider refuses with its own words
       }

@@ -51,6 +51,8 @@ interface InMemoryBlocks {
 export class RateLimit {
   /** Points this instance took from the shared counter and has not spent yet, by key (see leaseSize). */
   readonly #leases = new Map<string, Lease>();
+  /** Whether any key has reached the limit in this process: until one has, none is blocked in memory. */
+  #reachedOnce = false;
 
   constructor(
     readonly name: string,
@@ -71,6 +73,7 @@ export class RateLimit {
     }
     try {
       const taken = await this.limiter.consume(key, this.leaseSize);
+      if (taken.consumedPoints >= this.rate.points) this.#reachedOnce = true;
       this.#lease(key, this.leaseSize - 1, now + taken.msBeforeNext);
       return ALLOWED;
     } catch (error) {
@@ -78,6 +81,7 @@ export class RateLimit {
         this.#storeFailed(error);
         return ALLOWED;
       }
+      this.#reachedOnce = true;
       // The counter took the whole lease; what of it still fitted under the limit is this
       // instance's (the rest only makes the shared count overshoot, which refuses nothing more).
       const fitted = this.rate.points - (error.consumedPoints - this.leaseSize);
@@ -107,6 +111,8 @@ export class RateLimit {
    * `take` that reached the limit.
    */
   blocked(key: string): RateVerdict {
+    // Checked on every request (the failed-authentication limit): most processes never block anyone.
+    if (!this.#reachedOnce) return ALLOWED;
     const ms = (this.limiter as unknown as InMemoryBlocks).getInMemoryBlockMsBeforeExpire(this.limiter.getKey(key));
     return ms > 0 ? { allowed: false, retryAfterSeconds: secondsUntil(ms) } : ALLOWED;
   }

@@ -19,6 +19,8 @@ const LABEL_WORD = /^[a-z][a-z0-9_.:/-]{0,63}$/i;
  */
 export class Metrics {
   readonly registry = new Registry();
+  /** The request-duration series by `route status` (bounded: both come from fixed tables). */
+  readonly #durationSeries = new Map<string, { observe(seconds: number): void }>();
   readonly tokensIssued = new Counter({
     name: 'tollgate_tokens_issued_total',
     help: 'Token endpoint successes, by grant type',
@@ -123,7 +125,11 @@ export class Metrics {
 
   /** `route` must come from a fixed table of names (the caller's job); `status` is a number below 600. */
   observeRequest(route: string, status: number, seconds: number): void {
-    this.requestDuration.observe({ route, status }, seconds);
+    // Each route and status's series looked up once: observing through labels hashes them every time.
+    const key = `${route} ${status}`;
+    let series = this.#durationSeries.get(key);
+    if (!series) this.#durationSeries.set(key, (series = this.requestDuration.labels({ route, status })));
+    series.observe(seconds);
   }
 
   /** The Prometheus text exposition and its content type. */
