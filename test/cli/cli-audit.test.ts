@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { unique } from '../helpers/database.js';
 import type { TestServer } from '../helpers/server.js';
 import { expectFailure, runAgainst, tollgate, tollgateJson, useCliServer } from './cli-helpers.js';
+import type { AuditJson } from '../audit/audit-helpers.js';
 
 const cli = useCliServer();
 let server: TestServer;
@@ -13,16 +14,6 @@ beforeAll(() => {
   runAgainst(cli);
 });
 
-interface Entry {
-  id: number;
-  time: string;
-  type: string;
-  actor: string;
-  subject: string | null;
-  ip: string | null;
-  detail: Record<string, unknown>;
-}
-
 describe('tollgate audit list', () => {
   it('--json: the entries newest first, as GET /audit answers them, filtered by --type and --limit', async () => {
     const name = unique('audited-');
@@ -31,21 +22,21 @@ describe('tollgate audit list', () => {
     const id = created.body.client_id as string;
     expect((await server.admin('delete', `/clients/${id}`)).status).toBe(200);
 
-    const clientEntries = await tollgateJson<Entry[]>(['audit', 'list', '--type', 'client.*', '--limit', '1000']);
+    const clientEntries = await tollgateJson<AuditJson[]>(['audit', 'list', '--type', 'client.*', '--limit', '1000']);
     const ours = clientEntries.filter((entry) => entry.subject === id);
     expect(ours.map((entry) => entry.type)).toEqual(['client.deleted', 'client.created']);
     expect(clientEntries.every((entry) => entry.type.startsWith('client.'))).toBe(true);
     expect(ours[1]).toMatchObject({ detail: { name }, actor: expect.stringMatching(/^admin:[0-9a-f]{8}$/) });
     expect(JSON.stringify(clientEntries)).not.toContain(created.body.client_secret);
 
-    const exact = await tollgateJson<Entry[]>(['audit', 'list', '--type', 'client.created', '--limit', '1000']);
+    const exact = await tollgateJson<AuditJson[]>(['audit', 'list', '--type', 'client.created', '--limit', '1000']);
     expect(exact.every((entry) => entry.type === 'client.created')).toBe(true);
     expect(exact.filter((entry) => entry.subject === id)).toHaveLength(1);
 
-    expect(await tollgateJson<Entry[]>(['audit', 'list', '--limit', '1'])).toHaveLength(1);
+    expect(await tollgateJson<AuditJson[]>(['audit', 'list', '--limit', '1'])).toHaveLength(1);
     const future = new Date(Date.now() + 3_600_000).toISOString();
-    expect(await tollgateJson<Entry[]>(['audit', 'list', '--since', future])).toEqual([]);
-    expect(await tollgateJson<Entry[]>(['audit', 'list', '--limit', '5'])).toEqual(
+    expect(await tollgateJson<AuditJson[]>(['audit', 'list', '--since', future])).toEqual([]);
+    expect(await tollgateJson<AuditJson[]>(['audit', 'list', '--limit', '5'])).toEqual(
       (await server.admin('get', '/audit?limit=5')).body,
     );
   });
