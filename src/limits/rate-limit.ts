@@ -6,6 +6,8 @@ import type { Rate } from '../lib/rate.js';
 interface Lease {
   remaining: number;
   until: number;
+  /** The store refused: the window is full on every instance until it ends. */
+  full?: boolean;
 }
 
 /** Leases are swept of ended windows when there are more than this (keys are clients: few). */
@@ -51,6 +53,8 @@ interface InMemoryBlocks {
 export class RateLimit {
   /** Points this instance took from the shared counter and has not spent yet, by key (see leaseSize). */
   readonly #leases = new Map<string, Lease>();
+  /** The lease being taken from the store, by key: at most one at a time on this instance. */
+  readonly #leasing = new Map<string, Promise<RateVerdict>>();
   /** Whether any key has reached the limit in this process: until one has, none is blocked in memory. */
   #reachedOnce = false;
 
@@ -65,12 +69,34 @@ export class RateLimit {
 
   /** Counts one request for `key`; beyond the limit, how long until the window ends. */
   async take(key: string): Promise<RateVerdict> {
-    const now = Date.now();
-    const lease = this.#leases.get(key);
-    if (lease && lease.until > now && lease.remaining > 0) {
-      lease.remaining -= 1;
-      return ALLOWED;
+    if (this.leaseSize === 1) return this.#takeFromStore(key);
+    for (;;) {
+      const now = Date.now();
+      const lease = this.#leases.get(key);
+      if (lease && lease.until > now) {
+        if (lease.full) return { allowed: false, retryAfterSeconds: secondsUntil(lease.until - now) };
+        if (lease.remaining > 0) {
+          lease.remaining -= 1;
+          return ALLOWED;
+        }
+      }
+      // One lease at a time per key on this instance: requests arriving while it is being taken
+      // wait for it and share it. Taking leases side by side would leave points unspent when
+      // their answers arrive after the requests that could have spent them were refused.
+      const pending = this.#leasing.get(key);
+      if (!pending) {
+        const leasing = this.#takeFromStore(key).finally(() => this.#leasing.delete(key));
+        this.#leasing.set(key, leasing);
+        return leasing;
+      }
+      const verdict = await pending;
+      if (!verdict.allowed) return verdict;
     }
+  }
+
+  /** One request's point, and with it the rest of a lease, from the store. */
+  async #takeFromStore(key: string): Promise<RateVerdict> {
+    const now = Date.now();
     try {
       const taken = await this.limiter.consume(key, this.leaseSize);
       if (taken.consumedPoints >= this.rate.points) this.#reachedOnce = true;
@@ -89,16 +115,15 @@ export class RateLimit {
         this.#lease(key, fitted - 1, now + error.msBeforeNext);
         return ALLOWED;
       }
+      // No count goes down before the window ends: later requests are refused from memory.
+      if (this.leaseSize > 1) this.#leases.set(key, { remaining: 0, until: now + error.msBeforeNext, full: true });
       return { allowed: false, retryAfterSeconds: secondsUntil(error.msBeforeNext) };
     }
   }
 
   #lease(key: string, points: number, until: number): void {
     if (this.leaseSize === 1) return;
-    const held = this.#leases.get(key);
-    // Concurrent requests may each have taken a lease in this window: their points add up.
-    if (held && held.until > Date.now()) held.remaining += points;
-    else this.#leases.set(key, { remaining: points, until });
+    this.#leases.set(key, { remaining: points, until });
     if (this.#leases.size > MAX_LEASES) {
       const now = Date.now();
       for (const [leased, { until: end }] of this.#leases) if (end <= now) this.#leases.delete(leased);
