@@ -7,7 +7,7 @@ import { oidcPayloadStore } from '../artefacts/payload-store.js';
 import type { Client } from './client.js';
 import type { ClientDirectory } from './client-directory.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
-import { clientStore } from './client-store.js';
+import { clientStore, type ClientChanges as StoredClientChanges } from './client-store.js';
 import { DEVICE_CODE_GRANT } from '../lib/grant-types.js';
 import { validateRedirectUri } from './redirect-uris.js';
 
@@ -16,20 +16,11 @@ type ClientShape = Pick<Client, 'isPublic' | 'grantTypes' | 'redirectUris' | 'po
 /** A client to register, each field already well-formed (the admin contract parses it at the edge). */
 export type NewClient = ClientShape & Pick<Client, 'name' | 'firstParty' | 'rateLimit'>;
 
-/** What an update changes; undefined leaves a field as it is (a null rateLimit removes the limit). */
-export type ClientChanges = Partial<
-  Pick<
-    Client,
-    | 'name'
-    | 'grantTypes'
-    | 'redirectUris'
-    | 'postLogoutRedirectUris'
-    | 'scopes'
-    | 'firstParty'
-    | 'disabled'
-    | 'rateLimit'
-  >
->;
+/**
+ * What an update changes; undefined leaves a field as it is (a null rateLimit removes the limit).
+ * The columns the store can change, but the secret: that changes only by rotation (rotateSecret).
+ */
+export type ClientChanges = Omit<StoredClientChanges, 'secretHash'>;
 
 export interface CreatedClient {
   client: Client;

@@ -27,6 +27,7 @@ function fromRow(row: ClientRow): Client {
 
 const rateColumn = (rate: Rate | null) => (rate === null ? null : formatRate(rate));
 
+/** The columns of a client an update may change (the service's ClientChanges, plus the secret). */
 export type ClientChanges = Partial<
   Pick<
     Client,
