@@ -27,6 +27,24 @@ export async function listAudit(server: TestServer, query = ''): Promise<AuditJs
   return response.body as AuditJson[];
 }
 
+/**
+ * Runs `read` (which looks at the newest entries) at a moment when nothing else writes: test files share a PostgreSQL
+ * and write audit entries side by side, so `read` counts only when the newest entries are the same before and after
+ * it. Answers what `read` answered and the newest entries it saw.
+ */
+export async function whileAuditStandsStill<T>(
+  server: TestServer,
+  read: () => Promise<T>,
+): Promise<{ read: T; newest: AuditJson[] }> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const before = await listAudit(server, 'limit=5');
+    const answer = await read();
+    const after = await listAudit(server, 'limit=5');
+    if (JSON.stringify(before) === JSON.stringify(after)) return { read: answer, newest: before };
+  }
+  throw new Error('the audit log never stood still in 20 tries');
+}
+
 /** The one entry of this type about this subject (test files share a PostgreSQL: filtered by subject). */
 export async function entryFor(server: TestServer, type: string, subject: string): Promise<AuditJson> {
   const entries = (await listAudit(server, `type=${type}&limit=1000`)).filter((entry) => entry.subject === subject);
