@@ -44,6 +44,7 @@ import { clientAuthenticationFailureLimit } from './limits/client-authentication
 import { clientRateLimit } from './limits/client-rate-limit.js';
 import { LIMIT_NAMES } from './limits/limit-names.js';
 import { openRateLimitStore } from './limits/rate-limit-store.js';
+import { limitsByRate } from './limits/limits-by-rate.js';
 import { Metrics } from './metrics/metrics.js';
 import { poolUsage, watchPoolWaits } from './db/pool-usage.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -209,7 +210,16 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           refused,
         }),
         clientRateLimit({ paths, directory, store: limits, refused }),
-        apiKeyVerification({ paths, verifier: apiKeyVerifier, metrics }),
+        apiKeyVerification({
+          paths,
+          verifier: apiKeyVerifier,
+          metrics,
+          keyLimits: limitsByRate(limits, LIMIT_NAMES.apiKey, { lease: true }),
+          failures: limits.limit(LIMIT_NAMES.apiKeyVerificationFailures, config.apiKeyVerificationFailureLimit, {
+            blockInMemory: true,
+          }),
+          refused,
+        }),
         jwtIntrospection({ paths, issuer: config.issuer, providers, directory, keyRing }),
         devicePolling({ paths, interval: config.lifetimes.devicePollInterval, polls }),
         deviceCodeEntry({ paths, throttle }),

@@ -179,17 +179,20 @@ describe('loadConfig', () => {
   it('reads the rate limits and the Redis store, defaulting to the database', () => {
     expect(loadConfig({})).toMatchObject({
       clientAuthFailureLimit: { points: 20, durationSeconds: 300 },
+      apiKeyVerificationFailureLimit: { points: 300, durationSeconds: 60 },
       redisUrl: undefined,
       redisKeyPrefix: 'tollgate:',
     });
     expect(
       loadConfig({
         CLIENT_AUTH_FAILURE_LIMIT: '5/h',
+        API_KEY_VERIFICATION_FAILURE_LIMIT: '1000/5min',
         REDIS_URL: 'redis://cache.example.com:6379/2',
         REDIS_KEY_PREFIX: 'tg-eu:',
       }),
     ).toMatchObject({
       clientAuthFailureLimit: { points: 5, durationSeconds: 3600 },
+      apiKeyVerificationFailureLimit: { points: 1000, durationSeconds: 300 },
       redisUrl: 'redis://cache.example.com:6379/2',
       redisKeyPrefix: 'tg-eu:',
     });
@@ -197,6 +200,9 @@ describe('loadConfig', () => {
     expect(configError({ CLIENT_AUTH_FAILURE_LIMIT: '20 per minute' }).message).toMatch(/^CLIENT_AUTH_FAILURE_LIMIT: /);
     expect(configError({ CLIENT_AUTH_FAILURE_LIMIT: '20/48h' }).message).toContain('24 hours');
     expect(configError({ REDIS_URL: 'localhost:6379' }).message).toContain('REDIS_URL');
+    expect(configError({ API_KEY_VERIFICATION_FAILURE_LIMIT: 'lots' }).message).toMatch(
+      /^API_KEY_VERIFICATION_FAILURE_LIMIT: /,
+    );
   });
 });
 

@@ -8,11 +8,11 @@ import { apiKeyStatus } from './api-key.js';
 import { apiKeyStore } from './api-key-store.js';
 import type { LastUsedRecorder } from './last-used.js';
 
-/** What a valid key lets its holder do: for one API when asked for one, else for every API it reaches. */
+/** What a valid key lets its holder do: for the APIs asked about when asked, else for every API it reaches. */
 export interface VerifiedApiKey {
   keyId: string;
   clientId: string;
-  /** The key's scopes its client is still allowed (of the asked API only, when one was asked for). */
+  /** The key's scopes its client is still allowed (of the asked APIs only, when asked). */
   scopes: string[];
   /** The APIs owning those scopes. */
   audience: string[];
@@ -55,7 +55,8 @@ export class ApiKeyVerifier {
     private readonly lastUsed: LastUsedRecorder,
   ) {}
 
-  async verify(presented: unknown, audience?: string): Promise<VerifiedApiKey | undefined> {
+  /** `audiences`: the asking API's identifiers; only scopes of these count. Undefined: every API's. */
+  async verify(presented: unknown, audiences?: readonly string[]): Promise<VerifiedApiKey | undefined> {
     if (!looksLikeApiKey(presented)) return undefined;
     const hash = sha256Bytes(presented);
     const row = await apiKeyStore.byHash(this.db, hash.toString('base64url'));
@@ -70,7 +71,9 @@ export class ApiKeyVerifier {
     ]);
     const allowed = new Set(client?.scopes);
     const scopes = (row?.scopes ?? []).filter(
-      (scope) => allowed.has(scope) && (audience === undefined || snapshot.byScope.get(scope)?.identifier === audience),
+      (scope) =>
+        allowed.has(scope) &&
+        (audiences === undefined || audiences.includes(snapshot.byScope.get(scope)?.identifier as string)),
     );
     const { owners } = scopeOwners(snapshot, scopes);
     const status = row ? apiKeyStatus(row) : 'revoked';

@@ -7,18 +7,41 @@ import { MAX_FORM_BYTES, peekForm } from '../web/form-peek.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { looksLikeApiKey } from '../lib/api-key-format.js';
+import { parseRate, type Rate } from '../lib/rate.js';
+import { LIMIT_NAMES, type RefusalCounter } from '../limits/limit-names.js';
+import type { Grant, RateLimit } from '../limits/rate-limit.js';
+import { tooManyRequestsJson } from '../limits/too-many-requests.js';
 import { readLimitedBody } from '../web/read-body.js';
 
-/** The two parameters, each once: `token` (the key, RFC 7662's name) and `audience` (the asking API's identifier). */
-type Question = { token: string; audience: string } | { problem: string };
+/** An API configured with more identifiers than this is not one API. */
+const MAX_AUDIENCES = 20;
+
+/**
+ * The parameters: `token` (the key, RFC 7662's name) once; `audience` (the asking API's
+ * identifiers) once or more; `consume` at most once, `1` (the default: count this request against
+ * the key's rate limit and grant points) or `0` (only verify: the API still holds granted points).
+ */
+type Question = { token: string; audiences: string[]; consume: boolean } | { problem: string };
 
 function question(get: (name: string) => unknown[]): Question {
   const token = get('token');
-  const audience = get('audience');
+  const audiences = get('audience');
+  const consume = get('consume');
   if (token.length !== 1 || typeof token[0] !== 'string') return { problem: 'send the API key once, as token' };
-  if (audience.length !== 1 || typeof audience[0] !== 'string' || !audience[0])
-    return { problem: "send the API's identifier once, as audience" };
-  return { token: token[0], audience: audience[0] };
+  if (
+    audiences.length === 0 ||
+    audiences.length > MAX_AUDIENCES ||
+    audiences.some((audience) => typeof audience !== 'string' || audience === '')
+  )
+    return { problem: `send the API's identifiers (1 to ${MAX_AUDIENCES}) as audience` };
+  if (consume.length > 1 || (consume.length === 1 && !['0', '1', 0, 1].includes(consume[0] as string)))
+    return { problem: 'consume must be 0 or 1, at most once' };
+  return {
+    token: token[0],
+    audiences: audiences as string[],
+    consume: consume.length === 0 || String(consume[0]) === '1',
+  };
 }
 
 async function readQuestion(ctx: Context): Promise<Question | undefined> {
@@ -38,9 +61,34 @@ async function readQuestion(ctx: Context): Promise<Question | undefined> {
     if (!document || typeof document !== 'object' || Array.isArray(document))
       return { problem: 'the request body must be a JSON object' };
     const members = document as Record<string, unknown>;
-    return question((name) => (name in members ? [members[name]] : []));
+    // JSON has arrays where a form repeats a parameter: audience may be either (RFC 7662's `aud` is too).
+    return question((name) =>
+      !(name in members) ? [] : name === 'audience' && Array.isArray(members[name]) ? members[name] : [members[name]],
+    );
   }
   return { problem: 'send token and audience as application/x-www-form-urlencoded or application/json' };
+}
+
+/** The answer's rate-limit fields, when points were granted (or refused) for this question. */
+function grantFields(grant: Grant | undefined) {
+  return grant
+    ? {
+        rate_limit_granted: grant.granted,
+        rate_limit_remaining: grant.remaining,
+        rate_limit_reset: grant.resetSeconds,
+      }
+    : {};
+}
+
+export interface ApiKeyVerificationOptions {
+  paths: Pick<Paths, 'apiKeyVerification'>;
+  verifier: ApiKeyVerifier;
+  metrics: Metrics;
+  /** The per-key limits (`api-keys … --rate-limit`), taken in leases: limitsByRate(…, { lease: true }). */
+  keyLimits: (rate: Rate) => RateLimit;
+  /** Per client address, questions answered inactive; made with `blockInMemory`. */
+  failures: RateLimit;
+  refused: RefusalCounter;
 }
 
 /**
@@ -54,13 +102,21 @@ async function readQuestion(ctx: Context): Promise<Question | undefined> {
  * `active: false` into its own 401 invalid_token. Only a question without its parameters is a
  * 400 invalid_request. Never cached (no-store). The request log never sees the body, where the
  * key is (src/http/request-log.ts logs method, route, status, duration and address only).
+ *
+ * A key's rate limit binds requests Tollgate never sees (the partner's calls to the API), so the
+ * API's library counts them here: each question with `consume=1` takes a lease of points from the
+ * shared counter (rate-limit.ts, leaseSize: 2 % of the limit) and grants them to the asking API,
+ * which spends them on its own and asks again when they run out (`rate_limit_granted` 0: the
+ * limit is reached, until `rate_limit_reset`). Every instance of every API and of Tollgate counts
+ * in one place: the rate-limit store.
+ *
+ * Not an oracle: a key is 256 random bits, so guessing is hopeless, but an address whose
+ * questions keep coming back inactive for well-formed keys (API_KEY_VERIFICATION_FAILURE_LIMIT)
+ * gets 429 until the window ends. Malformed and wrong-checksum keys do not count: they cost no
+ * look-up, and an API's library refuses them without asking.
  */
-export function apiKeyVerification(options: {
-  paths: Pick<Paths, 'apiKeyVerification'>;
-  verifier: ApiKeyVerifier;
-  metrics: Metrics;
-}): Middleware {
-  const { paths, verifier, metrics } = options;
+export function apiKeyVerification(options: ApiKeyVerificationOptions): Middleware {
+  const { paths, verifier, metrics, keyLimits, failures, refused } = options;
   return gated(
     (ctx) => ctx.path === paths.apiKeyVerification,
     async (ctx) => {
@@ -74,28 +130,43 @@ export function apiKeyVerification(options: {
         );
         return;
       }
+      const blocked = failures.blocked(ctx.ip);
+      if (!blocked.allowed) {
+        refused(LIMIT_NAMES.apiKeyVerificationFailures);
+        tooManyRequestsJson(ctx, blocked.retryAfterSeconds);
+        return;
+      }
       const asked = await readQuestion(ctx);
       if (!asked) return; // too large a form: peekForm answered
       if ('problem' in asked) {
         sendErrorResponse(ctx, new TollgateError(400, 'invalid_request', asked.problem));
         return;
       }
-      const verified = await verifier.verify(asked.token, asked.audience);
+      const verified = await verifier.verify(asked.token, asked.audiences);
       // Why a key was refused stays out of the label as it stays out of the answer.
       metrics.apiKeyVerifications.inc({ result: verified ? 'valid' : 'invalid' });
-      ctx.body = verified
-        ? {
-            active: true,
-            client_id: verified.clientId,
-            sub: verified.clientId,
-            scope: verified.scopes.join(' '),
-            aud: asked.audience,
-            key_id: verified.keyId,
-            token_type: 'api_key',
-            ...(verified.expiresAt ? { exp: Math.floor(verified.expiresAt.getTime() / 1000) } : {}),
-            ...(verified.rateLimit ? { rate_limit: verified.rateLimit } : {}),
-          }
-        : { active: false };
+      if (!verified) {
+        if (looksLikeApiKey(asked.token)) await failures.take(ctx.ip);
+        ctx.body = { active: false };
+        return;
+      }
+      const grant =
+        asked.consume && verified.rateLimit
+          ? await keyLimits(parseRate(verified.rateLimit)).grant(verified.keyId)
+          : undefined;
+      if (grant?.granted === 0) refused(LIMIT_NAMES.apiKey);
+      ctx.body = {
+        active: true,
+        client_id: verified.clientId,
+        sub: verified.clientId,
+        scope: verified.scopes.join(' '),
+        aud: asked.audiences.length === 1 ? asked.audiences[0] : verified.audience,
+        key_id: verified.keyId,
+        token_type: 'api_key',
+        ...(verified.expiresAt ? { exp: Math.floor(verified.expiresAt.getTime() / 1000) } : {}),
+        ...(verified.rateLimit ? { rate_limit: verified.rateLimit } : {}),
+        ...grantFields(grant),
+      };
     },
   );
 }

@@ -1,13 +1,12 @@
 import type { Middleware } from 'koa';
 import { holdsCredentials } from '../clients/client-authentication.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
-import { formatRate, type Rate } from '../lib/rate.js';
 import { presentedClientCredentials } from '../oidc-provider/internals.js';
 import { peekForm } from '../web/form-peek.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
 import { LIMIT_NAMES, type RefusalCounter } from './limit-names.js';
-import type { RateLimit } from './rate-limit.js';
+import { limitsByRate } from './limits-by-rate.js';
 import type { RateLimitStore } from './rate-limit-store.js';
 import { tooManyRequestsJson } from './too-many-requests.js';
 
@@ -45,15 +44,7 @@ export interface ClientRateLimitOptions {
  */
 export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
   const { paths, directory, store, refused } = options;
-  // One limiter per distinct rate (there are as many as operators wrote), sharing the counters'
-  // names: a changed rate counts on in the window under way.
-  const limits = new Map<string, RateLimit>();
-  const limitFor = (rate: Rate) => {
-    const spelled = formatRate(rate);
-    let limit = limits.get(spelled);
-    if (!limit) limits.set(spelled, (limit = store.limit(LIMIT_NAMES.client, rate, { lease: true })));
-    return limit;
-  };
+  const limitFor = limitsByRate(store, LIMIT_NAMES.client, { lease: true });
 
   return gated(
     (ctx) => ctx.method === 'POST' && ctx.path === paths.token && Boolean(ctx.is('application/x-www-form-urlencoded')),

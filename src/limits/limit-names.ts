@@ -9,6 +9,10 @@ export const LIMIT_NAMES = {
   client: 'client',
   /** Per client address, failed client authentications (token, introspection, revocation). */
   clientAuthFailures: 'client_auth_failures',
+  /** Per API key, the requests an API serves with it (`api-keys … --rate-limit`), granted at verification. */
+  apiKey: 'api_key',
+  /** Per client address, questions to the API-key verification endpoint answered inactive. */
+  apiKeyVerificationFailures: 'api_key_verification_failures',
 } as const;
 
 /** Told of each request a limit refused, by the limit's name. */

@@ -29,6 +29,16 @@ export function leaseSize(rate: Rate): number {
 
 export type RateVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+/** Points handed to another process (an API's library) to spend on its own, until the window resets. */
+export interface Grant {
+  /** Requests the holder may serve, this one included; 0 when the limit is reached. */
+  granted: number;
+  /** What the shared count has left for the window after this grant. */
+  remaining: number;
+  /** Whole seconds (at least 1) until the window ends; the grant is void after it. */
+  resetSeconds: number;
+}
+
 const ALLOWED: RateVerdict = { allowed: true };
 
 const secondsUntil = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
@@ -91,6 +101,32 @@ export class RateLimit {
       }
       const verdict = await pending;
       if (!verdict.allowed) return verdict;
+    }
+  }
+
+  /**
+   * A lease of `leaseSize` points taken from the store for someone else to spend: an API's library
+   * asking Tollgate (src/http/api-key-verification.ts) spends it on requests Tollgate never sees.
+   * Of a lease that overshoots the limit, what still fitted is granted. Undefined when the store
+   * failed: the limit fails open, as `take` does.
+   */
+  async grant(key: string): Promise<Grant | undefined> {
+    try {
+      const taken = await this.limiter.consume(key, this.leaseSize);
+      if (taken.consumedPoints >= this.rate.points) this.#reachedOnce = true;
+      return {
+        granted: this.leaseSize,
+        remaining: Math.max(0, this.rate.points - taken.consumedPoints),
+        resetSeconds: secondsUntil(taken.msBeforeNext),
+      };
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) {
+        this.#storeFailed(error);
+        return undefined;
+      }
+      this.#reachedOnce = true;
+      const fitted = this.rate.points - (error.consumedPoints - this.leaseSize);
+      return { granted: Math.max(0, fitted), remaining: 0, resetSeconds: secondsUntil(error.msBeforeNext) };
     }
   }
 

@@ -52,6 +52,9 @@ describe('POST {issuer}/api-keys/verify', () => {
       token_type: 'api_key',
       exp: Math.floor(Date.parse(key.expires_at!) / 1000),
       rate_limit: '60/min',
+      rate_limit_granted: 1,
+      rate_limit_remaining: 59,
+      rate_limit_reset: expect.any(Number),
     });
   });
 

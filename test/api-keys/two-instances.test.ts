@@ -25,6 +25,14 @@ describe.skipIf(!onPostgres)('API keys across two instances', () => {
     expect(await verify(b, key.key!, partner.api.identifier)).toEqual({ active: false });
   });
 
+  it("a key's rate limit is one count across both: grants from either add up to the limit, then none", async () => {
+    const key = await issueKey(a, partner, { rate_limit: '4/h' });
+    const granted = [];
+    for (const instance of [a, b, a, b, a, b])
+      granted.push((await verify(instance, key.key!, partner.api.identifier)).rate_limit_granted);
+    expect(granted).toEqual([1, 1, 1, 1, 0, 0]);
+  });
+
   it('a rotation without grace on one instance ends the old key on the other at once', async () => {
     const key = await issueKey(a, partner);
     expect(await verify(b, key.key!, partner.api.identifier)).toMatchObject({ active: true });

@@ -58,6 +58,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       // X-Forwarded-For.
       ANONYMOUS_RATE_LIMIT: '1000000/min',
       CLIENT_AUTH_FAILURE_LIMIT: '1000000/min',
+      API_KEY_VERIFICATION_FAILURE_LIMIT: '1000000/min',
       ...(TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
       ...options.env,
     }),

@@ -1,0 +1,18 @@
+import { formatRate, type Rate } from '../lib/rate.js';
+import type { RateLimit } from './rate-limit.js';
+import type { LimitOptions, RateLimitStore } from './rate-limit-store.js';
+
+/**
+ * The limit for one rate among those operators wrote per client or per key (`--rate-limit`): one
+ * RateLimit per distinct rate, made on first use, all under one name so they share counters —
+ * a changed rate counts on in the window under way.
+ */
+export function limitsByRate(store: RateLimitStore, name: string, options: LimitOptions): (rate: Rate) => RateLimit {
+  const limits = new Map<string, RateLimit>();
+  return (rate) => {
+    const spelled = formatRate(rate);
+    let limit = limits.get(spelled);
+    if (!limit) limits.set(spelled, (limit = store.limit(name, rate, options)));
+    return limit;
+  };
+}
