@@ -4,6 +4,7 @@ import { isolatedPostgres, onPostgres, unique } from '../helpers/database.js';
 import { createApi, createServiceClient } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { expectTooManyRequests, randomIp, tokenRequest } from '../helpers/rate-limits.js';
+import { startStalledRedis, type StalledRedis } from './stalled-redis.js';
 
 /**
  * REDIS_URL moves every limit's counters to Redis. Runs where TEST_REDIS_URL names a Redis (CI);
@@ -105,5 +106,47 @@ describe('rate limits when Redis cannot be reached', () => {
     expect(warnings.length).toBeGreaterThanOrEqual(1);
     expect(warnings[0]).not.toContain(client.client_secret);
     expect(server.logs.join('')).toMatch(/Redis \(REDIS_URL\)/);
+  });
+});
+
+describe('rate limits when Redis answers too slowly', () => {
+  let redis: StalledRedis;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    // Connects and becomes ready, then never answers the counter's command: without the 500 ms
+    // command timeout, each limited token request would wait for it for ever.
+    redis = await startStalledRedis();
+    server = await startServer({ env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: unique('tollgate-test-') } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await redis?.close();
+  });
+
+  it('let requests through once the command times out, never hang, and say so once', async () => {
+    // Ready: the start did not give up waiting for it.
+    expect(redis.commands.map(([name]) => name)).toContain('INFO');
+    expect(server.logs.join('')).not.toContain('did not answer at start');
+
+    const api = await createApi(server);
+    const client = await createServiceClient(server, [api.scopes[0]!], { rate_limit: '1/h' });
+    for (let i = 0; i < 3; i++) {
+      // A bound on a hang, not a measure of speed: the command times out after 500 ms.
+      const response = await tokenRequest(server, client.client_id, client.client_secret).timeout({ deadline: 4000 });
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      expect(response.body.access_token).toEqual(expect.any(String));
+    }
+    // The counter's command reached Redis and was left unanswered: the store was slow, not away.
+    expect(redis.unanswered()[0]).toMatch(/^EVAL(SHA)?$/);
+
+    const warnings = server.logs
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.includes('rate-limit store unavailable'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    // One line per limit per 10 s, however many requests went through unlimited.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, limit: 'client', reason: 'Command timed out' });
+    expect(JSON.stringify(warnings)).not.toContain(client.client_secret);
   });
 });
