@@ -9,6 +9,8 @@ export type RequestScheme = 'bearer' | 'dpop' | 'api-key' | 'signature' | 'mtls'
 /** What `schemes` is when an API does not say: what `verify` has always accepted. */
 export const DEFAULT_SCHEMES: readonly RequestScheme[] = ['bearer', 'dpop'];
 
+const DEFAULT_SET: ReadonlySet<RequestScheme> = new Set(DEFAULT_SCHEMES);
+
 /**
  * Every scheme of the contract, and whether this version implements it. RFC 9421 signatures and
  * RFC 8705 certificate-bound tokens come with later versions: they get their credential kind below
@@ -25,7 +27,7 @@ const IMPLEMENTED: Record<RequestScheme, boolean> = {
 
 /** Checks an API's `schemes` (a programming error is a TypeError at the call, not a 401). */
 export function acceptedSchemes(schemes: readonly RequestScheme[] | undefined): ReadonlySet<RequestScheme> {
-  if (schemes === undefined) return new Set(DEFAULT_SCHEMES);
+  if (schemes === undefined) return DEFAULT_SET;
   if (!Array.isArray(schemes) || schemes.length === 0) throw new TypeError('schemes must be a non-empty array');
   for (const scheme of schemes) {
     if (!Object.hasOwn(IMPLEMENTED, scheme)) throw new TypeError(`unknown scheme ${JSON.stringify(scheme)}`);
