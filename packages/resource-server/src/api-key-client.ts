@@ -169,7 +169,8 @@ export class ApiKeyClient {
   #serve(entry: Entry, now: number): ApiKeyCaller | undefined {
     if (entry.caller === undefined) throw new InvalidTokenError(INVALID_API_KEY);
     if (entry.limit === undefined || entry.unmetered) {
-      return entry.limit === undefined ? entry.caller : { ...entry.caller, rateLimit: { ...entry.limit } };
+      // Copies: a handler adding to its caller object must not change what the next request gets.
+      return entry.limit === undefined ? { ...entry.caller } : { ...entry.caller, rateLimit: { ...entry.limit } };
     }
     const lease = entry.lease;
     if (lease === undefined || now >= lease.resetAt) return undefined;
@@ -213,7 +214,8 @@ export class ApiKeyClient {
       if (entry.caller === undefined || entry.limit === undefined) entry.lease = undefined;
       else if (answer.grant !== undefined) {
         const { granted, remaining, reset } = answer.grant;
-        entry.lease = { points: granted, remaining, resetAt: now + reset * 1000 };
+        // Granted nothing: the window is full, whatever else the answer says (no asking again in a loop).
+        entry.lease = { points: granted, remaining: granted === 0 ? 0 : remaining, resetAt: now + reset * 1000 };
       } else if (consume) {
         // Asked to count and nothing counted: Tollgate's counter store is down. Fail open, as the
         // server does for its own limits, until the answer expires.
