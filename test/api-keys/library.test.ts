@@ -186,6 +186,18 @@ describe('verifyRequest with an API key', () => {
     expect(asked[0]!.form!.get('consume')).toBe('1');
   });
 
+  it('gives each request its own caller object: what a handler adds does not reach the next request', async () => {
+    const key = await issueKey(server, partner, { rate_limit: '1000/min' });
+    const plain = await issueKey(server, partner);
+    for (const presented of [key.key!, plain.key!]) {
+      const first = await verifier.verifyRequest(request({ 'x-api-key': presented }), API_KEYS);
+      Object.assign(first, { scope: 'everything', tenant: 'added by a handler' });
+      const second = await verifier.verifyRequest(request({ 'x-api-key': presented }), API_KEYS);
+      expect(second.scope).toBe(partner.api.scopes[0]);
+      expect(second).not.toHaveProperty('tenant');
+    }
+  });
+
   it('sends every configured audience in one question', async () => {
     const key = await issueKey(server, partner);
     const extra = await createApi(server);
@@ -222,7 +234,7 @@ describe('revocation', () => {
     // (polling every 20 ms; the margin is for a loaded machine, far below the 5 s an answer may not outlive).
     const asked = recording.questions.at(-1)!.at;
     expect(asked - answered).toBeGreaterThanOrEqual(1000);
-    expect(asked - answered).toBeLessThan(2000);
+    expect(asked - answered).toBeLessThan(2500);
   });
 
   it('rejects apiKeyCacheSeconds above 5: the contract refuses a revoked key everywhere within 5 s', () => {
