@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { scopeOwners, type ApiCatalog } from '../apis/api-catalog.js';
 import { clientStore } from '../clients/client-store.js';
-import { generateApiKey, recognisablePrefix } from '../lib/api-key-format.js';
+import { generateApiKey, recognisablePrefix } from '@tollgate/resource-server/api-key-format';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { isReservedScope } from '../lib/scope-names.js';

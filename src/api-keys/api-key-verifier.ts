@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { scopeOwners, type ApiCatalog } from '../apis/api-catalog.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
-import { looksLikeApiKey } from '../lib/api-key-format.js';
+import { looksLikeApiKey } from '@tollgate/resource-server/api-key-format';
 import { sha256Bytes } from '../lib/sha256.js';
 import { apiKeyStatus } from './api-key.js';
 import { apiKeyStore } from './api-key-store.js';
@@ -38,7 +38,7 @@ const NO_CLIENT = '';
  *
  * The timing model, honestly: a string failing the shape or checksum is refused without a query,
  * so it answers faster than a well-formed key. That tells a caller only what it can compute
- * itself (the format and checksum are public, src/lib/api-key-format.ts), never anything about
+ * itself (the format and checksum are public: @tollgate/resource-server/api-key-format), never anything about
  * stored keys. Every well-formed key then costs the same steps — the look-up, the comparison
  * (against NO_HASH on a miss), the client and catalog reads (both cached; for a miss, of a client
  * id nobody has), every check evaluated without an early return — so unknown, revoked, expired

@@ -7,7 +7,7 @@ import {
   generateApiKey,
   looksLikeApiKey,
   recognisablePrefix,
-} from '../../src/lib/api-key-format.js';
+} from '@tollgate/resource-server/api-key-format';
 import { ROOT } from '../cli/cli-helpers.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

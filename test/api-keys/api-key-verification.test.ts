@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../src/lib/api-key-format.js';
+import { generateApiKey } from '@tollgate/resource-server/api-key-format';
 import { createApi, createServiceClient } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { createPartner, issueKey, verificationPath, verify, type Partner } from './api-key-helpers.js';

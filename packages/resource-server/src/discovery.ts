@@ -10,11 +10,14 @@ export function discoveryUrls(issuer: string): string[] {
   ];
 }
 
+/** The endpoints of the issuer's metadata this library uses. */
+export type Endpoint = 'jwks_uri' | 'api_key_verification_endpoint';
+
 /**
- * Finds the issuer's `jwks_uri`. The document must name exactly the configured issuer (RFC 8414
- * §3.3): a look-alike document must not be able to point us at someone else's keys.
+ * Fetches the issuer's metadata document. It must name exactly the configured issuer (RFC 8414
+ * §3.3): a look-alike document must not be able to point us at someone else's keys or endpoints.
  */
-export async function discoverJwksUri(fetchImpl: Fetch, issuer: string, timeoutMs: number): Promise<string> {
+export async function fetchMetadata(fetchImpl: Fetch, issuer: string, timeoutMs: number) {
   let lastError: unknown;
   for (const url of discoveryUrls(issuer)) {
     let body: Record<string, unknown>;
@@ -28,10 +31,47 @@ export async function discoverJwksUri(fetchImpl: Fetch, issuer: string, timeoutM
     }
     if (body.issuer !== issuer)
       throw new FetchError(`${url}: names issuer ${JSON.stringify(body.issuer)}, expected ${JSON.stringify(issuer)}`);
-    const jwksUri = body.jwks_uri;
-    if (typeof jwksUri !== 'string' || !/^https?:\/\//.test(jwksUri))
-      throw new FetchError(`${url}: no usable jwks_uri`);
-    return jwksUri;
+    return { url, body };
   }
   throw lastError;
+}
+
+/**
+ * The issuer's discovery document, fetched once for everything that needs an endpoint from it (the
+ * key set, the API-key client): concurrent callers share one request, a failure is not remembered
+ * (the next caller asks again), and `forget()` drops the document when an endpoint it named has
+ * gone (404), so that a moved endpoint is found again.
+ */
+export class Discovery {
+  #document: Promise<{ url: string; body: Record<string, unknown> }> | undefined;
+
+  constructor(
+    private readonly fetchImpl: Fetch,
+    private readonly issuer: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** The endpoint's URL; rejects with a FetchError when it cannot be fetched or names none usable. */
+  async endpoint(name: Endpoint): Promise<string> {
+    const document = (this.#document ??= fetchMetadata(this.fetchImpl, this.issuer, this.timeoutMs));
+    let url: string;
+    let body: Record<string, unknown>;
+    try {
+      ({ url, body } = await document);
+    } catch (error) {
+      if (this.#document === document) this.#document = undefined;
+      throw error;
+    }
+    const value = body[name];
+    if (typeof value !== 'string' || !/^https?:\/\//.test(value) || !URL.canParse(value)) {
+      // The issuer may be upgraded to name it: ask again next time rather than remember its absence.
+      if (this.#document === document) this.#document = undefined;
+      throw new FetchError(`${url}: no usable ${name}`);
+    }
+    return value;
+  }
+
+  forget(): void {
+    this.#document = undefined;
+  }
 }

@@ -165,3 +165,55 @@ export class KeySetUnavailableError extends ResourceServerError {
     return undefined;
   }
 }
+
+/** What a rate-limited API key's limit looks like now, for the IETF RateLimit headers. */
+export interface RateLimitState {
+  /** Requests allowed per window (the key's `100/min` gives 100). */
+  limit: number;
+  /** The window, in seconds (`100/min` gives 60). */
+  window: number;
+  /** Requests left in the current window across every instance, as far as this process knows. */
+  remaining?: number;
+  /** Seconds until the current window ends. */
+  reset?: number;
+}
+
+/**
+ * The API key has used up its rate limit for this window: 429 with `Retry-After: retryAfter`. Not
+ * an authentication failure, so no `WWW-Authenticate`.
+ */
+export class RateLimitedError extends ResourceServerError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+
+  constructor(
+    /** Seconds until the window ends and the key may be used again. */
+    readonly retryAfter: number,
+    readonly rateLimit: RateLimitState,
+  ) {
+    super(`the API key's rate limit is reached; try again in ${retryAfter} s`);
+  }
+
+  protected override renderChallenge(): undefined {
+    return undefined;
+  }
+}
+
+/**
+ * Tollgate could not be asked about an API key (unreachable, slow, answering 5xx or refusing to
+ * answer more questions for a while): not the caller's fault, so 503 like KeySetUnavailableError,
+ * never 401, and nothing of the failure is cached.
+ */
+export class IssuerUnavailableError extends ResourceServerError {
+  readonly status = 503;
+  readonly code = 'temporarily_unavailable';
+
+  /** The description goes to clients, so it names no internal host: the reason is in `cause`. */
+  constructor(cause: unknown) {
+    super('the API key cannot be verified now; try again later', { cause });
+  }
+
+  protected override renderChallenge(): undefined {
+    return undefined;
+  }
+}

@@ -1,6 +1,7 @@
-import type { AccessTokenClaims } from './claims.js';
 import { ResourceServerError } from './errors.js';
-import type { Verifier } from './verifier.js';
+import { rateLimitHeaders } from './rate-limit-headers.js';
+import type { RequestScheme } from './schemes.js';
+import type { Verifier, VerifiedCaller } from './verifier.js';
 
 /**
  * The parts of an Express request the middleware uses. Structural on purpose: this package must
@@ -16,7 +17,7 @@ export interface ExpressRequestLike {
   originalUrl?: string;
   url?: string;
   // No `auth` member here: other libraries declare their own type for req.auth, and a request
-  // carrying theirs must still be accepted. The claims are set on it below.
+  // carrying theirs must still be accepted. The caller is set on it below.
 }
 
 /** The parts of the response it writes: plain `http.ServerResponse` methods. */
@@ -29,6 +30,8 @@ export interface ExpressResponseLike {
 export interface ExpressProtectOptions {
   /** Scopes every request must carry (all of them). */
   scopes?: readonly string[];
+  /** How callers may authenticate: `bearer`, `dpop`, `api-key`. Default `['bearer', 'dpop']`. */
+  schemes?: readonly RequestScheme[];
   /** The URL clients call, for DPoP `htu`, when Express cannot see it (Express 4, path rewrites). */
   requestUrl?: (req: ExpressRequestLike) => string;
 }
@@ -39,32 +42,43 @@ function defaultRequestUrl(req: ExpressRequestLike): string {
 }
 
 /**
- * Express middleware: verifies the `Authorization` (and `DPoP`) headers, puts the claims on
- * `req.auth`, and answers 400/401/403/503 itself with `WWW-Authenticate` and a JSON body.
+ * Express middleware: authenticates the request by one of `schemes`, puts the caller on
+ * `req.auth`, and answers 400/401/403/429/503 itself with `WWW-Authenticate` and a JSON body.
+ * A rate-limited API key gets the RateLimit headers on every response.
  */
 export function protectExpress(verifier: Verifier, options: ExpressProtectOptions = {}) {
-  const { scopes, requestUrl = defaultRequestUrl } = options;
+  const { scopes, schemes, requestUrl = defaultRequestUrl } = options;
+  // Checked now, so that an unsupported scheme fails at start-up rather than on the first request.
+  verifier.checkSchemes(schemes);
   return function tollgateAuth(
     req: ExpressRequestLike,
     res: ExpressResponseLike,
     next: (error?: unknown) => void,
   ): void {
-    const proof = req.headers.dpop;
-    const authorization = req.headers.authorization;
     verifier
-      .verify(typeof authorization === 'string' ? authorization : undefined, {
-        scopes,
-        dpop: proof === undefined ? undefined : { proof, method: req.method, url: requestUrl(req) },
-      })
+      .verifyRequest(
+        {
+          method: req.method,
+          // A getter: the URL is only worth building when there is a DPoP proof to check it against.
+          get url() {
+            return requestUrl(req);
+          },
+          headers: req.headers,
+        },
+        { scopes, schemes },
+      )
       .then(
-        (claims) => {
-          (req as { auth?: AccessTokenClaims }).auth = claims;
+        (caller: VerifiedCaller) => {
+          if (caller.scheme === 'api-key')
+            for (const [name, value] of rateLimitHeaders(caller.rateLimit)) res.setHeader(name, value);
+          (req as { auth?: VerifiedCaller }).auth = caller;
           next();
         },
         (error: unknown) => {
           if (!(error instanceof ResourceServerError)) return next(error);
           res.statusCode = error.status;
           if (error.wwwAuthenticate !== undefined) res.setHeader('WWW-Authenticate', error.wwwAuthenticate);
+          for (const [name, value] of rateLimitHeaders(undefined, error)) res.setHeader(name, value);
           res.setHeader('Cache-Control', 'no-store');
           res.setHeader('Content-Type', 'application/json; charset=utf-8');
           res.end(JSON.stringify(error.toJSON()));

@@ -1,4 +1,7 @@
-/** The two documents this library fetches (discovery, JWKS) are small JSON objects from one issuer. */
+/**
+ * What this library fetches from the issuer — discovery, the JWKS, answers about API keys — is a
+ * small JSON object every time.
+ */
 
 export type Fetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
@@ -25,12 +28,21 @@ export interface JsonResponse {
  * GETs a JSON object, failing after `timeoutMs` whatever the server does (a black-holed issuer
  * must not hold requests forever). The timeout covers the body too, not only the headers.
  */
-export async function fetchJson(fetchImpl: Fetch, url: string, timeoutMs: number): Promise<JsonResponse> {
+export function fetchJson(fetchImpl: Fetch, url: string, timeoutMs: number): Promise<JsonResponse> {
+  return requestJson(fetchImpl, url, {}, timeoutMs);
+}
+
+/** POSTs a form and reads the JSON object answered, like {@link fetchJson}. */
+export function postForm(fetchImpl: Fetch, url: string, form: URLSearchParams, timeoutMs: number) {
+  return requestJson(fetchImpl, url, { method: 'POST', body: form }, timeoutMs);
+}
+
+async function requestJson(fetchImpl: Fetch, url: string, init: RequestInit, timeoutMs: number): Promise<JsonResponse> {
   const signal = AbortSignal.timeout(timeoutMs);
   let response: Response;
   let text: string;
   try {
-    response = await fetchImpl(url, { headers: { accept: 'application/json' }, signal });
+    response = await fetchImpl(url, { ...init, headers: { accept: 'application/json' }, signal });
     text = await response.text();
   } catch (cause) {
     const timedOut = signal.aborted;

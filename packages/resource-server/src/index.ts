@@ -4,9 +4,22 @@
  * ```ts
  * const verifier = createVerifier({ issuer: 'http://localhost:3000', audience: 'https://api.example.com' });
  * const claims = await verifier.verify(authorizationHeader, { scopes: ['orders:read'] });
+ * // or, for every scheme an API accepts (API keys included):
+ * const caller = await verifier.verifyRequest(request, { scopes: ['orders:read'], schemes: ['bearer', 'api-key'] });
  * ```
  */
-export { createVerifier, Verifier, type VerifyOptions } from './verifier.js';
+export {
+  createVerifier,
+  Verifier,
+  type VerifyOptions,
+  type VerifyRequestOptions,
+  type VerifiedCaller,
+  type AccessTokenCaller,
+} from './verifier.js';
+export type { ApiKeyCaller } from './api-key-client.js';
+export type { HttpRequest, RequestHeaders } from './request.js';
+export { DEFAULT_SCHEMES, type RequestScheme } from './schemes.js';
+export { looksLikeApiKey, API_KEY_PATTERN_SOURCE } from './api-key-format.js';
 export type { VerifierOptions } from './options.js';
 export type { AccessTokenClaims } from './claims.js';
 export type { DPoPRequest } from './dpop.js';
@@ -22,6 +35,9 @@ export {
   InvalidDPoPProofError,
   InsufficientScopeError,
   KeySetUnavailableError,
+  RateLimitedError,
+  IssuerUnavailableError,
+  type RateLimitState,
   type Scheme,
 } from './errors.js';
 export { protectKoa, type KoaContextLike, type KoaProtectOptions } from './koa.js';

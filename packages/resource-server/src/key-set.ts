@@ -1,6 +1,6 @@
 import type { JWSHeaderParameters } from 'jose';
 import type { webcrypto } from 'node:crypto';
-import { discoverJwksUri } from './discovery.js';
+import type { Discovery } from './discovery.js';
 import { InvalidTokenError, KeySetUnavailableError } from './errors.js';
 import { FetchError, fetchJson, freshnessLifetime, type Fetch } from './http.js';
 import { EMPTY_INDEX, indexKeySet, type KeyIndex } from './key-index.js';
@@ -8,7 +8,8 @@ import { EMPTY_INDEX, indexKeySet, type KeyIndex } from './key-index.js';
 type CryptoKey = webcrypto.CryptoKey;
 
 export interface KeySetOptions {
-  issuer: string;
+  /** Shared with the API-key client: one discovery document for both. */
+  discovery: Discovery;
   /** Skips discovery when set. */
   jwksUri: string | undefined;
   algorithms: readonly string[];
@@ -168,11 +169,14 @@ export class RemoteKeySet {
     const { options } = this;
     this.#lastAttemptAt = Date.now();
     try {
-      this.#jwksUri ??= await discoverJwksUri(options.fetch, options.issuer, options.timeout);
+      this.#jwksUri ??= await options.discovery.endpoint('jwks_uri');
       const { body, headers } = await fetchJson(options.fetch, this.#jwksUri, options.timeout).catch(
         (error: unknown) => {
           // A moved JWKS is found again through discovery next time.
-          if (error instanceof FetchError && error.status === 404 && !options.jwksUri) this.#jwksUri = undefined;
+          if (error instanceof FetchError && error.status === 404 && !options.jwksUri) {
+            this.#jwksUri = undefined;
+            options.discovery.forget();
+          }
           throw error;
         },
       );

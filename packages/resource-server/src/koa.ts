@@ -1,6 +1,7 @@
-import type { AccessTokenClaims } from './claims.js';
 import { ResourceServerError } from './errors.js';
-import type { Verifier } from './verifier.js';
+import { rateLimitHeaders } from './rate-limit-headers.js';
+import type { RequestScheme } from './schemes.js';
+import type { Verifier, VerifiedCaller } from './verifier.js';
 
 /**
  * The parts of a Koa context the middleware uses. Structural on purpose: this package must not
@@ -22,34 +23,47 @@ export interface KoaContextLike {
 export interface KoaProtectOptions {
   /** Scopes every request must carry (all of them). */
   scopes?: readonly string[];
+  /** How callers may authenticate: `bearer`, `dpop`, `api-key`. Default `['bearer', 'dpop']`. */
+  schemes?: readonly RequestScheme[];
   /** The URL clients call, for DPoP `htu`, when Koa cannot see it (a proxy rewriting paths). */
   requestUrl?: (ctx: KoaContextLike) => string;
 }
 
 /**
- * Koa middleware: verifies the `Authorization` (and `DPoP`) headers, puts the claims on
- * `ctx.state.auth`, and answers 400/401/403/503 itself with `WWW-Authenticate` and a JSON body.
+ * Koa middleware: authenticates the request by one of `schemes`, puts the caller on
+ * `ctx.state.auth`, and answers 400/401/403/429/503 itself with `WWW-Authenticate` and a JSON body.
+ * A rate-limited API key gets the RateLimit headers on every response.
  */
 export function protectKoa(verifier: Verifier, options: KoaProtectOptions = {}) {
-  const { scopes, requestUrl = (ctx: KoaContextLike) => ctx.href } = options;
+  const { scopes, schemes, requestUrl = (ctx: KoaContextLike) => ctx.href } = options;
+  // Checked now, so that an unsupported scheme fails at start-up rather than on the first request.
+  verifier.checkSchemes(schemes);
   return async function tollgateAuth(ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> {
-    const proof = ctx.req.headers.dpop;
-    let claims: AccessTokenClaims;
+    let caller: VerifiedCaller;
     try {
-      claims = await verifier.verify(ctx.get('authorization'), {
-        scopes,
-        // The URL is only worth building when there is a proof to check it against.
-        dpop: proof === undefined ? undefined : { proof, method: ctx.method, url: requestUrl(ctx) },
-      });
+      caller = await verifier.verifyRequest(
+        {
+          method: ctx.method,
+          // A getter: the URL is only worth building when there is a DPoP proof to check it against.
+          get url() {
+            return requestUrl(ctx);
+          },
+          headers: ctx.req.headers,
+        },
+        { scopes, schemes },
+      );
     } catch (error) {
       if (!(error instanceof ResourceServerError)) throw error;
       ctx.status = error.status;
       if (error.wwwAuthenticate !== undefined) ctx.set('WWW-Authenticate', error.wwwAuthenticate);
+      for (const [name, value] of rateLimitHeaders(undefined, error)) ctx.set(name, value);
       ctx.set('Cache-Control', 'no-store');
       ctx.body = error.toJSON();
       return;
     }
-    ctx.state.auth = claims;
+    if (caller.scheme === 'api-key')
+      for (const [name, value] of rateLimitHeaders(caller.rateLimit)) ctx.set(name, value);
+    ctx.state.auth = caller;
     // Outside the try: errors of the routes behind us are theirs, not authorization failures.
     await next();
   };

@@ -3,6 +3,7 @@ import type { Fetch } from './http.js';
 import type { KeySetOptions } from './key-set.js';
 import { MemoryReplayCache, type ReplayCache } from './replay-cache.js';
 import type { DPoPSettings } from './dpop.js';
+import { Discovery } from './discovery.js';
 
 /** Every duration is in seconds, like JWT claims and `Cache-Control`. Defaults are in the README. */
 export interface VerifierOptions {
@@ -36,6 +37,11 @@ export interface VerifierOptions {
     /** Where used proof `jti`s are remembered. Default: in memory, 100 000 entries. */
     replayCache?: ReplayCache;
   };
+  /**
+   * How long Tollgate's answer about an API key (valid or not) is reused. Default 1, at most 5: a
+   * revoked key must be refused everywhere within 5 seconds.
+   */
+  apiKeyCacheSeconds?: number;
   /** The fetch implementation (a proxy-aware one, say). Default: the global `fetch`. */
   fetch?: Fetch;
 }
@@ -48,7 +54,20 @@ export interface ResolvedOptions {
   maxTokenAge: number | undefined;
   keySet: KeySetOptions;
   dpop: DPoPSettings;
+  apiKeys: {
+    discovery: Discovery;
+    fetch: Fetch;
+    audience: string[];
+    timeout: number;
+    cacheTime: number;
+    maxEntries: number;
+  };
 }
+
+/** Keys whose answers are cached at most: the oldest is dropped past it (10 000 × ~1 KB). */
+const API_KEY_CACHE_ENTRIES = 10_000;
+/** The contract: a revoked key is refused everywhere within 5 s. */
+const MAX_API_KEY_CACHE_SECONDS = 5;
 
 /** When the JWKS response has no caching headers. */
 const DEFAULT_CACHE_AGE = 300;
@@ -74,6 +93,11 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (maxCacheAge < minCacheAge) throw new TypeError('maxCacheAge must not be below minCacheAge');
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new TypeError('no fetch implementation available');
+  const timeout = seconds('timeout', options.timeout, 5) * 1000;
+  const discovery = new Discovery(fetchImpl, options.issuer, timeout);
+  const apiKeyCacheSeconds = seconds('apiKeyCacheSeconds', options.apiKeyCacheSeconds, 1);
+  if (apiKeyCacheSeconds > MAX_API_KEY_CACHE_SECONDS)
+    throw new TypeError(`apiKeyCacheSeconds must be at most ${MAX_API_KEY_CACHE_SECONDS}`);
 
   return {
     issuer: options.issuer,
@@ -82,11 +106,11 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     clockTolerance: seconds('clockTolerance', options.clockTolerance, 5),
     maxTokenAge: options.maxTokenAge === undefined ? undefined : seconds('maxTokenAge', options.maxTokenAge, 0),
     keySet: {
-      issuer: options.issuer,
+      discovery,
       jwksUri: options.jwksUri,
       algorithms,
       fetch: fetchImpl,
-      timeout: seconds('timeout', options.timeout, 5) * 1000,
+      timeout,
       cooldown: seconds('cooldown', options.cooldown, 30) * 1000,
       minCacheAge: minCacheAge * 1000,
       maxCacheAge: maxCacheAge * 1000,
@@ -97,6 +121,14 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
       algorithms: checkAlgorithms('dpop.algorithms', options.dpop?.algorithms ?? ASYMMETRIC_ALGORITHMS),
       iatWindow: seconds('dpop.iatWindow', options.dpop?.iatWindow, 60),
       replayCache: options.dpop?.replayCache ?? new MemoryReplayCache(),
+    },
+    apiKeys: {
+      discovery,
+      fetch: fetchImpl,
+      audience,
+      timeout,
+      cacheTime: apiKeyCacheSeconds * 1000,
+      maxEntries: API_KEY_CACHE_ENTRIES,
     },
   };
 }

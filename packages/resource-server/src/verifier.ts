@@ -1,10 +1,14 @@
 import { jwtVerify, type JWTVerifyOptions } from 'jose';
+import { ApiKeyClient, INVALID_API_KEY, type ApiKeyCaller } from './api-key-client.js';
+import { looksLikeApiKey } from './api-key-format.js';
 import { checkClaims, checkScopes, REQUIRED_CLAIMS, tokenError, type AccessTokenClaims } from './claims.js';
 import { parseCredentials } from './credentials.js';
 import { verifyDPoPProof, type DPoPRequest } from './dpop.js';
 import { InvalidDPoPProofError, InvalidTokenError, ResourceServerError, type Scheme } from './errors.js';
 import { RemoteKeySet, type KeySetStatus } from './key-set.js';
 import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
+import { readHeader, type HttpRequest } from './request.js';
+import { acceptedSchemes, findCredential, type RequestScheme } from './schemes.js';
 
 export interface VerifyOptions {
   /** Scopes the token must all carry; 403 insufficient_scope otherwise. */
@@ -12,6 +16,19 @@ export interface VerifyOptions {
   /** The request, for DPoP-bound tokens: without it such a token is refused. */
   dpop?: DPoPRequest;
 }
+
+export interface VerifyRequestOptions {
+  /** Scopes the caller must all have; 403 insufficient_scope otherwise. */
+  scopes?: readonly string[];
+  /** How callers may authenticate. Default `['bearer', 'dpop']`; `signature` and `mtls` are not supported yet. */
+  schemes?: readonly RequestScheme[];
+}
+
+/** An access token's claims, and which scheme it came with. */
+export type AccessTokenCaller = AccessTokenClaims & { scheme: 'bearer' | 'dpop' };
+
+/** Who called, whichever scheme let them in: `{ scheme, sub, client_id, scope, aud, … }`. */
+export type VerifiedCaller = AccessTokenCaller | ApiKeyCaller;
 
 /**
  * Validates Tollgate access tokens (RFC 9068) for one API. Create one per API and process: it holds
@@ -22,6 +39,7 @@ export class Verifier {
   readonly audience: readonly string[];
   readonly #options: ResolvedOptions;
   readonly #keys: RemoteKeySet;
+  readonly #apiKeys: ApiKeyClient;
   /** Built once: the options object jose reads on every call. */
   readonly #jwtOptions: JWTVerifyOptions;
 
@@ -30,6 +48,7 @@ export class Verifier {
     this.issuer = this.#options.issuer;
     this.audience = this.#options.audience;
     this.#keys = new RemoteKeySet(this.#options.keySet);
+    this.#apiKeys = new ApiKeyClient(this.#options.apiKeys);
     this.#jwtOptions = {
       issuer: this.#options.issuer,
       audience: this.#options.audience,
@@ -40,6 +59,55 @@ export class Verifier {
       ...(this.#options.maxTokenAge === undefined ? {} : { maxTokenAge: this.#options.maxTokenAge }),
     };
     this.verify = this.verify.bind(this);
+    this.verifyRequest = this.verifyRequest.bind(this);
+  }
+
+  /**
+   * Authenticates a request by whichever of `schemes` it uses: an access token (`bearer`, `dpop`,
+   * with the `DPoP` proof read from the headers) or an API key (`X-API-Key: tgk_…` or
+   * `Authorization: Bearer tgk_…`). Resolves to the caller; rejects with a
+   * {@link ResourceServerError}, or a TypeError for `schemes` this version does not support.
+   */
+  async verifyRequest(request: HttpRequest, options: VerifyRequestOptions = {}): Promise<VerifiedCaller> {
+    const accepted = acceptedSchemes(options.schemes);
+    if (typeof request !== 'object' || request === null) throw new TypeError('request must be an object');
+    let credential;
+    try {
+      credential = findCredential(request, accepted);
+      if (credential.kind === 'api-key') {
+        // An API key is never tried as a JWT, whether the API accepts keys or not.
+        if (!accepted.has('api-key') || !looksLikeApiKey(credential.key)) throw new InvalidTokenError(INVALID_API_KEY);
+        const caller = await this.#apiKeys.verify(credential.key);
+        if (options.scopes !== undefined) checkScopes(caller.scope, options.scopes);
+        return caller;
+      }
+      if (!accepted.has('bearer') && !accepted.has('dpop'))
+        throw new InvalidTokenError('access tokens are not accepted here: send an API key');
+    } catch (error) {
+      if (!(error instanceof ResourceServerError)) throw error;
+      throw error.withChallenge({ scheme: 'Bearer', dpopAlgorithms: this.#options.dpop.algorithms });
+    }
+    const proof = readHeader(request.headers, 'dpop');
+    const claims = await this.verify(credential.header, {
+      dpop: proof === undefined ? undefined : { proof, method: request.method, url: request.url },
+    });
+    const scheme = claims.cnf === undefined ? 'bearer' : 'dpop';
+    try {
+      if (!accepted.has(scheme))
+        throw new InvalidTokenError(
+          scheme === 'bearer'
+            ? 'a bearer token is not accepted here: use a DPoP-bound token'
+            : 'a DPoP-bound token is not accepted here',
+        );
+      if (options.scopes !== undefined) checkScopes(claims.scope, options.scopes);
+    } catch (error) {
+      const challenge = scheme === 'dpop' || !accepted.has('bearer') ? 'DPoP' : 'Bearer';
+      throw (error as ResourceServerError).withChallenge({
+        scheme: challenge,
+        dpopAlgorithms: this.#options.dpop.algorithms,
+      });
+    }
+    return { ...claims, scheme };
   }
 
   /**
@@ -75,6 +143,11 @@ export class Verifier {
       const dpop = bound || scheme === 'DPoP' || error instanceof InvalidDPoPProofError;
       throw error.withChallenge({ scheme: dpop ? 'DPoP' : 'Bearer', dpopAlgorithms: this.#options.dpop.algorithms });
     }
+  }
+
+  /** Throws the TypeError `verifyRequest` would for these `schemes`: for middleware, at start-up. */
+  checkSchemes(schemes: readonly RequestScheme[] | undefined): void {
+    acceptedSchemes(schemes);
   }
 
   /** Fetches discovery and the key set now; rejects with KeySetUnavailableError if it cannot. */

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
-// The shape of a Tollgate API key, and nothing else: no I/O, no import of the server, so the
-// resource-server package can take this file as it is (it checks a key's checksum before asking
-// Tollgate anything). It lives in src/lib/ because the server does not depend on the workspace
-// package @tollgate/resource-server (it is only linked there, resolved through its built dist/).
+// The shape of a Tollgate API key, and nothing else: no I/O, no import of the server. One copy,
+// here in @tollgate/resource-server, which checks a key's checksum before asking Tollgate anything;
+// the server, which issues and verifies keys, imports it as '@tollgate/resource-server/api-key-format'
+// (resolved through the package's built dist/: `npm run build` builds the package first), so that
+// the library and the server can never disagree on what a key looks like.
 //
 // A key is `tgk_` + 43 base62 characters of randomness + 6 base62 characters of checksum:
 // - base62 rather than base64url: no `-` or `_`, so a double click selects the whole key, a
