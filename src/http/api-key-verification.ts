@@ -7,7 +7,7 @@ import { MAX_FORM_BYTES, peekForm } from '../web/form-peek.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { looksLikeApiKey } from '../lib/api-key-format.js';
+import { looksLikeApiKey } from '@tollgate/resource-server/api-key-format';
 import { parseRate, type Rate } from '../lib/rate.js';
 import { LIMIT_NAMES, type RefusalCounter } from '../limits/limit-names.js';
 import type { Grant, RateLimit } from '../limits/rate-limit.js';

@@ -207,8 +207,10 @@ describe('verifyRequest with an API key', () => {
       fetch: recording.fetch,
     });
     const before = recording.questions.length;
-    // A server without repeated audience support answers 400, which the library reports as 503.
-    await own.verifyRequest(request({ 'x-api-key': key.key! }), API_KEYS).catch(() => undefined);
+    expect(await own.verifyRequest(request({ 'x-api-key': key.key! }), API_KEYS)).toMatchObject({
+      scheme: 'api-key',
+      key_id: key.id,
+    });
     const [asked] = recording.questions.slice(before);
     expect(asked!.form!.getAll('audience')).toEqual([partner.api.identifier, extra.identifier]);
   });
@@ -230,11 +232,11 @@ describe('revocation', () => {
     const answered = recording.questions.at(-1)!.answeredAt!;
     await server.admin('post', `/api-keys/${key.id}/revoke`).expect(200);
     await refusedAt(own, key.key!, 5000);
-    // The question that found the key revoked was asked once the second had passed, not later
-    // (polling every 20 ms; the margin is for a loaded machine, far below the 5 s an answer may not outlive).
+    // The question that found the key revoked was asked once the second had passed (the cached
+    // answer served until then), and within the contract's 5 s — not a timing figure: a bound.
     const asked = recording.questions.at(-1)!.at;
     expect(asked - answered).toBeGreaterThanOrEqual(1000);
-    expect(asked - answered).toBeLessThan(2500);
+    expect(asked - answered).toBeLessThan(5000);
   });
 
   it('rejects apiKeyCacheSeconds above 5: the contract refuses a revoked key everywhere within 5 s', () => {
