@@ -69,3 +69,18 @@ export async function verify(server: TestServer, token: string, audience: string
   expect(response.headers['cache-control']).toBe('no-store');
   return response.body as Record<string, unknown>;
 }
+
+/**
+ * Waits until `server` answers `token` active for `audience`, asking with consume=0 so that no
+ * rate-limit point is spent: an instance learns of an API created on another within 5 s.
+ */
+export async function untilActive(server: TestServer, token: string, audience: string): Promise<void> {
+  const path = await verificationPath(server);
+  const deadline = Date.now() + 6000;
+  for (;;) {
+    const response = await server.public().post(path).type('form').send({ token, audience, consume: '0' });
+    if (response.body.active === true) return;
+    if (Date.now() > deadline) throw new Error(`${audience} never became active on ${server.issuer}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

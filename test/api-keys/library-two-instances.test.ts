@@ -43,7 +43,6 @@ describe.skipIf(!onPostgres)('API keys through the library, two Tollgate instanc
     expect(outcome).toMatchObject({ status: 401, code: 'invalid_token' });
   });
 
-  // Needs the server's lease fields (issue 17, server branch).
   it("a key's rate limit holds across both API instances and both Tollgate instances together", async () => {
     const key = await issueKey(a, partner, { rate_limit: '4/min' });
     const statuses: number[] = [];

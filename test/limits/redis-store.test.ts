@@ -5,6 +5,7 @@ import { createApi, createServiceClient } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { expectTooManyRequests, randomIp, tokenRequest } from '../helpers/rate-limits.js';
 import { startStalledRedis, type StalledRedis } from './stalled-redis.js';
+import { createPartner, issueKey, untilActive, verify } from '../api-keys/api-key-helpers.js';
 
 /**
  * REDIS_URL moves every limit's counters to Redis. Runs where TEST_REDIS_URL names a Redis (CI);
@@ -59,6 +60,22 @@ describe.skipIf(!TEST_REDIS_URL)('rate limits on Redis (REDIS_URL)', () => {
 
     expect(await redis.get(`${prefix}client:${client.client_id}`)).toBe('6');
     expect(await a!.tollgate.database.knex('rate_limits').where('key', 'like', `%${client.client_id}`)).toEqual([]);
+  });
+
+  it("counts an API key's grants there, across instances, and none in the database", async () => {
+    const [a] = servers;
+    const partner = await createPartner(a!);
+    const key = await issueKey(a!, partner, { rate_limit: '3/h' });
+    // Another instance learns of a new API within 5 s (its catalog cache): wait, without counting.
+    for (const server of servers) await untilActive(server, key.key!, partner.api.identifier);
+    const granted = [];
+    for (let i = 0; i < 5; i++) {
+      const server = servers[i % servers.length]!;
+      granted.push((await verify(server, key.key!, partner.api.identifier)).rate_limit_granted);
+    }
+    expect(granted).toEqual([1, 1, 1, 0, 0]);
+    expect(await redis.get(`${prefix}api_key:${key.id}`)).toBe('5');
+    expect(await a!.tollgate.database.knex('rate_limits').where('key', 'like', `%${key.id}`)).toEqual([]);
   });
 
   it('connects once per instance and lets go of Redis on close', async () => {
