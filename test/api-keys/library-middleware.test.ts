@@ -274,7 +274,6 @@ describe.each(['koa', 'express'] as const)('a rate-limited API key on %s', (name
 
 describe('Tollgate refusing further questions (its per-address limit on refused keys)', () => {
   it('is a 503 for the caller, never a 401', async () => {
-    // Needs the server's API_KEY_VERIFICATION_FAILURE_LIMIT and its 429.
     // An address of its own: on a shared PostgreSQL, other files' refused keys from 127.0.0.1 count too.
     const env = { API_KEY_VERIFICATION_FAILURE_LIMIT: '2/min', TRUST_PROXY: '1' };
     const strict = await startServer({ env });
