@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/keys/sealed-box.js';
 import { expectJsonError } from '../admin/admin-helpers.js';
 import { entryFor, listAudit } from '../audit/audit-helpers.js';
-import { TEST_KEY_ENCRYPTION_KEY, unique } from '../helpers/database.js';
+import { TEST_KEY_ENCRYPTION_KEY, isolatedPostgres, unique } from '../helpers/database.js';
 import { createApi, type ApiFixture } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { tempDir } from '../helpers/storage.js';
 import { partnerKey, refusedKeys, secretClient, type KeyJson } from './client-key-helpers.js';
 
 /**
@@ -174,6 +175,42 @@ describe('HMAC secrets', () => {
     expect(() => open([crypto.randomBytes(32)], row.secret_sealed, `client_key ${body.keyid}`)).toThrow();
     expect(() => open([kek], row.secret_sealed, 'client_key ck_another')).toThrow();
   });
+
+  it('re-seals HMAC secrets under a new key-encryption key during a rotation (KEY_ENCRYPTION_KEY_PREVIOUS)', async () => {
+    // A database of its own: the rotation re-seals everything in it, the key ring too.
+    const database = await isolatedPostgres();
+    const dataDir = tempDir();
+    const env: Record<string, string> = database ? { DATABASE_URL: database.url } : {};
+    const before = await startServer({ env, dataDir });
+    let secret: string;
+    let keyid: string;
+    try {
+      const clientId = await secretClient(before);
+      ({ secret, keyid } = (await before.admin('post', `/clients/${clientId}/keys`, { hmac: true }))
+        .body as Required<KeyJson>);
+    } finally {
+      await before.close();
+    }
+    const newKek = crypto.randomBytes(32);
+    const after = await startServer({
+      env: {
+        ...env,
+        KEY_ENCRYPTION_KEY: newKek.toString('base64url'),
+        KEY_ENCRYPTION_KEY_PREVIOUS: TEST_KEY_ENCRYPTION_KEY,
+      },
+      dataDir,
+    });
+    try {
+      const row = await after.tollgate.database.knex('client_keys').where({ keyid }).first<{ secret_sealed: string }>();
+      expect(open([newKek], row.secret_sealed, `client_key ${keyid}`)).toBe(secret);
+      expect(() =>
+        open([Buffer.from(TEST_KEY_ENCRYPTION_KEY, 'base64url')], row.secret_sealed, `client_key ${keyid}`),
+      ).toThrow();
+    } finally {
+      await after.close();
+      await database?.drop();
+    }
+  }, 120_000);
 
   it('gives every HMAC key its own secret and keyid', async () => {
     const clientId = await secretClient(server);
