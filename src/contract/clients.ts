@@ -102,6 +102,19 @@ export const createClientBody = z
         ctx,
         (_, name) => `a public client has no credentials: give ${name('public')} or ${name('auth_method')}, not both`,
       );
+    // Also the service's rules; here too, so the CLI refuses them before calling.
+    if (body.auth_method === 'private_key_jwt' && !body.public_key)
+      return refuse(
+        ctx,
+        (_, name) =>
+          `a private_key_jwt client needs its first public key (${name('public_key')}): it has no secret to authenticate with`,
+      );
+    if (body.public_key && body.auth_method !== 'private_key_jwt')
+      return refuse(
+        ctx,
+        (_, name) =>
+          `${name('public_key')} at creation is for ${name('auth_method')} private_key_jwt; add keys to other clients with clients add-key`,
+      );
     return {
       name: body.name,
       isPublic: body.public ?? false,

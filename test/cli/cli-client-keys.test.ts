@@ -160,6 +160,11 @@ describe('tollgate clients add-key, list-keys, remove-key', () => {
         /give --public or --auth-method, not both/,
       ],
     ];
+    const create = ['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials'];
+    cases.push(
+      [[...create, '--auth-method', 'private_key_jwt'], /needs its first public key \(--public-key\)/],
+      [[...create, '--public-key', pem], /--public-key at creation is for --auth-method private_key_jwt/],
+    );
     for (const [args, expected] of cases) {
       const message = expectFailure(await tollgate(args, NOWHERE));
       expect(message, args.join(' ')).toMatch(expected);
