@@ -9,6 +9,7 @@ import * as rateLimits from './007_rate_limits.js';
 import * as auditLog from './008_audit_log.js';
 import * as clientRateLimits from './009_client_rate_limits.js';
 import * as apiKeys from './010_api_keys.js';
+import * as clientKeys from './011_client_keys.js';
 
 export interface Migration {
   name: string;
@@ -27,4 +28,5 @@ export const migrations: Migration[] = [
   { name: '008_audit_log', up: auditLog.up },
   { name: '009_client_rate_limits', up: clientRateLimits.up },
   { name: '010_api_keys', up: apiKeys.up },
+  { name: '011_client_keys', up: clientKeys.up },
 ];

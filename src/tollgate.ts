@@ -10,6 +10,7 @@ import { LastUsedRecorder } from './api-keys/last-used.js';
 import { apiKeyVerification } from './http/api-key-verification.js';
 import { ClientDirectory } from './clients/client-directory.js';
 import { ClientService } from './clients/client-service.js';
+import { ClientKeyService } from './clients/client-key-service.js';
 import { insecureIssuerWarning, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -136,6 +137,10 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
 
     const catalog = new ApiCatalog(db);
     const directory = new ClientDirectory(db);
+    const clientKeys = new ClientKeyService(db, directory, keks);
+    // During a key-encryption-key rotation, as the ring and the server secrets are.
+    const resealed = await clientKeys.resealSecrets();
+    if (resealed) logger.info({ resealed }, 'client HMAC secrets sealed under the new key-encryption key');
     const paths = issuerPaths(issuerPath(config.issuer));
     // oidc-provider renders these pages itself, through its configuration hooks.
     const pages = { ...providerPages(paths.assets), ...devicePages(paths.assets, catalog) };
@@ -209,7 +214,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           limit: limits.limit(LIMIT_NAMES.anonymous, config.anonymousRateLimit),
           refused,
         }),
-        clientRateLimit({ paths, directory, store: limits, refused }),
+        clientRateLimit({ paths, issuer: config.issuer, directory, store: limits, refused }),
         apiKeyVerification({
           paths,
           verifier: apiKeyVerifier,
@@ -234,6 +239,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       adminToken,
       apis: new ApiService(db, catalog),
       clients: new ClientService(db, directory),
+      clientKeys,
       apiKeys: new ApiKeyService(db, catalog, lastUsed),
       users: new UserService(db),
       keyRing,

@@ -7,6 +7,8 @@ import type { ApiService } from '../apis/api-service.js';
 import { apiKeyToJson } from '../api-keys/api-key.js';
 import type { ApiKeyService, DescribedApiKey, IssuedApiKey } from '../api-keys/api-key-service.js';
 import { clientToJson } from '../clients/client.js';
+import { clientKeyToJson, type ClientKey } from '../clients/client-key.js';
+import type { ClientKeyService } from '../clients/client-key-service.js';
 import type { ClientService } from '../clients/client-service.js';
 import type { KeyRing, KeyRotation } from '../keys/key-ring.js';
 import { adminActor } from '../audit/actors.js';
@@ -32,6 +34,7 @@ export interface AdminDependencies {
   adminToken: string;
   apis: ApiService;
   clients: ClientService;
+  clientKeys: ClientKeyService;
   apiKeys: ApiKeyService;
   users: UserService;
   keyRing: KeyRing;
@@ -108,9 +111,15 @@ function issuedKey(ctx: Context, { key, ...described }: IssuedApiKey) {
   return { id, key, ...rest };
 }
 
+/** What an audit entry says of a client's key: which, of what kind — never an HMAC secret. */
+function keyEntry(key: ClientKey): JsonView {
+  const { created_at: _created, ...rest } = clientKeyToJson(key);
+  return rest;
+}
+
 function routes(deps: AdminDependencies): Router {
   const router = new Router();
-  const { apis, clients, apiKeys, users, keyRing } = deps;
+  const { apis, clients, clientKeys, apiKeys, users, keyRing } = deps;
   // One admin credential today; its fingerprint names it in every entry (never the token itself).
   const actor = adminActor(deps.adminToken);
   /** Records a change made through this route, once the service has made it. */
@@ -150,9 +159,10 @@ function routes(deps: AdminDependencies): Router {
     ctx.body = (await clients.list()).map(clientToJson);
   });
   on(r.createClient, async (ctx, { body }) => {
-    const { client, secret } = await clients.create(body);
+    const { client, secret, firstKey } = await clients.create(body);
     const view = clientToJson(client);
     await audit(ctx, 'client.created', view.client_id, described(view));
+    if (firstKey) await audit(ctx, 'client.key_added', view.client_id, keyEntry(firstKey));
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...view, ...(secret ? { client_secret: secret } : {}) };
@@ -181,6 +191,28 @@ function routes(deps: AdminDependencies): Router {
     await audit(ctx, 'client.secret_rotated', view.client_id, { name: view.name });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...view, client_secret: secret };
+  });
+
+  on(r.listClientKeys, async (ctx, { params }) => {
+    ctx.body = (await clientKeys.list(params.id)).map(clientKeyToJson);
+  });
+  on(r.addClientKey, async (ctx, { params, body }) => {
+    const { key, secret } = await clientKeys.add(params.id, body);
+    await audit(ctx, 'client.key_added', params.id, keyEntry(key));
+    ctx.status = 201;
+    if (secret === undefined) {
+      ctx.body = clientKeyToJson(key);
+    } else {
+      // The one answer that carries the secret: right after alg, as the contract lists it; never cached.
+      ctx.set('Cache-Control', 'no-store');
+      const { keyid, alg, ...rest } = clientKeyToJson(key);
+      ctx.body = { keyid, alg, secret, ...rest };
+    }
+  });
+  on(r.removeClientKey, async (ctx, { params }) => {
+    const key = await clientKeys.remove(params.id, params.keyid);
+    await audit(ctx, 'client.key_removed', params.id, keyEntry(key));
+    ctx.body = clientKeyToJson(key);
   });
 
   on(r.listApiKeys, async (ctx) => {

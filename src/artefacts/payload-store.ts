@@ -43,6 +43,15 @@ const UPSERT = statement(
     user_code = COALESCE(excluded.user_code, oidc_payloads.user_code), uid = excluded.uid, expires_at = excluded.expires_at`,
 );
 
+// For what is recorded once and must never be overwritten: a client assertion's (iss, jti).
+const INSERT_NEW = statement(
+  'payload_insert_new',
+  `
+  INSERT INTO oidc_payloads (kind, id, payload, grant_id, user_code, uid, expires_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT (kind, id) DO NOTHING`,
+);
+
 const FIND = statement('payload_find', 'SELECT payload, consumed_at FROM oidc_payloads WHERE kind = $1 AND id = $2');
 
 const FIND_WITH_GRANT = statement(
@@ -120,6 +129,12 @@ export const oidcPayloadStore = {
     // consumed_at is deliberately not overwritten: once consumed, always consumed. Nor is a
     // device code's user code when it is saved again after a look-up by its id (which knows none).
     await runStatement(db, UPSERT, columnValues(artefact));
+  },
+
+  /** Inserts the artefact unless one with its id exists; whether it did. */
+  async insertNew(db: Knex, artefact: StoredArtefact): Promise<boolean> {
+    const { rowCount } = await runStatement(db, INSERT_NEW, columnValues(artefact));
+    return rowCount === 1;
   },
 
   /**

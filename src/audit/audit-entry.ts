@@ -12,6 +12,8 @@ export const AUDIT_TYPES = [
   'client.enabled',
   'client.deleted',
   'client.secret_rotated',
+  'client.key_added',
+  'client.key_removed',
   'api_key.created',
   'api_key.revoked',
   'api_key.rotated',

@@ -19,17 +19,23 @@ export function adminConnection(env: NodeJS.ProcessEnv = process.env): { url: st
 }
 
 /**
- * The route's path with its one parameter (`:id`, `:kid`) filled in, percent-encoded, and its
- * query parameters, if any.
+ * The route's path with its parameters (`:id`, `:kid`; `:id` then `:keyid`) filled in, in order,
+ * percent-encoded, and its query parameters, if any.
  */
-export function routePath(route: AdminRoute, id = '', query: Record<string, string> = {}): string {
+export function routePath(
+  route: AdminRoute,
+  id: string | readonly string[] = '',
+  query: Record<string, string> = {},
+): string {
   const search = new URLSearchParams(query).toString();
-  return route.path.replace(/:\w+/, encodeURIComponent(id)) + (search ? `?${search}` : '');
+  const ids = typeof id === 'string' ? [id] : id;
+  let next = 0;
+  return route.path.replace(/:\w+/g, () => encodeURIComponent(ids[next++] ?? '')) + (search ? `?${search}` : '');
 }
 
-/** What one call sends: the path parameter, the JSON body and the query parameters it takes. */
+/** What one call sends: the path parameters, the JSON body and the query parameters it takes. */
 export interface AdminCall {
-  id?: string;
+  id?: string | readonly string[];
   body?: unknown;
   query?: Record<string, string>;
 }

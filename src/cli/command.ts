@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { fieldDescription, parseInput, type AdminRoute } from '../contract/index.js';
 import { callAdmin, CliError } from './admin-client.js';
 import { parse, type Parsed } from './args.js';
@@ -14,9 +15,10 @@ export interface OptionSpec {
   field?: string;
   /**
    * text: a string; list: "a,b" or "a b", sent as an array; seconds, days: a whole number; switch:
-   * true when given (with `off`, a second flag that sends false: --disable|--enable).
+   * true when given (with `off`, a second flag that sends false: --disable|--enable); file: a path,
+   * whose contents (UTF-8 text) are sent.
    */
-  kind: 'text' | 'list' | 'seconds' | 'days' | 'switch';
+  kind: 'text' | 'list' | 'seconds' | 'days' | 'switch' | 'file';
   /** How help names the value (URI, NAME, SECONDS). */
   value?: string;
   /** Off-flag of a switch pair. */
@@ -34,6 +36,8 @@ export interface CommandSpec {
   summary: string;
   /** The one positional argument the command takes, if any (ID, KID). */
   id?: string;
+  /** A second positional argument, after `id` (`remove-key CLIENT_ID KEYID`). */
+  secondId?: string;
   options: readonly OptionSpec[];
   route: AdminRoute;
 }
@@ -67,6 +71,7 @@ export function usage(spec: CommandSpec): string {
     spec.group,
     spec.action,
     ...(spec.id ? [spec.id] : []),
+    ...(spec.secondId ? [spec.secondId] : []),
     ...spec.options.map(optionUsage),
     '[--json]',
   ].join(' ');
@@ -97,6 +102,19 @@ export function help(spec: CommandSpec): string {
   ].join('\n');
 }
 
+/** The most a file option reads: far above any key it carries, far below what would hurt. */
+const MAX_FILE_BYTES = 1024 * 1024;
+
+function fileText(path: string, flag: string): string {
+  try {
+    if (fs.statSync(path).size > MAX_FILE_BYTES) throw new CliError(`${flag}: ${path} is larger than 1 MB`);
+    return fs.readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
 function wholeNumber(value: string, flag: string, unit: string): number {
   if (!/^\d+$/.test(value)) throw new CliError(`${flag} must be a whole number of ${unit}, got "${value}"`);
   return Number(value);
@@ -106,6 +124,8 @@ export interface Invocation {
   parsed: Parsed;
   /** The positional argument, for commands that take one. */
   id: string;
+  /** Every positional argument the command takes, in order (the route's path parameters). */
+  ids: string[];
   /** The request body (or query) the options spell, in the admin API's wire fields. */
   body: Record<string, unknown>;
   json: boolean;
@@ -128,7 +148,9 @@ export function invoke(spec: CommandSpec, args: string[]): Invocation | undefine
     return undefined;
   }
   const [id, ...rest] = parsed.positionals;
-  if (spec.id && (!id || rest.length)) throw new CliError(`expected one ID\nusage: ${usage(spec)}`);
+  if (spec.secondId && (parsed.positionals.length !== 2 || parsed.positionals.some((value) => !value)))
+    throw new CliError(`expected ${spec.id} and ${spec.secondId}\nusage: ${usage(spec)}`);
+  if (spec.id && !spec.secondId && (!id || rest.length)) throw new CliError(`expected one ID\nusage: ${usage(spec)}`);
   // Commands that send nothing (list) have always ignored stray words; the others refuse them.
   if (!spec.id && id !== undefined && input(spec))
     throw new CliError(`unexpected argument "${id}"\nusage: ${usage(spec)}`);
@@ -146,10 +168,12 @@ export function invoke(spec: CommandSpec, args: string[]): Invocation | undefine
           ? value.split(/[\s,]+/).filter(Boolean)
           : option.kind === 'seconds' || option.kind === 'days'
             ? wholeNumber(value, `--${option.flag}`, option.kind)
-            : value;
+            : option.kind === 'file'
+              ? fileText(value, `--${option.flag}`)
+              : value;
     }
   }
-  return { parsed, id: id ?? '', body, json: !!parsed.values.json };
+  return { parsed, id: id ?? '', ids: parsed.positionals, body, json: !!parsed.values.json };
 }
 
 /**
@@ -207,7 +231,7 @@ export async function runGroup(
   const body = command.route.body ? (command.body ? await command.body(call) : call.body) : undefined;
   // Query options are text (kind 'text'); the contract has just checked them.
   const query = command.route.query ? (call.body as Record<string, string>) : undefined;
-  const { route, id } = command.target?.(call) ?? { route: command.route, id: call.id };
+  const { route, id } = command.target?.(call) ?? { route: command.route, id: call.ids };
   const answer = await callAdmin(route, { id, body, query });
   print(answer, call.json, () => command.show(answer));
 }

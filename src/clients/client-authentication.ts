@@ -1,34 +1,68 @@
 import type { Context } from 'koa';
-import type { Client } from './client.js';
-import type { ClientDirectory } from './client-directory.js';
+import type { KnownClient, ClientDirectory } from './client-directory.js';
 import { verifyClientSecret } from './client-secret.js';
-import { ClientAuthenticationError, presentedClientCredentials } from '../oidc-provider/internals.js';
+import { ASSERTION_CLOCK_TOLERANCE, verifyClientAssertion } from './client-assertion.js';
+import {
+  ClientAuthenticationError,
+  presentedClientCredentials,
+  type PresentedCredentials,
+} from '../oidc-provider/internals.js';
 
 export { ClientAuthenticationError } from '../oidc-provider/internals.js';
 
+/** What an assertion must be addressed to, and how its single use is recorded. */
+export interface AssertionRules {
+  /** The audiences oidc-provider accepts: the issuer, the token endpoint's URL, the endpoint's own. */
+  audiences: readonly string[];
+  /** Whether (iss, jti) is new, remembered until exp (the store oidc-provider's own check uses). */
+  isNew(iss: string, jti: string, exp: number): Promise<boolean>;
+}
+
 /**
- * The client authentication Tollgate offers (client_secret_basic, client_secret_post, none),
- * where Tollgate must know who the caller is before oidc-provider does: introspection of JWT
- * access tokens, which oidc-provider refuses, and a client's own rate limit on the token
- * endpoint (src/limits/client-rate-limit.ts). The credentials are read by a copy of
- * oidc-provider's rules (the seam's presentedClientCredentials); then, as it does, the registered
- * kind of client decides (public: id only; confidential: its secret), compared in constant time.
+ * The client authentication Tollgate offers (client_secret_basic, client_secret_post,
+ * private_key_jwt, none), where Tollgate must know who the caller is before oidc-provider does:
+ * introspection of JWT access tokens, which oidc-provider refuses. The credentials are read by a
+ * copy of oidc-provider's rules (the seam's presentedClientCredentials); then, as it does, the
+ * registered kind of client decides (public: id only; secret: compared in constant time;
+ * private_key_jwt: an assertion verified with its keys, used once).
  */
 export async function authenticateClient(
   ctx: Context,
   params: URLSearchParams,
   directory: ClientDirectory,
-): Promise<Client> {
-  const { id, secret } = presentedClientCredentials(ctx.get('authorization'), params);
-  const client = await directory.find(id);
-  if (!client || !holdsCredentials(client, secret))
+  assertions: AssertionRules,
+): Promise<KnownClient> {
+  const presented = presentedClientCredentials(ctx.get('authorization'), params);
+  const client = await directory.find(presented.id);
+  if (!client || !(await provesClient(client, presented, assertions)))
     throw new ClientAuthenticationError(401, 'invalid_client', 'client authentication failed');
   return client;
 }
 
-/** Whether `secret` (null: none presented) authenticates `client`, by its registered kind. */
-export function holdsCredentials(client: Client, secret: string | null): boolean {
-  return client.isPublic
-    ? secret === null
-    : secret !== null && verifyClientSecret(secret, client.secretHash ?? undefined);
+/**
+ * Whether what a request presents authenticates `client`, by its registered method. With
+ * `assertions.isNew`, an assertion also counts as used; without it (`null`), only its signature
+ * and claims are checked — for a decision taken before oidc-provider, which then makes the
+ * single-use check itself.
+ */
+export async function provesClient(
+  client: KnownClient,
+  presented: PresentedCredentials,
+  assertions: Pick<AssertionRules, 'audiences'> & Partial<Pick<AssertionRules, 'isNew'>>,
+): Promise<boolean> {
+  switch (client.authMethod) {
+    case 'none':
+      return presented.secret === null && presented.assertion === null;
+    case 'client_secret_basic':
+      return presented.secret !== null && verifyClientSecret(presented.secret, client.secretHash ?? undefined);
+    case 'private_key_jwt': {
+      if (presented.assertion === null) return false;
+      const verified = await verifyClientAssertion(presented.assertion, client, assertions.audiences);
+      if (!verified) return false;
+      // Remembered as long as oidc-provider remembers it: past exp by the clock tolerance.
+      return assertions.isNew
+        ? assertions.isNew(client.id, verified.jti, verified.exp + ASSERTION_CLOCK_TOLERANCE)
+        : true;
+    }
+  }
 }

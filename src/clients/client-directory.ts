@@ -1,24 +1,36 @@
 import type { Knex } from 'knex';
 import { FreshnessCache } from '../lib/freshness.js';
 import type { Client } from './client.js';
+import type { ClientJwk } from './client-key.js';
+import { clientKeyStore } from './client-key-store.js';
 import { clientStore } from './client-store.js';
+
+/** A client as the token endpoint sees it: with the public keys a private_key_jwt client authenticates with. */
+export type KnownClient = Client & {
+  /** Its registered public keys (kid: their keyid); empty for a client that does not use private_key_jwt. */
+  readonly jwks: readonly ClientJwk[];
+};
 
 /**
  * Clients as the token endpoint sees them: cached by id, so authenticating a client costs no
- * query on the hot path, yet an update, deletion or secret rotation reaches every instance within
- * 5 s (FreshnessCache). A disabled client is as good as absent.
+ * query on the hot path, yet an update, deletion, secret rotation or key added or removed reaches
+ * every instance within 5 s (FreshnessCache). A disabled client is as good as absent. Only a
+ * private_key_jwt client's keys are read (a second query, once per refresh): no other client
+ * authenticates with them.
  */
 export class ClientDirectory {
-  readonly #cache: FreshnessCache<string, Client | undefined>;
+  readonly #cache: FreshnessCache<string, KnownClient | undefined>;
 
   constructor(db: Knex) {
     this.#cache = new FreshnessCache(async (id) => {
       const client = await clientStore.byId(db, id);
-      return client && !client.disabled ? client : undefined;
+      if (!client || client.disabled) return undefined;
+      const jwks = client.authMethod === 'private_key_jwt' ? await clientKeyStore.publicJwks(db, id) : [];
+      return { ...client, jwks };
     });
   }
 
-  find(id: string): Promise<Client | undefined> {
+  find(id: string): Promise<KnownClient | undefined> {
     return this.#cache.get(id);
   }
 

@@ -10,11 +10,19 @@ import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { clientStore, type ClientChanges as StoredClientChanges } from './client-store.js';
 import { DEVICE_CODE_GRANT } from '../lib/grant-types.js';
 import { validateRedirectUri } from './redirect-uris.js';
+import type { ClientPublicKey } from '../lib/client-public-key.js';
+import { publicKeyRow } from './client-key-service.js';
+import { clientKeyStore } from './client-key-store.js';
+import type { ClientKey } from './client-key.js';
 
 type ClientShape = Pick<Client, 'isPublic' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scopes'>;
 
-/** A client to register, each field already well-formed (the admin contract parses it at the edge). */
-export type NewClient = ClientShape & Pick<Client, 'name' | 'firstParty' | 'rateLimit'>;
+/**
+ * A client to register, each field already well-formed (the admin contract parses it at the edge);
+ * `publicKey`, the first key of a private_key_jwt client.
+ */
+export type NewClient = ClientShape &
+  Pick<Client, 'name' | 'firstParty' | 'rateLimit' | 'authMethod'> & { publicKey?: ClientPublicKey | undefined };
 
 /**
  * What an update changes; undefined leaves a field as it is (a null rateLimit removes the limit).
@@ -24,8 +32,10 @@ export type ClientChanges = Omit<StoredClientChanges, 'secretHash'>;
 
 export interface CreatedClient {
   client: Client;
-  /** Shown once, never stored: only its hash is kept. Undefined for public clients. */
+  /** Shown once, never stored: only its hash is kept. Undefined for public and private_key_jwt clients. */
   secret: string | undefined;
+  /** The public key given at creation (private_key_jwt), as registered. */
+  firstKey?: ClientKey | undefined;
 }
 
 /** The rules for registering clients; SQL stays in clientStore. */
@@ -47,19 +57,36 @@ export class ClientService {
 
   /** The rules here are those that combine fields or need the database. */
   async create(input: NewClient): Promise<CreatedClient> {
-    const { name, firstParty, rateLimit, ...shape } = input;
+    const { name, firstParty, rateLimit, authMethod, publicKey, ...shape } = input;
     await this.#validate(shape);
-    const secret = shape.isPublic ? undefined : generateClientSecret();
+    if (authMethod === 'private_key_jwt' && !publicKey) {
+      throw new ValidationError(
+        'a private_key_jwt client needs its first public key (--public-key FILE): it has no secret to authenticate with',
+      );
+    }
+    if (publicKey && authMethod !== 'private_key_jwt') {
+      throw new ValidationError(
+        'a public key at creation is for --auth-method private_key_jwt; add keys to other clients with clients add-key',
+      );
+    }
+    // private_key_jwt: no secret at all, not even an unused one (RFC 7523 §2.2 needs none).
+    const secret = authMethod === 'client_secret_basic' ? generateClientSecret() : undefined;
     const client = {
       id: newId('client'),
       name,
       secretHash: secret ? hashClientSecret(secret) : null,
       firstParty,
       rateLimit,
+      authMethod,
       ...shape,
     };
-    await clientStore.insert(this.db, client);
-    return { client: await this.show(client.id), secret };
+    const keyRow = publicKey ? publicKeyRow(client.id, publicKey) : undefined;
+    await this.db.transaction(async (trx) => {
+      await clientStore.insert(trx, client);
+      if (keyRow) await clientKeyStore.insert(trx, keyRow);
+    });
+    const firstKey = keyRow ? (await clientKeyStore.ofClient(this.db, client.id))[0] : undefined;
+    return { client: await this.show(client.id), secret, firstKey };
   }
 
   async update(id: string, changes: ClientChanges): Promise<Client> {
@@ -74,6 +101,11 @@ export class ClientService {
   async rotateSecret(id: string): Promise<CreatedClient> {
     const existing = await this.show(id);
     if (existing.isPublic) throw new ValidationError('a public client has no secret to rotate');
+    if (existing.authMethod === 'private_key_jwt') {
+      throw new ValidationError(
+        'a private_key_jwt client has no secret to rotate: rotate its keys (clients add-key, then remove-key)',
+      );
+    }
     const secret = generateClientSecret();
     await clientStore.update(this.db, id, { secretHash: hashClientSecret(secret) });
     this.directory.invalidate(id);

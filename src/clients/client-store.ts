@@ -2,13 +2,14 @@ import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
 import { camelRow, changedColumns } from '../db/rows.js';
 import { formatRate, parseRate, type Rate } from '../lib/rate.js';
-import type { Client } from './client.js';
+import type { Client, ClientAuthMethod } from './client.js';
 
 interface ClientRow {
   id: string;
   name: string;
   secret_hash: string | null;
   is_public: boolean;
+  auth_method: ClientAuthMethod;
   first_party: boolean;
   grant_types: string[];
   redirect_uris: string[];
@@ -60,6 +61,7 @@ export const clientStore = {
       name: client.name,
       secret_hash: client.secretHash,
       is_public: client.isPublic,
+      auth_method: client.authMethod,
       first_party: client.firstParty,
       grant_types: client.grantTypes,
       redirect_uris: client.redirectUris,

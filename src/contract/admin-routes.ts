@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { createApiBody, updateApiBody } from './apis.js';
 import { createApiKeyBody, rotateApiKeyBody } from './api-keys.js';
 import { listAuditQuery } from './audit.js';
+import { addClientKeyBody } from './client-keys.js';
 import { createClientBody, updateClientBody } from './clients.js';
 import { rotateKeysBody } from './keys.js';
 import { createUserBody, setPasswordBody, updateUserBody } from './users.js';
@@ -34,6 +35,10 @@ const apiId = byId("the API's id or its identifier (percent-encoded)");
 const clientId = byId('the client_id');
 const userId = byId("the user's id or username");
 const apiKeyId = byId("the API key's id (key_…)");
+const clientKey = z.strictObject({
+  id: z.string().meta({ description: 'the client_id' }),
+  keyid: z.string().meta({ description: "the key's keyid (ck_…)" }),
+});
 const kid = z.strictObject({ kid: z.string().meta({ description: "the key's kid" }) });
 
 type UnnamedRoute<
@@ -128,6 +133,25 @@ export const adminRoutes = named({
       success: { status: 200, description: 'the client with its new client_secret (shown once)' },
     },
   ),
+
+  // A client's signing keys (RFC 9421 signed requests, private_key_jwt): beneath the client.
+  listClientKeys: route('get', '/clients/:id/keys', "List a client's keys (never an HMAC secret)", {
+    params: clientId,
+    success: { status: 200, description: "the client's keys: keyid, alg, thumbprint (public keys), created_at" },
+  }),
+  addClientKey: route('post', '/clients/:id/keys', 'Register a public key for a client, or generate an HMAC secret', {
+    params: clientId,
+    body: addClientKeyBody,
+    success: {
+      status: 201,
+      description:
+        'the key: keyid, alg and thumbprint; for hmac, its secret instead (shown once, kept sealed under the key-encryption key)',
+    },
+  }),
+  removeClientKey: route('delete', '/clients/:id/keys/:keyid', "Remove a client's key: refused everywhere within 5 s", {
+    params: clientKey,
+    success: { status: 200, description: 'the key removed' },
+  }),
 
   // A client's keys have a path of their own rather than a query parameter (`?client=`): the
   // admin routes take path parameters and bodies only.

@@ -3,6 +3,7 @@ import { GRANT_TYPES, GRANT_TYPE_ALIASES } from '../lib/grant-types.js';
 import { list, optional, optionalBoolean, optionalText, requiredText } from './wire-fields.js';
 import { refuse } from './wording.js';
 import { parseRate, type Rate } from '../lib/rate.js';
+import { publicKeyText } from './client-keys.js';
 
 export type GrantType = (typeof GRANT_TYPES)[number];
 
@@ -54,6 +55,28 @@ const rateLimit = z
     }
   });
 
+/** The token-endpoint authentication a confidential client may be created with. */
+export const CLIENT_AUTH_METHODS_OFFERED = ['client_secret_basic', 'private_key_jwt'] as const;
+export type OfferedAuthMethod = (typeof CLIENT_AUTH_METHODS_OFFERED)[number];
+
+const authMethod = z
+  .string()
+  .meta({ enum: [...CLIENT_AUTH_METHODS_OFFERED] })
+  .transform((value, ctx): OfferedAuthMethod => {
+    if ((CLIENT_AUTH_METHODS_OFFERED as readonly string[]).includes(value)) return value as OfferedAuthMethod;
+    const choose = `choose ${CLIENT_AUTH_METHODS_OFFERED.join(' or ')}`;
+    if (value === 'tls_client_auth' || value === 'self_signed_tls_client_auth')
+      return refuse(ctx, (field) => `${field}: ${value} (RFC 8705 client certificates) is not offered yet; ${choose}`);
+    if (value === 'none')
+      return refuse(ctx, (field, name) => `${field}: for a client with no credentials use ${name('public')} instead`);
+    if (value === 'client_secret_post')
+      return refuse(
+        ctx,
+        (field) => `${field}: client_secret_basic clients may also send their secret in the body; ${choose}`,
+      );
+    return refuse(ctx, (field) => `${field}: "${value}" is not offered; ${choose}`);
+  });
+
 /** POST /clients */
 export const createClientBody = z
   .strictObject({
@@ -63,19 +86,48 @@ export const createClientBody = z
     post_logout_redirect_uris: postLogoutRedirectUris,
     scopes,
     public: optionalBoolean().meta({ description: 'a client with no secret (token_endpoint_auth_method none)' }),
+    auth_method: optional(authMethod).meta({
+      description:
+        'how a confidential client authenticates at the token endpoint: client_secret_basic (default; a secret) or private_key_jwt (RFC 7523; assertions signed with its public keys, no secret)',
+    }),
+    public_key: optional(publicKeyText).meta({
+      description: 'the first public key of a private_key_jwt client (PEM or one JWK: Ed25519, P-256, RSA ≥ 2048)',
+    }),
     first_party: firstParty,
     rate_limit: optional(rateLimit).meta({ description: RATE_LIMIT }),
   })
-  .transform((body) => ({
-    name: body.name,
-    isPublic: body.public ?? false,
-    firstParty: body.first_party ?? false,
-    grantTypes: body.grant_types,
-    redirectUris: body.redirect_uris ?? [],
-    postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
-    scopes: body.scopes ?? [],
-    rateLimit: body.rate_limit ?? null,
-  }));
+  .transform((body, ctx) => {
+    if (body.public && body.auth_method)
+      return refuse(
+        ctx,
+        (_, name) => `a public client has no credentials: give ${name('public')} or ${name('auth_method')}, not both`,
+      );
+    // Also the service's rules; here too, so the CLI refuses them before calling.
+    if (body.auth_method === 'private_key_jwt' && !body.public_key)
+      return refuse(
+        ctx,
+        (_, name) =>
+          `a private_key_jwt client needs its first public key (${name('public_key')}): it has no secret to authenticate with`,
+      );
+    if (body.public_key && body.auth_method !== 'private_key_jwt')
+      return refuse(
+        ctx,
+        (_, name) =>
+          `${name('public_key')} at creation is for ${name('auth_method')} private_key_jwt; add keys to other clients with clients add-key`,
+      );
+    return {
+      name: body.name,
+      isPublic: body.public ?? false,
+      authMethod: body.public ? ('none' as const) : (body.auth_method ?? 'client_secret_basic'),
+      publicKey: body.public_key,
+      firstParty: body.first_party ?? false,
+      grantTypes: body.grant_types,
+      redirectUris: body.redirect_uris ?? [],
+      postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
+      scopes: body.scopes ?? [],
+      rateLimit: body.rate_limit ?? null,
+    };
+  });
 export type CreateClientInput = z.output<typeof createClientBody>;
 
 const UPDATE_FIELDS = [

@@ -6,6 +6,7 @@ export * from './apis.js';
 export * from './api-keys.js';
 export * from './audit.js';
 export * from './clients.js';
+export * from './client-keys.js';
 export * from './keys.js';
 export * from './openapi.js';
 export * from './users.js';

@@ -6,6 +6,8 @@ import { z } from 'zod';
  * the same sentence around it.
  */
 export type Say = (field: string) => string;
+/** A refusal's wording, which may also name other fields (on the wire, or by their options). */
+export type SayNaming = (field: string, nameOf: (field: string) => string) => string;
 
 /** Wording a field schema keeps for itself when the generic one would be wrong or vague. */
 export interface FieldWording {
@@ -19,7 +21,7 @@ export interface FieldWording {
 export const fieldWording = z.registry<FieldWording>();
 
 /** Refuses the value being transformed with a problem of its own (a rule of the wire contract). */
-export function refuse(ctx: z.RefinementCtx, say: Say): never {
+export function refuse(ctx: z.RefinementCtx, say: SayNaming): never {
   ctx.addIssue({ code: 'custom', params: { say } });
   return z.NEVER;
 }
@@ -56,14 +58,14 @@ function wordIssue(issue: z.core.$ZodRawIssue, nameOf: (field: string) => string
       };
     }
     if (issue.code === 'custom' && typeof issue.params?.say === 'function')
-      return { message: (issue.params.say as Say)(''), missing: false };
+      return { message: (issue.params.say as SayNaming)('', nameOf), missing: false };
     return { message: 'the request body must be a JSON object', missing: false };
   }
   const name = nameOf(String(field));
   const wording = inst ? fieldWording.get(inst as z.ZodType) : undefined;
   const input = issue.input;
   if (issue.code === 'custom' && typeof issue.params?.say === 'function')
-    return { message: (issue.params.say as Say)(name), missing: false };
+    return { message: (issue.params.say as SayNaming)(name, nameOf), missing: false };
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && input == null && path.length === 1) {
     return { message: wording?.missing?.(name) ?? `${name} is required`, missing: true };
   }

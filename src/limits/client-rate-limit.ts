@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { holdsCredentials } from '../clients/client-authentication.js';
+import { provesClient } from '../clients/client-authentication.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { presentedClientCredentials } from '../oidc-provider/internals.js';
 import { peekForm } from '../web/form-peek.js';
@@ -15,6 +15,8 @@ const NO_FORM = new URLSearchParams();
 
 export interface ClientRateLimitOptions {
   paths: Pick<Paths, 'token'>;
+  /** The issuer, which (with the token endpoint's URL) a client assertion is addressed to. */
+  issuer: string;
   directory: ClientDirectory;
   store: RateLimitStore;
   refused: RefusalCounter;
@@ -33,9 +35,13 @@ export interface ClientRateLimitOptions {
  * answered invalid_client would also keep the count right in the end, but while such requests
  * are in flight their points are taken, so a flood of them would still refuse the real client,
  * and each would cost a second write. Requests that fail here go on to oidc-provider, which
- * refuses them (and the per-address failure limit counts them). A client_assertion cannot
- * authenticate here: Tollgate offers no JWT client authentication (CLIENT_AUTH_METHODS), so
- * oidc-provider refuses it too. A public client's id is its only credential: whoever knows it
+ * refuses them (and the per-address failure limit counts them). A private_key_jwt client proves
+ * itself by its assertion: verified here (signature with one of its keys, iss, sub, aud, exp)
+ * before counting, as oidc-provider verifies it next. Its single use is left to oidc-provider:
+ * recording the jti here would make oidc-provider's own check refuse the real request as a
+ * replay. So an assertion replayed within its lifetime (a few minutes; whoever replays it has
+ * seen one) counts once more before oidc-provider refuses it — a bound, unlike a forged one,
+ * which never counts. A public client's id is its only credential: whoever knows it
  * can spend its limit, as they can use the client.
  *
  * Clients without a limit pay a cache lookup (the one oidc-provider makes next anyway), no
@@ -45,6 +51,8 @@ export interface ClientRateLimitOptions {
 export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
   const { paths, directory, store, refused } = options;
   const limitFor = limitsByRate(store, LIMIT_NAMES.client, { lease: true });
+  // The audiences oidc-provider accepts in an assertion at the token endpoint.
+  const audiences = [options.issuer, new URL(options.issuer).origin + paths.token];
 
   return gated(
     (ctx) => ctx.method === 'POST' && ctx.path === paths.token && Boolean(ctx.is('application/x-www-form-urlencoded')),
@@ -62,7 +70,7 @@ export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
         return next(); // no client, or credentials oidc-provider refuses with its own words
       }
       const client = await directory.find(presented.id);
-      if (!client?.rateLimit || !holdsCredentials(client, presented.secret)) return next();
+      if (!client?.rateLimit || !(await provesClient(client, presented, { audiences }))) return next();
       const verdict = await limitFor(client.rateLimit).take(client.id);
       if (verdict.allowed) return next();
       refused(LIMIT_NAMES.client);

@@ -4,6 +4,7 @@ import type { ClientDirectory } from '../clients/client-directory.js';
 import { clientMetadata } from './client-metadata.js';
 import { isIssuedId, storedId, type UserCodeDigest } from '../artefacts/artefact-ids.js';
 import { GrantPrefetch } from './grant-prefetch.js';
+import { ASSERTION_REPLAYED } from '../oidc-provider/internals.js';
 import {
   ID_SEALED_BY_USER_CODE,
   oidcPayloadStore,
@@ -51,6 +52,14 @@ class PayloadAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    if (this.kind === 'ReplayDetection') {
+      // oidc-provider looks a client assertion's (iss, jti) up, then saves it (replay_detection.js):
+      // two presentations side by side, on one instance or two, could both find nothing. Only
+      // the one whose insert lands is new; the other is refused as a replay.
+      if (!(await oidcPayloadStore.insertNew(this.db, this.#stored(id, payload, expiresIn))))
+        throw new errors.InvalidClientAuth(ASSERTION_REPLAYED);
+      return;
+    }
     if (this.kind === 'Grant') this.memory.grants.forget(id);
     const presented = this.kind === 'RefreshToken' ? this.memory.rotation.takePresented() : undefined;
     if (presented !== undefined && presented !== id) {

@@ -7,7 +7,12 @@ import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
 import { SIGNING_ALGORITHMS } from '../lib/signing-algorithms.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import { authenticateClient, ClientAuthenticationError } from '../clients/client-authentication.js';
+import {
+  authenticateClient,
+  ClientAuthenticationError,
+  type AssertionRules,
+} from '../clients/client-authentication.js';
+import { assertionIsNew } from '../oidc-provider/internals.js';
 import type { ProviderHost } from './provider-host.js';
 
 function isJwt(token: string): boolean {
@@ -19,7 +24,7 @@ function isJwt(token: string): boolean {
 }
 
 export interface JwtIntrospectionDependencies {
-  paths: Pick<Paths, 'introspection'>;
+  paths: Pick<Paths, 'introspection' | 'token'>;
   issuer: string;
   providers: ProviderHost;
   directory: ClientDirectory;
@@ -38,6 +43,12 @@ export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware
     ctx.method === 'POST' &&
     ctx.path === deps.paths.introspection &&
     Boolean(ctx.is('application/x-www-form-urlencoded'));
+  const { origin } = new URL(deps.issuer);
+  // The audiences oidc-provider accepts in a client assertion: the issuer, the token endpoint, this endpoint.
+  const assertions: AssertionRules = {
+    audiences: [deps.issuer, origin + deps.paths.token, origin + deps.paths.introspection],
+    isNew: (iss, jti, exp) => assertionIsNew(deps.providers.current, iss, jti, exp),
+  };
   return gated(applies, async (ctx, next) => {
     const params = await peekForm(ctx);
     if (!params) return undefined;
@@ -47,7 +58,7 @@ export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware
     ctx.set('Cache-Control', 'no-store');
     let clientId: string;
     try {
-      clientId = (await authenticateClient(ctx, params, deps.directory)).id;
+      clientId = (await authenticateClient(ctx, params, deps.directory, assertions)).id;
     } catch (error) {
       if (!(error instanceof ClientAuthenticationError)) throw error;
       if (error.status === 401) ctx.set('WWW-Authenticate', `Basic realm="${deps.issuer}", error="invalid_client"`);

@@ -115,7 +115,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     adapter: adapterFactory(deps.db, deps.directory, deps.adapterOptions) as unknown as Configuration['adapter'],
     jwks: { keys: keys.providerJwks() as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: deps.cookieKeys },
-    // Secrets are stored hashed, so nothing that needs the secret itself as a key is offered.
+    // Secrets are stored hashed, so nothing that needs the secret itself as a key is offered;
+    // private_key_jwt verifies assertions with the client's registered public keys.
     clientAuthMethods: [...CLIENT_AUTH_METHODS],
     routes: PROVIDER_ROUTES,
     enabledJWA: {

@@ -12,6 +12,7 @@ const client: fc.Arbitrary<Client> = fc.record({
   name: fc.string({ minLength: 1 }),
   secretHash: fc.option(fc.string({ minLength: 8 }).map(hashClientSecret), { nil: null }),
   isPublic: fc.boolean(),
+  authMethod: fc.constantFrom('client_secret_basic', 'private_key_jwt', 'none'),
   firstParty: fc.boolean(),
   grantTypes: fc.subarray(['client_credentials', 'authorization_code', 'refresh_token']),
   redirectUris: fc.array(uri, { maxLength: 3 }),
@@ -66,10 +67,10 @@ describe('clientToJson', () => {
     );
   });
 
-  it('says how the client authenticates: none when public, HTTP Basic with its secret otherwise', () => {
+  it('says how the client authenticates: its registered method (none, its secret, or private_key_jwt)', () => {
     fc.assert(
       fc.property(client, (value) => {
-        expect(clientToJson(value).token_endpoint_auth_method).toBe(value.isPublic ? 'none' : 'client_secret_basic');
+        expect(clientToJson(value).token_endpoint_auth_method).toBe(value.authMethod);
       }),
     );
   });

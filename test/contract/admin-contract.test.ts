@@ -39,6 +39,8 @@ describe('the admin contract turns wire JSON into service input', () => {
       value: {
         name: 'cli',
         isPublic: true,
+        authMethod: 'none',
+        publicKey: undefined,
         firstParty: false,
         grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'],
         redirectUris: [],

@@ -76,6 +76,45 @@ describe('migrations', () => {
     );
   }, 90_000);
 
+  it('011 gives existing clients their authentication method, and keeps each method to its credentials', async () => {
+    let knex: Knex;
+    if (onPostgres) {
+      knex = postgresIn(await freshSchema());
+    } else {
+      const database = await openDatabase({ databaseUrl: undefined, dataDir: tempDir() });
+      databases.push(database);
+      knex = database.knex;
+    }
+    const before011 = migrations.slice(
+      0,
+      migrations.findIndex((migration) => migration.name === '011_client_keys'),
+    );
+    await migrate(knex, before011);
+    const client = (id: string, secretHash: string | null) => ({
+      id,
+      name: id,
+      secret_hash: secretHash,
+      is_public: secretHash === null,
+      grant_types: ['client_credentials'],
+    });
+    await knex('clients').insert([client('client_secret', 'sha256:abc'), client('client_public', null)]);
+
+    expect(await migrate(knex)).toEqual(['011_client_keys', ...migrationNames.slice(before011.length + 1)]);
+    const rows: { id: string; auth_method: string }[] = await knex('clients').select('id', 'auth_method').orderBy('id');
+    expect(rows).toEqual([
+      { id: 'client_public', auth_method: 'none' },
+      { id: 'client_secret', auth_method: 'client_secret_basic' },
+    ]);
+    // A private_key_jwt client has no secret; a secret client has one; a public client neither.
+    await knex('clients').insert({ ...client('client_jwt', null), is_public: false, auth_method: 'private_key_jwt' });
+    for (const refused of [
+      { ...client('client_jwt_secret', 'sha256:abc'), auth_method: 'private_key_jwt' },
+      { ...client('client_no_secret', null), is_public: false },
+      { ...client('client_public_jwt', null), auth_method: 'private_key_jwt' },
+    ])
+      await expect(knex('clients').insert(refused)).rejects.toThrow(/clients_credentials_check/);
+  }, 90_000);
+
   it('005 rewrites artefacts of the old format: digests for ids, no jti or user code, interactions dropped; once', async () => {
     let knex: Knex;
     if (onPostgres) {

@@ -70,8 +70,16 @@ describe('the seam to oidc-provider', () => {
 
   it("reads client credentials by oidc-provider's rules: one mechanism per request", () => {
     const basic = `Basic ${Buffer.from('my%20app:s%3Acret').toString('base64')}`;
-    expect(presentedClientCredentials(basic, new URLSearchParams())).toEqual({ id: 'my app', secret: 's:cret' });
-    expect(presentedClientCredentials('', new URLSearchParams('client_id=a'))).toEqual({ id: 'a', secret: null });
+    expect(presentedClientCredentials(basic, new URLSearchParams())).toEqual({
+      id: 'my app',
+      secret: 's:cret',
+      assertion: null,
+    });
+    expect(presentedClientCredentials('', new URLSearchParams('client_id=a'))).toEqual({
+      id: 'a',
+      secret: null,
+      assertion: null,
+    });
     expect(() => presentedClientCredentials(basic, new URLSearchParams('client_secret=x'))).toThrow(
       'client authentication must only be provided using one mechanism',
     );
@@ -79,6 +87,41 @@ describe('the seam to oidc-provider', () => {
       'no client authentication mechanism provided',
     );
     expect(() => presentedClientCredentials('Bearer x', new URLSearchParams())).toThrow('invalid Authorization header');
+  });
+
+  it('reads a private_key_jwt assertion by the same rules: its client named by client_id or its sub', () => {
+    const jwt = (claims: object) =>
+      `${Buffer.from('{"alg":"EdDSA"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+    const form = (fields: Record<string, string>) =>
+      new URLSearchParams({
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        ...fields,
+      });
+    const assertion = jwt({ sub: 'client_a' });
+    expect(presentedClientCredentials('', form({ client_assertion: assertion }))).toEqual({
+      id: 'client_a',
+      secret: null,
+      assertion,
+    });
+    expect(presentedClientCredentials('', form({ client_assertion: assertion, client_id: 'client_a' }))).toMatchObject({
+      id: 'client_a',
+    });
+    expect(() => presentedClientCredentials('', form({ client_assertion: assertion, client_id: 'client_b' }))).toThrow(
+      'client_id mismatch',
+    );
+    expect(() => presentedClientCredentials('', form({ client_assertion: assertion, client_secret: 'x' }))).toThrow(
+      'client authentication must only be provided using one mechanism',
+    );
+    const basic = `Basic ${Buffer.from('client_a:s').toString('base64')}`;
+    expect(() => presentedClientCredentials(basic, form({ client_assertion: assertion }))).toThrow(
+      'client authentication must only be provided using one mechanism',
+    );
+    expect(() =>
+      presentedClientCredentials('', new URLSearchParams({ client_assertion: assertion, client_assertion_type: 'x' })),
+    ).toThrow('client_assertion_type must have value');
+    expect(() => presentedClientCredentials('', form({ client_assertion: 'a.!!!.c' }))).toThrow(
+      'invalid client_assertion format',
+    );
   });
 
   it('has a patch for exactly the installed version of oidc-provider', () => {

@@ -9,6 +9,8 @@ const LISTS: readonly OptionSpec[] = [
 ];
 const RATE_LIMIT: OptionSpec = { flag: 'rate-limit', field: 'rate_limit', kind: 'text', value: 'N/s|N/min|N/h|none' };
 const COLUMNS = ['client_id', 'name', 'grant_types', 'scopes', 'public', 'disabled'];
+const KEY_COLUMNS = ['keyid', 'alg', 'thumbprint', 'created_at'];
+const PUBLIC_KEY: OptionSpec = { flag: 'public-key', field: 'public_key', kind: 'file', value: 'FILE' };
 const group = 'clients';
 
 function withSecretNotice(client: Row): string {
@@ -16,6 +18,13 @@ function withSecretNotice(client: Row): string {
     ? `\n\nclient_secret: ${client.client_secret}\nStore it now: it is shown once and Tollgate keeps only its hash.`
     : '';
   return record({ ...client, client_secret: undefined }).replace(/\nclient_secret:\s*$/m, '') + secret;
+}
+
+/** An HMAC secret once, set apart from the record, with what to do with it. */
+function withKeySecretNotice(key: Row): string {
+  const { secret, ...rest } = key;
+  if (secret === undefined) return record(rest);
+  return `${record(rest)}\n\nsecret: ${String(secret)}\nStore it now: it is shown once. Sign with it as it is (its ASCII bytes are the HMAC key).`;
 }
 
 const COMMANDS: readonly Command[] = [
@@ -35,6 +44,8 @@ const COMMANDS: readonly Command[] = [
       },
       ...LISTS,
       { flag: 'public', field: 'public', kind: 'switch' },
+      { flag: 'auth-method', field: 'auth_method', kind: 'text', value: 'client_secret_basic|private_key_jwt' },
+      PUBLIC_KEY,
       { flag: 'first-party', field: 'first_party', kind: 'switch' },
       RATE_LIMIT,
     ],
@@ -90,6 +101,34 @@ const COMMANDS: readonly Command[] = [
     route: adminRoutes.rotateClientSecret,
     options: [],
     show: (client: Row) => `New secret for ${client.name}; the old one no longer works.\n${withSecretNotice(client)}`,
+  },
+  {
+    group,
+    action: 'add-key',
+    summary: "Register a client's public key, or generate an HMAC secret, for signed requests",
+    id: 'CLIENT_ID',
+    route: adminRoutes.addClientKey,
+    options: [PUBLIC_KEY, { flag: 'hmac', field: 'hmac', kind: 'switch' }],
+    show: (key: Row) => `Added key ${String(key.keyid)} (${String(key.alg)})\n${withKeySecretNotice(key)}`,
+  },
+  {
+    group,
+    action: 'list-keys',
+    summary: "List a client's keys (never an HMAC secret)",
+    id: 'CLIENT_ID',
+    route: adminRoutes.listClientKeys,
+    options: [],
+    show: (keys: Row[]) => table(keys, KEY_COLUMNS),
+  },
+  {
+    group,
+    action: 'remove-key',
+    summary: "Remove a client's key: refused everywhere within 5 s",
+    id: 'CLIENT_ID',
+    secondId: 'KEYID',
+    route: adminRoutes.removeClientKey,
+    options: [],
+    show: (key: Row) => `Removed key ${String(key.keyid)} (${String(key.alg)}): refused everywhere within 5 s`,
   },
 ];
 

@@ -1,0 +1,86 @@
+import type { Knex } from 'knex';
+import { affectedRows } from '../db/affected-rows.js';
+import type { ClientKeyAlgorithm, PublicJwk } from '../lib/client-public-key.js';
+import type { ClientJwk, ClientKey } from './client-key.js';
+
+interface ClientKeyRow {
+  keyid: string;
+  client_id: string;
+  alg: ClientKeyAlgorithm;
+  public_jwk: PublicJwk | string | null;
+  thumbprint: string | null;
+  created_at: Date;
+}
+
+const COLUMNS = ['keyid', 'client_id', 'alg', 'public_jwk', 'thumbprint', 'created_at'];
+
+/** jsonb comes back parsed from pg, as text from some drivers. */
+function jwkOf(value: PublicJwk | string | null): PublicJwk | null {
+  return typeof value === 'string' ? (JSON.parse(value) as PublicJwk) : value;
+}
+
+function fromRow(row: ClientKeyRow): ClientKey {
+  return {
+    keyid: row.keyid,
+    clientId: row.client_id,
+    alg: row.alg,
+    publicJwk: jwkOf(row.public_jwk),
+    thumbprint: row.thumbprint,
+    createdAt: row.created_at,
+  };
+}
+
+export type NewClientKey = Omit<ClientKey, 'createdAt'> & { secretSealed: string | null };
+
+/** SQL for client_keys (migrations/011_client_keys.ts). The sealed secret is read only by sealedSecrets. */
+export const clientKeyStore = {
+  async ofClient(db: Knex, clientId: string): Promise<ClientKey[]> {
+    const rows: ClientKeyRow[] = await db('client_keys')
+      .select(COLUMNS)
+      .where({ client_id: clientId })
+      .orderBy([{ column: 'created_at' }, { column: 'keyid' }]);
+    return rows.map(fromRow);
+  },
+
+  /** A client's public keys as the JWK Set oidc-provider verifies its assertions with. */
+  async publicJwks(db: Knex, clientId: string): Promise<ClientJwk[]> {
+    const keys = await clientKeyStore.ofClient(db, clientId);
+    return keys.flatMap((key) => (key.publicJwk ? [{ ...key.publicJwk, kid: key.keyid }] : []));
+  },
+
+  async insert(db: Knex, key: NewClientKey): Promise<void> {
+    await db('client_keys').insert({
+      keyid: key.keyid,
+      client_id: key.clientId,
+      alg: key.alg,
+      public_jwk: key.publicJwk === null ? null : JSON.stringify(key.publicJwk),
+      thumbprint: key.thumbprint,
+      secret_sealed: key.secretSealed,
+    });
+  },
+
+  async delete(db: Knex, clientId: string, keyid: string): Promise<boolean> {
+    return affectedRows(await db('client_keys').where({ client_id: clientId, keyid }).delete()) > 0;
+  },
+
+  /** Every sealed HMAC secret, for re-sealing under a new key-encryption key. */
+  async sealedSecrets(db: Knex): Promise<{ keyid: string; secretSealed: string }[]> {
+    const rows: { keyid: string; secret_sealed: string }[] = await db('client_keys')
+      .select('keyid', 'secret_sealed')
+      .whereNotNull('secret_sealed');
+    return rows.map((row) => ({ keyid: row.keyid, secretSealed: row.secret_sealed }));
+  },
+
+  async sealedSecret(db: Knex, keyid: string): Promise<string | undefined> {
+    const row: { secret_sealed: string } | undefined = await db('client_keys')
+      .select('secret_sealed')
+      .where({ keyid })
+      .whereNotNull('secret_sealed')
+      .first();
+    return row?.secret_sealed;
+  },
+
+  async reseal(db: Knex, keyid: string, secretSealed: string): Promise<void> {
+    await db('client_keys').where({ keyid }).update({ secret_sealed: secretSealed });
+  },
+};
