@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
 import { camelRow } from '../db/rows.js';
+import { runStatement, statement } from '../db/statements.js';
 import type { ApiKey } from './api-key.js';
 
 interface ApiKeyRow {
@@ -26,6 +27,13 @@ function fromRow(row: ApiKeyRow): ApiKey {
 /** Rows per UPDATE of last_used_at: 2 bind parameters each, far below PostgreSQL's 65,535. */
 const LAST_USED_BATCH = 5_000;
 
+/**
+ * The verification path's one query, as a prepared statement: knex builds and compiles a query
+ * on every call, which cost ~145 µs of the ~365 µs of Tollgate CPU a verification took
+ * (bench/results/2026-12-07-api-keys-prepared-statement-experiment.md).
+ */
+const BY_HASH = statement('api_key_by_hash', 'SELECT * FROM api_keys WHERE key_hash = $1');
+
 /** SQL for API keys. */
 export const apiKeyStore = {
   async all(db: Knex, clientId?: string): Promise<ApiKey[]> {
@@ -43,8 +51,8 @@ export const apiKeyStore = {
 
   /** The one query on the verification path: by the unique hash, so one index probe. */
   async byHash(db: Knex, keyHash: string): Promise<ApiKey | undefined> {
-    const row = await db('api_keys').where({ key_hash: keyHash }).first();
-    return row ? fromRow(row) : undefined;
+    const { rows } = await runStatement<ApiKeyRow>(db, BY_HASH, [keyHash]);
+    return rows[0] ? fromRow(rows[0]) : undefined;
   },
 
   async insert(db: Knex, key: Omit<ApiKey, 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'replacedBy' | 'graceUntil'>) {
