@@ -23,6 +23,7 @@ import { TollgateError } from '../lib/errors.js';
 export type Reliance =
   | 'exact-routes'
   | 'oidc-context-property'
+  | 'resume-error-recovery'
   | 'request-body'
   | 'library-notices'
   | 'request-href'
@@ -499,6 +500,11 @@ function checkLibrary(): void {
     'oidc-context-property',
     'lib/helpers/initialize_app.js',
     "Object.defineProperty(ctx, 'oidc', { value: new this.OIDCContext(ctx) })",
+  );
+  ensureSourceHas(
+    'resume-error-recovery',
+    'lib/actions/authorization/response_parameters.js',
+    'Tollgate: nothing to recover before the parameters are assembled',
   );
   ensureSourceHas(
     'request-body',
