@@ -23,6 +23,8 @@ export { looksLikeApiKey, API_KEY_PATTERN_SOURCE } from './api-key-format.js';
 export type { VerifierOptions } from './options.js';
 export type { AccessTokenClaims } from './claims.js';
 export type { DPoPRequest } from './dpop.js';
+export { signRequest, type RequestToSign, type SignRequestOptions, type SignatureHeaders } from './sign-request.js';
+export { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './signature-algorithms.js';
 export type { KeySetStatus } from './key-set.js';
 export type { Fetch } from './http.js';
 export { MemoryReplayCache, type ReplayCache, type MemoryReplayCacheOptions } from './replay-cache.js';
