@@ -133,10 +133,14 @@ export class InvalidDPoPProofError extends ResourceServerError {
   }
 }
 
-/** RFC 9421 §5.1: what a request without a body must sign (with a body, `content-digest` too). */
-export const ACCEPT_SIGNATURE = 'sig1=("@method" "@target-uri");created;keyid;nonce';
+/**
+ * RFC 9421 §5.1: what a request without a body must sign (with a body, `content-digest` too).
+ * `created` and `nonce` are booleans there, "include this parameter"; `keyid` is left out, since
+ * in Accept-Signature it would name one specific key, and each partner signs with its own.
+ */
+export const ACCEPT_SIGNATURE = 'sig1=("@method" "@target-uri");created;nonce';
 /** The same for a request with a body. */
-export const ACCEPT_SIGNATURE_WITH_BODY = 'sig1=("@method" "@target-uri" "content-digest");created;keyid;nonce';
+export const ACCEPT_SIGNATURE_WITH_BODY = 'sig1=("@method" "@target-uri" "content-digest");created;nonce';
 
 /**
  * An RFC 9421 signed request that cannot be accepted: missing, malformed, ambiguous, stale,

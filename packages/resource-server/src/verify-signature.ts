@@ -60,8 +60,12 @@ const MAX_PARAMETER_LENGTH = 256;
 const MAX_SIGNATURE_BYTES = 1024;
 const DEFAULT_WINDOW = 300;
 
-/** Component identifier parameters of RFC 9421 §2.1/§2.2.8 that apply to a request's own fields. */
-const COMPONENT_PARAMETERS: ReadonlySet<string> = new Set(['sf', 'key', 'bs', 'name']);
+/**
+ * RFC 9421 §2.1's parameters for a request's own fields. Derived components take none but
+ * `@query-param`'s `name` (§2.2.8); `req` and `tr` (a related request, trailers) do not apply here,
+ * and http-message-signatures would read `tr` from the headers.
+ */
+const FIELD_PARAMETERS: ReadonlySet<string> = new Set(['sf', 'key', 'bs']);
 
 function refuse(description: string, body = false): never {
   throw new InvalidSignatureError(description, body ? ACCEPT_SIGNATURE_WITH_BODY : ACCEPT_SIGNATURE);
@@ -146,8 +150,10 @@ function coveredComponents(items: Item[], body: boolean): Item[] {
     if (name !== name.toLowerCase()) refuse(`the component name ${JSON.stringify(name)} must be lower-case`, body);
     if (name === '@signature-params') refuse('@signature-params cannot be a covered component', body);
     for (const parameter of parameters.keys()) {
-      if (!COMPONENT_PARAMETERS.has(parameter))
-        refuse(`the component parameter ${JSON.stringify(parameter)} is not supported on requests`, body);
+      const applies = name.startsWith('@')
+        ? name === '@query-param' && parameter === 'name'
+        : FIELD_PARAMETERS.has(parameter);
+      if (!applies) refuse(`the component parameter ${JSON.stringify(parameter)} is not supported on ${name}`, body);
     }
     const id = componentId(item);
     if (seen.has(id)) refuse(`the component ${id} is covered twice`, body);
@@ -173,6 +179,7 @@ export async function verifySignedRequest(
   if (typeof window !== 'number' || !Number.isFinite(window) || window < 0)
     throw new TypeError('window must be a non-negative number of seconds');
   const now = options.now ?? Date.now() / 1000;
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError('now must be a number of seconds');
 
   const body = hasBody(request);
   const inputHeader = single(request, 'signature-input', 'Signature-Input', body);

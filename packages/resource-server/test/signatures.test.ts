@@ -256,6 +256,34 @@ describe('verifySignedRequest accepts what an independent signer makes', () => {
     await expect(verifySignedRequest(request, options())).resolves.toMatchObject({ expires: NOW + 60 });
   });
 
+  it('more components than required, with the parameters that apply to a request (@query-param name, sf, key, bs)', async () => {
+    const { request } = handSigned({
+      method: 'GET',
+      body: null,
+      headers: { 'x-dict': 'a=1,   b=?0' },
+      components: [
+        ['"@method"', 'GET'],
+        ['"@target-uri"', URL_],
+        ['"@query-param";name="status"', 'open'],
+        ['"@authority"', 'api.example.com'],
+        ['"x-dict";sf', 'a=1, b=?0'],
+        ['"x-dict";key="b"', '?0'],
+        ['"x-dict";bs', `:${Buffer.from('a=1,   b=?0').toString('base64')}:`],
+      ],
+    });
+    await expect(verifySignedRequest(request, options())).resolves.toMatchObject({
+      components: [
+        '"@method"',
+        '"@target-uri"',
+        '"@query-param";name="status"',
+        '"@authority"',
+        '"x-dict";sf',
+        '"x-dict";key="b"',
+        '"x-dict";bs',
+      ],
+    });
+  });
+
   it('created 299 s in the past or in the future is accepted', async () => {
     for (const created of [NOW - 299, NOW + 299]) {
       await expect(verifySignedRequest(handSigned({ created }).request, options())).resolves.toMatchObject({ created });
@@ -436,6 +464,8 @@ describe('verifySignedRequest refuses, always with a 401 invalid_signature', () 
       [[...base, ['"@method"', 'POST']], /"@method" is covered twice/],
       [[...base, ['"content-type";req', 'application/json']], /"req" is not supported/],
       [[...base, ['"content-type";tr', 'application/json']], /"tr" is not supported/],
+      [[...base, ['"@authority";bs', 'api.example.com']], /"bs" is not supported on @authority/],
+      [[...base, ['"content-type";name="x"', 'application/json']], /"name" is not supported on content-type/],
       [[...base, ['"@signature-params"', 'x']], /@signature-params cannot be/],
       [[...base, ...Array.from({ length: 30 }, (_, i): [string, string] => [`"x-${i}"`, ''])], /at most 32/],
     ];
@@ -576,7 +606,7 @@ describe('verifySignedRequest refuses, always with a 401 invalid_signature', () 
       verifySignedRequest(handSigned({ signingKey: other.privateKey }).request, options()),
       /does not verify/,
     );
-    expect(withBody.acceptSignature).toBe('sig1=("@method" "@target-uri" "content-digest");created;keyid;nonce');
+    expect(withBody.acceptSignature).toBe('sig1=("@method" "@target-uri" "content-digest");created;nonce');
     expect(withBody.wwwAuthenticate).toBe(
       'Signature error="invalid_signature", error_description="the signature does not verify"',
     );
@@ -584,7 +614,7 @@ describe('verifySignedRequest refuses, always with a 401 invalid_signature', () 
       verifySignedRequest({ method: 'GET', url: URL_, headers: {} }, options()),
       /not signed/,
     );
-    expect(noBody.acceptSignature).toBe('sig1=("@method" "@target-uri");created;keyid;nonce');
+    expect(noBody.acceptSignature).toBe('sig1=("@method" "@target-uri");created;nonce');
     const unavailable = new IssuerUnavailableError(new Error('down'));
     const error = await verifySignedRequest(
       handSigned().request,
