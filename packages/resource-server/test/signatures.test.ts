@@ -662,7 +662,11 @@ describe('properties', () => {
               mutated.method = methods.find((other) => other !== method)!;
               break;
             case 'url':
-              mutated.url = `${url}${url.includes('?') ? '&' : '?'}${encodeURIComponent(change)}`;
+              // Another query, or another path (encoded, so that WHATWG URL cannot normalise it away).
+              mutated.url =
+                change.length % 2 === 0
+                  ? `${url}${url.includes('?') ? '&' : '?'}${encodeURIComponent(change)}`
+                  : url.replace('https://api.example.com/', `https://api.example.com/${encodeURIComponent(change)}`);
               break;
             case 'body':
               mutated.body = `${body ?? ''}${change}`;
