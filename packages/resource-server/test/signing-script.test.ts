@@ -12,18 +12,35 @@ import { MemoryReplayCache } from '../src/index.js';
 import { localSignatureKey } from '../src/signature-algorithms.js';
 import { verifySignedRequest } from '../src/verify-signature.js';
 
-// The README's curl + openssl example, run as written against a local HTTP server that records what
-// arrives; the recorded request is then verified by the library's core. Skipped where openssl or
-// curl is missing (CI installs both).
+// The README's partner examples (curl + openssl, Python), run as written against a local HTTP
+// server that records what arrives; the recorded requests are then verified by the library's core.
+// Each is skipped where its tools are missing (CI installs openssl and curl).
 
-const available = ['openssl', 'curl'].every((tool) => spawnSync(tool, ['--version']).error === undefined);
+const works = (command: string, args: string[]) => spawnSync(command, args).status === 0;
+const SCRIPTS = {
+  'sign-ed25519.sh': {
+    language: 'sh',
+    command: 'bash',
+    available: works('openssl', ['version']) && works('curl', ['--version']),
+  },
+  'sign-ed25519.py': {
+    language: 'python',
+    command: 'python3',
+    available: works('python3', ['-c', 'import cryptography']),
+  },
+} as const;
+type Script = keyof typeof SCRIPTS;
 const run = promisify(execFile);
 
-/** The shell block after the README's `sign-ed25519.sh` marker. */
-function readmeScript(): string {
+/** The code block after the README's `<!-- name … -->` marker. */
+function readmeBlock(name: Script): string {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const match = /<!-- sign-ed25519\.sh[^>]*-->\n```sh\n([\s\S]*?)\n```/.exec(readme);
-  if (match === null) throw new Error('the README has no sign-ed25519.sh block');
+  const marker = `<!-- ${name}`;
+  const start = readme.indexOf(marker);
+  const match = new RegExp(`^[^\\n]*-->\\n\`\`\`${SCRIPTS[name].language}\\n([\\s\\S]*?)\\n\`\`\``).exec(
+    readme.slice(start),
+  );
+  if (start === -1 || match === null) throw new Error(`the README has no ${name} block`);
   return `${match[1]}\n`;
 }
 
@@ -49,7 +66,7 @@ const signatureKey = localSignatureKey('ed25519', keys.publicKey);
 let origin: string;
 
 beforeAll(async () => {
-  writeFileSync(join(directory, 'sign-ed25519.sh'), readmeScript(), { mode: 0o755 });
+  for (const name of Object.keys(SCRIPTS) as Script[]) writeFileSync(join(directory, name), readmeBlock(name));
   writeFileSync(join(directory, 'partner-ed25519.pem'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -60,9 +77,9 @@ afterAll(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-async function sendWithScript(path: string, body?: string): Promise<Recorded> {
+async function sendWith(script: Script, path: string, body?: string): Promise<Recorded> {
   const before = recorded.length;
-  const { stdout } = await run('bash', [join(directory, 'sign-ed25519.sh')], {
+  const { stdout } = await run(SCRIPTS[script].command, [join(directory, script)], {
     cwd: directory,
     env: {
       PATH: process.env.PATH,
@@ -82,9 +99,14 @@ const verify = (request: Recorded, replayCache = new MemoryReplayCache()) =>
     { resolveKey: (keyid) => (keyid === 'partner-key-1' ? signatureKey : undefined), replayCache },
   );
 
-describe.skipIf(!available)('the README’s curl + openssl signer', () => {
+describe.each(Object.keys(SCRIPTS) as Script[])('the README’s %s', (script) => {
+  if (!SCRIPTS[script].available) {
+    it.skip(`needs ${SCRIPTS[script].command} and its tools`, () => undefined);
+    return;
+  }
+
   it('sends a request the library verifies, with the evidence of what was signed', async () => {
-    const request = await sendWithScript('/orders?status=open');
+    const request = await sendWith(script, '/orders?status=open');
     expect(request.body.toString()).toBe('{"sku":"A-1","qty":2}');
     const result = await verify(request);
     expect(result).toMatchObject({
@@ -99,13 +121,13 @@ describe.skipIf(!available)('the README’s curl + openssl signer', () => {
 
   it('signs any body byte for byte (quotes, dollars, percent signs, non-ASCII)', async () => {
     const body = '{"note":"50% off $HOME \\"quoted\\" ünïcødé"}';
-    const request = await sendWithScript('/orders', body);
+    const request = await sendWith(script, '/orders', body);
     expect(request.body.toString()).toBe(body);
     await expect(verify(request)).resolves.toMatchObject({ keyid: 'partner-key-1' });
   });
 
   it('what it sent is refused when replayed, when its body is changed, or at another URL', async () => {
-    const request = await sendWithScript('/orders');
+    const request = await sendWith(script, '/orders');
     const cache = new MemoryReplayCache();
     await expect(verify(request, cache)).resolves.toBeDefined();
     await expect(verify(request, cache)).rejects.toThrow(InvalidSignatureError);
