@@ -25,7 +25,7 @@ function quoteSafe(value: string): string {
   return value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
 }
 
-function challenge(scheme: Scheme, params: Array<[string, string | undefined]>): string {
+function challenge(scheme: Scheme | 'Signature', params: Array<[string, string | undefined]>): string {
   const rendered = params
     .filter((param): param is [string, string] => param[1] !== undefined)
     .map(([name, value]) => `${name}="${quoteSafe(value)}"`);
@@ -130,6 +130,48 @@ export class InvalidDPoPProofError extends ResourceServerError {
   constructor(description: string, options?: { cause?: unknown }) {
     super(description, options);
     this.withChallenge({ scheme: 'DPoP', dpopAlgorithms: [] });
+  }
+}
+
+/**
+ * RFC 9421 §5.1: what a request without a body must sign (with a body, `content-digest` too).
+ * `created` and `nonce` are booleans there, "include this parameter"; `keyid` is left out, since
+ * in Accept-Signature it would name one specific key, and each partner signs with its own.
+ */
+export const ACCEPT_SIGNATURE = 'sig1=("@method" "@target-uri");created;nonce';
+/** The same for a request with a body. */
+export const ACCEPT_SIGNATURE_WITH_BODY = 'sig1=("@method" "@target-uri" "content-digest");created;nonce';
+
+/**
+ * An RFC 9421 signed request that cannot be accepted: missing, malformed, ambiguous, stale,
+ * replayed, by an unknown key, not covering what it must, or simply not verifying. Always 401
+ * `invalid_signature` (RFC 6750's codes belong to Bearer; this is our code for this scheme).
+ *
+ * RFC 9421 registers no authentication scheme; §5 lets a server ask for a signature with
+ * `Accept-Signature` instead. So the challenge is `Signature error="invalid_signature", …` (an
+ * RFC 9110 §11.6.1 challenge a client that does not sign simply ignores; 401 requires one) and
+ * `acceptSignature` is the `Accept-Signature` value to send alongside: the components and
+ * parameters a signature must have.
+ */
+export class InvalidSignatureError extends ResourceServerError {
+  readonly status = 401;
+  readonly code = 'invalid_signature';
+
+  constructor(
+    description: string,
+    /** The `Accept-Signature` header value (RFC 9421 §5.1) naming what to sign. */
+    readonly acceptSignature: string = ACCEPT_SIGNATURE,
+    options?: { cause?: unknown },
+  ) {
+    super(description, options);
+    this.withChallenge(DEFAULT_CONTEXT);
+  }
+
+  protected override renderChallenge(): string {
+    return challenge('Signature', [
+      ['error', this.code],
+      ['error_description', this.description],
+    ]);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * Remembers DPoP proof identifiers until their proofs could no longer be accepted anyway
- * (RFC 9449 §11.1). Implement it over a shared store (e.g. Redis `SET key 1 NX PXAT expiresAt`)
+ * Remembers DPoP proof identifiers (RFC 9449 §11.1) and signed requests' nonces (RFC 9421 §7.2.2)
+ * until their proofs or signatures could no longer be accepted anyway. Implement it over a shared store (e.g. Redis `SET key 1 NX PXAT expiresAt`)
  * when several instances of an API must refuse each other's replays.
  */
 export interface ReplayCache {
