@@ -4,8 +4,9 @@
  * key issued through the admin API, then `POST {issuer}/api-keys/verify` loaded with wrk the way
  * an API's library asks (form, `token` + `audience`), beside two anchors on the same Tollgate in
  * the same rounds: its client-credentials tokens (what a partner would do without a key) and its
- * JWKS (what an API fetches when it verifies JWTs itself). A refused key (well-formed, checksum
- * right, unknown) runs next to the valid one, for the issue's "about the same time for each".
+ * JWKS (what an API fetches when it verifies JWTs itself). Two refused keys (a made-up one with a
+ * right checksum, and a revoked one) run next to the valid one, for the issue's "about the same
+ * time for each".
  *
  * The answers are checked as well as counted: once before any load, and during it through the
  * server's own `tollgate_api_key_verifications_total{result}` (a valid-key run that turned
@@ -43,11 +44,13 @@ const CC = 'client credentials (ES256 token)';
 const JWKS = 'JWKS (GET)';
 const VALID = 'API key, valid';
 const REFUSED = 'API key, refused (well-formed, unknown)';
+const REVOKED = 'API key, refused (revoked)';
 /** The rows of the section, each with every round's result (the fastest counts, as for client credentials). */
-export const ROWS = [CC, JWKS, VALID, REFUSED] as const;
+export const ROWS = [CC, JWKS, VALID, REFUSED, REVOKED] as const;
 export type Row = (typeof ROWS)[number];
 /** The rows also run at one connection, for latency without queueing. */
-const SINGLE: readonly Row[] = [CC, VALID, REFUSED];
+const SINGLE: readonly Row[] = [CC, VALID, REFUSED, REVOKED];
+const VERIFICATIONS: readonly Row[] = [VALID, REFUSED, REVOKED];
 
 export interface ApiKeyResults {
   connections: number;
@@ -86,24 +89,21 @@ async function verificationCounts(server: Server): Promise<{ valid: number; inva
   return { valid: count('valid'), invalid: count('invalid') };
 }
 
+/** A key issued for the bench, a made-up one, and where an API asks about them (from discovery). */
+export interface BenchKeys {
+  url: string;
+  key: string;
+  unknown: string;
+  /** Issued like `key`, then revoked. */
+  revoked: string;
+}
+
 /**
- * Issues a key to `server.clientId` for `api`, checks the endpoint once (the key active with the
- * right client, scope and audience; a made-up key exactly `{active: false}`), then runs `rounds`
- * alternating rounds of the four rows at `connections`, and of three of them at one connection.
- * The key lives only in memory and in wrk's script in the run's scratch directory.
+ * Issues a key to `server.clientId` for `api` and checks the endpoint once: the key active with the
+ * right client, scope and audience; a made-up key (checksum right) exactly `{active: false}`. The
+ * key lives only in memory and in wrk's script in the run's scratch directory.
  */
-export async function runApiKeys(
-  server: Server,
-  api: ApiKeyTarget,
-  options: {
-    rounds: number;
-    connections: number;
-    load: SectionLoad;
-    databaseUrl: string;
-    /** The anchor's token request (client_secret_basic, `resource` + the API's scope). */
-    ccRequest: LoadRequest;
-  },
-): Promise<ApiKeyResults> {
+export async function issueBenchKeys(server: Server, api: ApiKeyTarget): Promise<BenchKeys> {
   const discovery = (await (await fetch(server.discoveryUrl!)).json()) as { api_key_verification_endpoint?: string };
   const url = discovery.api_key_verification_endpoint ?? fail('discovery names no api_key_verification_endpoint');
   const issued = await admin(server, 'POST', '/api-keys', {
@@ -125,18 +125,52 @@ export async function runApiKeys(
     fail(`the issued key was not verified as expected: ${JSON.stringify(answer)}`);
   const refusal = await ask(url, unknown, api.identifier);
   if (JSON.stringify(refusal) !== '{"active":false}') fail(`a made-up key was answered ${JSON.stringify(refusal)}`);
-  log('one API key verified active through the endpoint, and a made-up one inactive');
-
-  const post = (token: string): LoadRequest => ({
-    method: 'POST',
-    body: form(token, api.identifier),
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  const second = await admin(server, 'POST', '/api-keys', {
+    client_id: server.clientId,
+    scopes: [api.scope],
+    name: 'bench partner, revoked',
   });
+  const revoked = typeof second.key === 'string' ? second.key : fail('POST /api-keys answered without a key');
+  if ((await ask(url, revoked, api.identifier)).active !== true)
+    fail('the second key was not active before revocation');
+  await admin(server, 'POST', `/api-keys/${String(second.id)}/revoke`, {});
+  const afterRevocation = await ask(url, revoked, api.identifier);
+  if (JSON.stringify(afterRevocation) !== '{"active":false}')
+    fail(`a revoked key was answered ${JSON.stringify(afterRevocation)}`);
+  log('one API key verified active through the endpoint; a made-up one and a revoked one inactive');
+  return { url, key, unknown, revoked };
+}
+
+/** The question an API's library asks: a form with the key as `token` and the API as `audience`. */
+export const verificationRequest = (token: string, api: ApiKeyTarget): LoadRequest => ({
+  method: 'POST',
+  body: form(token, api.identifier),
+  headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+});
+
+/**
+ * Runs `rounds` alternating rounds of the rows at `connections`, then of all but the JWKS at one
+ * connection, on the keys from issueBenchKeys.
+ */
+export async function runApiKeys(
+  server: Server,
+  api: ApiKeyTarget,
+  options: {
+    rounds: number;
+    connections: number;
+    load: SectionLoad;
+    databaseUrl: string;
+    /** The anchor's token request (client_secret_basic, `resource` + the API's scope). */
+    ccRequest: LoadRequest;
+  },
+): Promise<ApiKeyResults> {
+  const { url, key, unknown, revoked } = await issueBenchKeys(server, api);
   const runs: Record<Row, (connections: number) => Promise<LoadResult>> = {
     [CC]: (connections) => options.load(server.tokenUrl, { ...options.ccRequest, connections }),
     [JWKS]: (connections) => options.load(server.jwksUri, { connections }),
-    [VALID]: (connections) => options.load(url, { ...post(key), connections }),
-    [REFUSED]: (connections) => options.load(url, { ...post(unknown), connections }),
+    [VALID]: (connections) => options.load(url, { ...verificationRequest(key, api), connections }),
+    [REFUSED]: (connections) => options.load(url, { ...verificationRequest(unknown, api), connections }),
+    [REVOKED]: (connections) => options.load(url, { ...verificationRequest(revoked, api), connections }),
   };
 
   const results: ApiKeyResults = {
@@ -156,7 +190,7 @@ export async function runApiKeys(
     ] as const) {
       for (const row of rows) {
         log(`API keys round ${round + 1}/${options.rounds}, ${connections} connection(s): ${row}`);
-        const verification = row === VALID || row === REFUSED;
+        const verification = VERIFICATIONS.includes(row);
         // PostgreSQL reports a backend's counters up to 10 s after the fact: let the last run's settle.
         const counted = verification && round === 0 && connections === options.connections;
         if (counted) await sleep(11_000);
@@ -218,13 +252,15 @@ export function apiKeyReport(
   const validOne = bestOne(VALID);
   const refused = best(REFUSED);
   const refusedOne = bestOne(REFUSED);
+  const revokedOne = bestOne(REVOKED);
   const cc = best(CC);
   const jwks = best(JWKS);
-  if (!valid || !validOne || !refused || !refusedOne || !cc || !jwks) return fail('the API-key section has no result');
+  if (!valid || !validOne || !refused || !refusedOne || !revokedOne || !cc || !jwks)
+    return fail('the API-key section has no result');
 
   lines.push(
     `## API-key verification through Tollgate (PostgreSQL): \`POST /api-keys/verify\`, uncached\n`,
-    `One Tollgate on PostgreSQL (LOG_LEVEL=warn, API_KEY_VERIFICATION_FAILURE_LIMIT=${context.failureLimit} so that the refused-key rows measure refusals, not the 429s the default 300/min turns them into after 300 questions). An API key issued through the admin API (\`POST /api-keys\`: the client-credentials client, scope \`es256:read\`, no expiry, no rate limit), asked about as an API's library asks: a form with \`token\` and \`audience\`, no cache in between. "Refused" is a made-up key with a right checksum: the full look-up, answered \`{"active":false}\`. The anchors run on the same Tollgate in the same rounds: an ES256 client-credentials token (client_secret_basic, \`resource\` + scope) and the JWKS. ${Math.max(...[...many.values()].map((r) => r.length))} alternating round(s) of ${context.duration} s after ${context.warmup} s warm-up at ${n} connections, then the same at 1 connection; the fastest round counts (all listed).\n`,
+    `One Tollgate on PostgreSQL (LOG_LEVEL=warn, API_KEY_VERIFICATION_FAILURE_LIMIT=${context.failureLimit} so that the refused-key rows measure refusals, not the 429s the default 300/min turns them into after 300 questions). An API key issued through the admin API (\`POST /api-keys\`: the client-credentials client, scope \`es256:read\`, no expiry, no rate limit), asked about as an API's library asks: a form with \`token\` and \`audience\`, no cache in between. "Refused (well-formed, unknown)" is a made-up key with a right checksum; "refused (revoked)" a second key issued like the first, then revoked: both take the full look-up and are answered \`{"active":false}\`, and both count against the failure limit (an upsert in \`rate_limits\` each). The anchors run on the same Tollgate in the same rounds: an ES256 client-credentials token (client_secret_basic, \`resource\` + scope) and the JWKS. ${Math.max(...[...many.values()].map((r) => r.length))} alternating round(s) of ${context.duration} s after ${context.warmup} s warm-up at ${n} connections, then the same at 1 connection; the fastest round counts (all listed).\n`,
   );
   const rows: (string | number)[][] = [];
   for (const [connections, map] of [
@@ -288,14 +324,14 @@ export function apiKeyReport(
       : 'n/a';
   };
   lines.push(
-    `Database work, round 1 at ${n} connections (pg_stat_user_tables, pg_stat_database): valid key ${database(VALID)}; refused key ${database(REFUSED)}.  `,
-    `Answers, by the server's \`tollgate_api_key_verifications_total\` over every run (wrk sees only statuses; requests still in flight when wrk stops are answered too): valid-key runs ${answers(VALID)}; refused-key runs ${answers(REFUSED)}.\n`,
-    `Refused against valid, the issue's "about the same time for each": p50 at 1 connection ${ms(refusedOne.p50)} vs ${ms(validOne.p50)} ms (${ratio(refusedOne.p50, validOne.p50)}), p99 ${ms(refusedOne.p99)} vs ${ms(validOne.p99)} ms; Tollgate CPU per verification at ${n} connections ${ratio(valid.perCpuSecond, refused.perCpuSecond)} of the valid key's.\n`,
+    `Database work, round 1 at ${n} connections (pg_stat_user_tables, pg_stat_database): valid key ${database(VALID)}; unknown key ${database(REFUSED)}; revoked key ${database(REVOKED)}.  `,
+    `Answers, by the server's \`tollgate_api_key_verifications_total\` over every run (wrk sees only statuses; requests still in flight when wrk stops are answered too): valid-key runs ${answers(VALID)}; unknown-key runs ${answers(REFUSED)}; revoked-key runs ${answers(REVOKED)}.\n`,
+    `The issue's "about the same time for each" (refusals among themselves), at 1 connection: p50 unknown ${ms(refusedOne.p50)} ms, revoked ${ms(revokedOne.p50)} ms (${ratio(revokedOne.p50, refusedOne.p50)} of unknown); p99 ${ms(refusedOne.p99)} and ${ms(revokedOne.p99)} ms. Against the valid key (${ms(validOne.p50)} ms p50, ${ms(validOne.p99)} ms p99): unknown ${ratio(refusedOne.p50, validOne.p50)} at p50; Tollgate CPU per verification at ${n} connections, unknown ${ratio(valid.perCpuSecond, refused.perCpuSecond)} and revoked ${ratio(valid.perCpuSecond, best(REVOKED)?.perCpuSecond ?? NaN)} of the valid key's.\n`,
     `Cached verification in the library (issue 17: \`verifier.verifyRequest\` with \`X-API-Key\`, cache warm, ≤ 1.5× \`verifier.verify\` of a local JWT): not measured in this section. It is one process and no server, so it belongs in bench/verify.ts's interleaved table (the verify section) as a candidate beside "library verify(token)", with its target in the targets table; it waits for the library's API-key support.\n`,
   );
 
   const validAnswers = results.answers[VALID];
-  const refusedAnswers = results.answers[REFUSED];
+  const refusals = [results.answers[REFUSED], results.answers[REVOKED]];
   targets.push(
     [
       `Uncached API-key verification on PostgreSQL: p50 ≤ ${TARGETS.p50Ms} ms (1 connection, loopback)`,
@@ -313,14 +349,12 @@ export function apiKeyReport(
       valid.rps >= TARGETS.perSecond,
     ],
     [
-      'Every API-key verification answered as asked (valid key active, refused key inactive, 2xx only)',
-      `${answers(VALID)}; ${answers(REFUSED)}; ${[...(many.get(VALID) ?? []), ...(one.get(VALID) ?? []), ...(many.get(REFUSED) ?? []), ...(one.get(REFUSED) ?? [])].reduce((sum, r) => sum + r.non2xx + r.socketErrors, 0)} non-2xx/socket errors`,
+      'Every API-key verification answered as asked (valid key active, refused keys inactive, 2xx only)',
+      `${answers(VALID)}; ${answers(REFUSED)}; ${answers(REVOKED)}; ${VERIFICATIONS.flatMap((row) => [...(many.get(row) ?? []), ...(one.get(row) ?? [])]).reduce((sum, r) => sum + r.non2xx + r.socketErrors, 0)} non-2xx/socket errors`,
       !!validAnswers &&
-        !!refusedAnswers &&
         validAnswers.invalid === 0 &&
-        refusedAnswers.valid === 0 &&
         validAnswers.valid >= validAnswers.requests &&
-        refusedAnswers.invalid >= refusedAnswers.requests &&
+        refusals.every((a) => !!a && a.valid === 0 && a.invalid >= a.requests) &&
         [...many.values(), ...one.values()].flat().every((r) => r.non2xx + r.socketErrors === 0),
     ],
   );

@@ -32,7 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { apiKeyReport, runApiKeys, type ApiKeyResults } from './api-keys.ts';
+import { apiKeyReport, issueBenchKeys, runApiKeys, verificationRequest, type ApiKeyResults } from './api-keys.ts';
 import {
   ADMIN_TOKEN,
   admin,
@@ -653,7 +653,10 @@ async function main(): Promise<void> {
         rounds: ROUNDS,
         connections: CONNECTIONS,
         databaseUrl,
-        load: (url, options) => load(tmp, keysServer, url, options),
+        load: (url, options) => {
+          loadAverages.push(loadAverage());
+          return load(tmp, keysServer, url, options);
+        },
         ccRequest: {
           method: 'POST',
           body: ccBody('ES256'),
@@ -758,6 +761,31 @@ async function main(): Promise<void> {
           return { requests: d.refresh.ok + d.refresh.non2xx, startedAt: d.startedAt!, endedAt: d.endedAt! };
         },
       );
+      // API-key verification (with the apikeys section): Tollgate answering a valid key, beside its
+      // client-credentials profile above, per request.
+      let keyProfile: Awaited<ReturnType<typeof profileRun>> | undefined;
+      if (only.has('apikeys')) {
+        log('profiling Tollgate (PostgreSQL) under API-key verification');
+        keyProfile = await profileRun(
+          'tollgate-api-key-verification',
+          async (dir) => {
+            const server = await startTollgate('Tollgate (PostgreSQL, profiled API keys)', {
+              tmp,
+              dataDir: path.join(tmp, 'data-prof-api-keys'),
+              databaseUrl,
+              logLevel: 'warn',
+              nodeArgs: prof(dir),
+              env: { API_KEY_VERIFICATION_FAILURE_LIMIT: API_KEY_FAILURE_LIMIT },
+            });
+            shareSetUp(server, tgPg!);
+            return server;
+          },
+          async (server) => {
+            const keys = await issueBenchKeys(server, apiFor('ES256'));
+            return load(tmp, server, keys.url, verificationRequest(keys.key, apiFor('ES256')));
+          },
+        );
+      }
       const summary = (p: { file: string; requests: number; window: string }, extra: string[] = []) => {
         const result = spawnSync(
           process.execPath,
@@ -780,6 +808,10 @@ async function main(): Promise<void> {
         `### Client credentials, ES256: Tollgate (PostgreSQL) against raw oidc-provider (\`${path.relative(ROOT, tgProfile.file)}\`, \`${path.relative(ROOT, rawProfile.file)}\`)\n\n${summary(tgProfile, ['--compare', rawProfile.file, '--compare-requests', String(rawProfile.requests), '--compare-window', rawProfile.window, '--label', 'Tollgate', '--compare-label', 'raw oidc-provider'])}`,
         `### Refresh with rotation: Tollgate (PostgreSQL) against raw oidc-provider (\`${path.relative(ROOT, refreshProfile.file)}\`, \`${path.relative(ROOT, rawRefreshProfile.file)}\`)\n\n${summary(refreshProfile, ['--compare', rawRefreshProfile.file, '--compare-requests', String(rawRefreshProfile.requests), '--compare-window', rawRefreshProfile.window, '--label', 'Tollgate', '--compare-label', 'raw oidc-provider'])}`,
       );
+      if (keyProfile)
+        profiles.push(
+          `### API-key verification (valid key, ${CONNECTIONS} connections) against client credentials, ES256: Tollgate (PostgreSQL) (\`${path.relative(ROOT, keyProfile.file)}\`, \`${path.relative(ROOT, tgProfile.file)}\`)\n\n${summary(keyProfile, ['--compare', tgProfile.file, '--compare-requests', String(tgProfile.requests), '--compare-window', tgProfile.window, '--label', 'API-key verification', '--compare-label', 'client-credentials token'])}`,
+        );
     }
 
     // Start-up on a warm embedded database: `npm start` (builds if needed) and node alone; the
