@@ -14,7 +14,9 @@
  * - sections (--only): verify (resource-server verification, bench/verify.ts), cc (client
  *   credentials ES256 in --rounds alternating rounds, RS256, EdDSA, then short Tollgate/raw
  *   pairs for the ratio), fetch (JWKS, discovery),
- *   grants (sign-in through the pages, code exchange latency, refresh with rotation), startup
+ *   grants (sign-in through the pages, code exchange latency, refresh with rotation), apikeys
+ *   (POST /api-keys/verify with a valid and a refused key, beside the same Tollgate's client
+ *   credentials and JWKS; bench/api-keys.ts), startup
  *   (`npm start` → /readyz on a warm embedded database; idle RSS on restart, and on a first start once settled), profile (with
  *   --profile: `node --cpu-prof` of Tollgate and raw oidc-provider under the same load);
  * - besides throughput and latency, each run records the server's own CPU time (/proc), so
@@ -30,6 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { apiKeyReport, issueBenchKeys, runApiKeys, verificationRequest, type ApiKeyResults } from './api-keys.ts';
 import {
   ADMIN_TOKEN,
   admin,
@@ -72,7 +75,7 @@ import {
   waitQuiet,
 } from './harness.ts';
 
-const SECTIONS = ['verify', 'cc', 'fetch', 'grants', 'startup', 'profile'] as const;
+const SECTIONS = ['verify', 'cc', 'fetch', 'grants', 'apikeys', 'startup', 'profile'] as const;
 type Section = (typeof SECTIONS)[number];
 const { values: args } = parseArgs({
   options: {
@@ -115,6 +118,8 @@ const APIS = ALGS.map((alg) => ({
 }));
 const apiFor = (alg: Alg) => APIS.find((api) => api.alg === alg)!;
 const REDIRECT_URI = 'https://app.example.com/cb';
+/** The apikeys section's Tollgate: out of reach of a run (the default, 300/min, would turn its refusals into 429s). */
+const API_KEY_FAILURE_LIMIT = '9999999/min';
 
 // ---------------------------------------------------------------------------------------------
 // servers
@@ -267,7 +272,7 @@ const load = (
   tmp: string,
   server: Server,
   url: string,
-  options: LoadRequest & { duration?: number; warmup?: number },
+  options: LoadRequest & { duration?: number; warmup?: number; connections?: number },
 ): Promise<LoadResult> =>
   harnessLoad(tmp, server, url, { connections: CONNECTIONS, warmup: WARMUP, duration: DURATION, ...options });
 
@@ -452,6 +457,7 @@ async function main(): Promise<void> {
     let tgPg: Server | undefined;
     let tgPgInfo: Server | undefined;
     let tgLite: Server | undefined;
+    let tgKeys: Server | undefined;
     let setupDoneAt = 0;
     if (needServers) {
       log('starting the anchors and Tollgate (PostgreSQL, PostgreSQL at LOG_LEVEL=info, PGlite)');
@@ -626,6 +632,40 @@ async function main(): Promise<void> {
     for (const server of servers) server.peakOverall = memory(server.running.pid).hwm;
     for (const server of servers) await stop(server.running);
 
+    // API-key verification (issue 17): a Tollgate of its own on the run's database, alone on
+    // CPU 0, with the failure limit out of reach so that the refused-key rows measure refusals.
+    let apiKeys: ApiKeyResults | undefined;
+    if (only.has('apikeys')) {
+      log('API-key verification: starting Tollgate (PostgreSQL) for it');
+      tgKeys = await startTollgate('Tollgate (PostgreSQL, API keys)', {
+        tmp,
+        dataDir: path.join(tmp, 'data-pg-api-keys'),
+        databaseUrl,
+        logLevel: 'warn',
+        env: { API_KEY_VERIFICATION_FAILURE_LIMIT: API_KEY_FAILURE_LIMIT },
+      });
+      servers.push(tgKeys);
+      if (tgPg) shareSetUp(tgKeys, tgPg);
+      else await setUpTollgate(tgKeys);
+      await verifyOneToken(tgKeys, 'ES256');
+      const keysServer = tgKeys;
+      apiKeys = await runApiKeys(keysServer, apiFor('ES256'), {
+        rounds: ROUNDS,
+        connections: CONNECTIONS,
+        databaseUrl,
+        load: (url, options) => {
+          loadAverages.push(loadAverage());
+          return load(tmp, keysServer, url, options);
+        },
+        ccRequest: {
+          method: 'POST',
+          body: ccBody('ES256'),
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basicAuth(keysServer) },
+        },
+      });
+      await stop(tgKeys.running);
+    }
+
     // CPU profiles: Tollgate (PostgreSQL) and raw oidc-provider under the same client-credentials
     // load, and Tollgate under refresh; only the load window is summarised.
     const profiles: string[] = [];
@@ -721,6 +761,31 @@ async function main(): Promise<void> {
           return { requests: d.refresh.ok + d.refresh.non2xx, startedAt: d.startedAt!, endedAt: d.endedAt! };
         },
       );
+      // API-key verification (with the apikeys section): Tollgate answering a valid key, beside its
+      // client-credentials profile above, per request.
+      let keyProfile: Awaited<ReturnType<typeof profileRun>> | undefined;
+      if (only.has('apikeys')) {
+        log('profiling Tollgate (PostgreSQL) under API-key verification');
+        keyProfile = await profileRun(
+          'tollgate-api-key-verification',
+          async (dir) => {
+            const server = await startTollgate('Tollgate (PostgreSQL, profiled API keys)', {
+              tmp,
+              dataDir: path.join(tmp, 'data-prof-api-keys'),
+              databaseUrl,
+              logLevel: 'warn',
+              nodeArgs: prof(dir),
+              env: { API_KEY_VERIFICATION_FAILURE_LIMIT: API_KEY_FAILURE_LIMIT },
+            });
+            shareSetUp(server, tgPg!);
+            return server;
+          },
+          async (server) => {
+            const keys = await issueBenchKeys(server, apiFor('ES256'));
+            return load(tmp, server, keys.url, verificationRequest(keys.key, apiFor('ES256')));
+          },
+        );
+      }
       const summary = (p: { file: string; requests: number; window: string }, extra: string[] = []) => {
         const result = spawnSync(
           process.execPath,
@@ -743,6 +808,10 @@ async function main(): Promise<void> {
         `### Client credentials, ES256: Tollgate (PostgreSQL) against raw oidc-provider (\`${path.relative(ROOT, tgProfile.file)}\`, \`${path.relative(ROOT, rawProfile.file)}\`)\n\n${summary(tgProfile, ['--compare', rawProfile.file, '--compare-requests', String(rawProfile.requests), '--compare-window', rawProfile.window, '--label', 'Tollgate', '--compare-label', 'raw oidc-provider'])}`,
         `### Refresh with rotation: Tollgate (PostgreSQL) against raw oidc-provider (\`${path.relative(ROOT, refreshProfile.file)}\`, \`${path.relative(ROOT, rawRefreshProfile.file)}\`)\n\n${summary(refreshProfile, ['--compare', rawRefreshProfile.file, '--compare-requests', String(rawRefreshProfile.requests), '--compare-window', rawRefreshProfile.window, '--label', 'Tollgate', '--compare-label', 'raw oidc-provider'])}`,
       );
+      if (keyProfile)
+        profiles.push(
+          `### API-key verification (valid key, ${CONNECTIONS} connections) against client credentials, ES256: Tollgate (PostgreSQL) (\`${path.relative(ROOT, keyProfile.file)}\`, \`${path.relative(ROOT, tgProfile.file)}\`)\n\n${summary(keyProfile, ['--compare', tgProfile.file, '--compare-requests', String(tgProfile.requests), '--compare-window', tgProfile.window, '--label', 'API-key verification', '--compare-label', 'client-credentials token'])}`,
+        );
     }
 
     // Start-up on a warm embedded database: `npm start` (builds if needed) and node alone; the
@@ -1066,10 +1135,18 @@ async function main(): Promise<void> {
       ]);
     }
 
+    if (apiKeys)
+      for (const line of apiKeyReport(
+        apiKeys,
+        { serverCpu: SERVER_CPU, duration: DURATION, warmup: WARMUP, failureLimit: API_KEY_FAILURE_LIMIT },
+        targets,
+      ))
+        print(line);
+
     if (needServers || only.has('startup')) {
       print(`## Memory and start-up\n`);
       const rows = servers
-        .filter((s) => s !== tgPgInfo)
+        .filter((s) => s !== tgPgInfo && s !== tgKeys)
         .map((s) => [
           s.label,
           fmt(s.idleRss ?? NaN),
