@@ -12,7 +12,7 @@
  * server's own `tollgate_api_key_verifications_total{result}` (a valid-key run that turned
  * inactive would still be 200s to wrk).
  */
-import { generateApiKey } from '../src/lib/api-key-format.ts';
+import { generateApiKey } from '@tollgate/resource-server/api-key-format';
 import {
   admin,
   databaseCounters,
@@ -327,7 +327,7 @@ export function apiKeyReport(
     `Database work, round 1 at ${n} connections (pg_stat_user_tables, pg_stat_database): valid key ${database(VALID)}; unknown key ${database(REFUSED)}; revoked key ${database(REVOKED)}.  `,
     `Answers, by the server's \`tollgate_api_key_verifications_total\` over every run (wrk sees only statuses; requests still in flight when wrk stops are answered too): valid-key runs ${answers(VALID)}; unknown-key runs ${answers(REFUSED)}; revoked-key runs ${answers(REVOKED)}.\n`,
     `The issue's "about the same time for each" (refusals among themselves), at 1 connection: p50 unknown ${ms(refusedOne.p50)} ms, revoked ${ms(revokedOne.p50)} ms (${ratio(revokedOne.p50, refusedOne.p50)} of unknown); p99 ${ms(refusedOne.p99)} and ${ms(revokedOne.p99)} ms. Against the valid key (${ms(validOne.p50)} ms p50, ${ms(validOne.p99)} ms p99): unknown ${ratio(refusedOne.p50, validOne.p50)} at p50; Tollgate CPU per verification at ${n} connections, unknown ${ratio(valid.perCpuSecond, refused.perCpuSecond)} and revoked ${ratio(valid.perCpuSecond, best(REVOKED)?.perCpuSecond ?? NaN)} of the valid key's.\n`,
-    `Cached verification in the library (issue 17: \`verifier.verifyRequest\` with \`X-API-Key\`, cache warm, ≤ 1.5× \`verifier.verify\` of a local JWT): not measured in this section. It is one process and no server, so it belongs in bench/verify.ts's interleaved table (the verify section) as a candidate beside "library verify(token)", with its target in the targets table; it waits for the library's API-key support.\n`,
+    `Cached verification in the library (issue 17: \`verifier.verifyRequest\` with \`X-API-Key\`, cache warm, ≤ 1.5× \`verifier.verify\` of a local JWT): one process and no server, so it is a candidate of bench/verify.ts's interleaved table (the verify section), with its target in the targets table.\n`,
   );
 
   const validAnswers = results.answers[VALID];
