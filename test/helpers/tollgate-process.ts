@@ -144,16 +144,25 @@ export async function spawnTollgate(options: ProcessOptions = {}): Promise<Tollg
   };
 }
 
-/** Starts the server and waits until it listens. */
+/**
+ * Starts the server and waits until it listens. Its ports are found free by binding port 0 and
+ * letting go (the issuer names the port, so the server cannot bind port 0 itself): in between,
+ * another process — a test file running beside this one, listening on port 0 — can take one. The
+ * server then stops at once saying so, and is started again on other ports, up to 3 times.
+ */
 export async function startTollgate(options: ProcessOptions = {}): Promise<TollgateProcess> {
-  const server = await spawnTollgate(options);
-  try {
-    await server.waitForLog('Tollgate is listening', 120_000);
-  } catch (error) {
-    server.kill();
-    throw error;
+  for (let attempt = 1; ; attempt += 1) {
+    const server = await spawnTollgate(options);
+    try {
+      await server.waitForLog('Tollgate is listening', 120_000);
+      return server;
+    } catch (error) {
+      server.kill();
+      const portTaken = /a port is already in use/.test(server.stderr() + server.stdout());
+      if (!portTaken || attempt === 3) throw error;
+      await server.exited;
+    }
   }
-  return server;
 }
 
 /** Every path under `root` (itself included) with its permission bits. */
