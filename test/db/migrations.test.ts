@@ -74,6 +74,16 @@ describe('migrations', () => {
     expect(tables.map((table) => table.table_name)).toEqual(
       expect.arrayContaining(['clients', 'apis', 'signing_keys', 'oidc_payloads']),
     );
+    // 013: the rate-limit counters stay out of the write-ahead log; everything else is logged.
+    const persistence: { relname: string; relpersistence: string }[] = (
+      await knex.raw(
+        `SELECT relname, relpersistence FROM pg_class
+          WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace ORDER BY relname`,
+      )
+    ).rows;
+    expect(persistence.filter((table) => table.relpersistence === 'u').map((table) => table.relname)).toEqual([
+      'rate_limits',
+    ]);
   }, 90_000);
 
   it('011 gives existing clients their authentication method, and keeps each method to its credentials', async () => {
