@@ -105,3 +105,14 @@ export async function verifications(server: TestServer, result: string): Promise
     .find((row) => row.startsWith(`tollgate_signature_verifications_total{result="${result}"}`));
   return line ? Number(line.split(' ').pop()) : 0;
 }
+
+/** Waits until `server` looks `keyid` up active: an instance learns of an API made on another within 5 s. */
+export async function untilKnown(server: TestServer, keyid: string, audience: string): Promise<void> {
+  const { lookup } = await signaturePaths(server);
+  const deadline = Date.now() + 6000;
+  for (;;) {
+    if ((await ask(server, lookup, { keyid, audience })).body.active === true) return;
+    if (Date.now() > deadline) throw new Error(`${keyid} never became known on ${server.issuer}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
