@@ -77,11 +77,23 @@ export class SignatureKeys {
   }
 
   /**
-   * Whether `signature` is HMAC-SHA256 of `signatureBase` under the key's secret (its UTF-8
-   * bytes, exactly as shown once). False for a key that is not an HMAC key, after the same work.
+   * The key, as `lookup` answers it, and its HMAC secret when it is an HMAC key. Both are read at
+   * once (in parallel on PostgreSQL's pool): the verification endpoint's round trips are its latency.
    */
-  async hmacMatches(key: SignatureKey | undefined, signatureBase: string, signature: Buffer): Promise<boolean> {
-    const secret = key?.alg === HMAC_ALGORITHM ? await this.clientKeys.hmacSecret(key.keyid) : undefined;
+  async lookupWithSecret(
+    keyid: string,
+    audiences: readonly string[],
+  ): Promise<{ key: SignatureKey | undefined; secret: string | undefined }> {
+    if (!looksLikeKeyid(keyid)) return { key: undefined, secret: undefined };
+    const [key, secret] = await Promise.all([this.lookup(keyid, audiences), this.clientKeys.hmacSecret(keyid)]);
+    return { key, secret: key?.alg === HMAC_ALGORITHM ? secret : undefined };
+  }
+
+  /**
+   * Whether `signature` is HMAC-SHA256 of `signatureBase` under `secret` (its UTF-8 bytes, exactly
+   * as shown once). False without a secret, after the same work.
+   */
+  hmacMatches(secret: string | undefined, signatureBase: string, signature: Buffer): boolean {
     const expected = crypto
       .createHmac('sha256', Buffer.from(secret ?? NO_SECRET, 'utf8'))
       .update(signatureBase, 'utf8')
