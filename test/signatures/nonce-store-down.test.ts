@@ -1,7 +1,9 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unique } from '../helpers/database.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { startStalledRedis, type StalledRedis } from '../limits/stalled-redis.js';
 import {
   ask,
   hmacQuestion,
@@ -70,5 +72,33 @@ describe('a nonce store that cannot be reached', () => {
     const bad = await ask(server, paths.verify, { ...hmacQuestion(partner), signature: 'AAAA' });
     expect(bad.status).toBe(200);
     expect(bad.body).toEqual({ active: false });
+  });
+});
+
+describe('a nonce store that answers too slowly', () => {
+  let redis: StalledRedis;
+  let server: TestServer;
+  let partner: SigningPartner;
+  let paths: { lookup: string; verify: string };
+
+  beforeAll(async () => {
+    // Connects and becomes ready, then never answers a command: the 500 ms command timeout ends the wait.
+    redis = await startStalledRedis();
+    server = await startServer({ env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: unique('tollgate-test-') } });
+    partner = await signingPartner(server);
+    paths = await signaturePaths(server);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await redis?.close();
+  });
+
+  it('answers 503 once the command times out, never hangs, never active', async () => {
+    // A bound on a hang, not a measure of speed.
+    const response = await ask(server, paths.verify, hmacQuestion(partner)).timeout({ deadline: 4000 });
+    expect(response.status).toBe(503);
+    expect(response.body.error).toBe('temporarily_unavailable');
+    // The SET reached Redis and was left unanswered: the store was slow, not away.
+    expect(redis.unanswered()).toContain('SET');
   });
 });
