@@ -114,12 +114,12 @@ export interface SignatureEndpointsOptions {
 }
 
 /** What both endpoints do before their question: no-store, POST only, the failure limit, the body read. */
-async function common(
+async function common<Question extends object>(
   ctx: Context,
   failures: RateLimit,
   refused: RefusalCounter,
-  read: (get: Parameters) => object,
-): Promise<object | undefined> {
+  read: (get: Parameters) => Question | Problem,
+): Promise<Question | undefined> {
   ctx.set('Cache-Control', 'no-store');
   if (ctx.method !== 'POST') {
     sendErrorResponse(
@@ -140,7 +140,7 @@ async function common(
   if (!body) return undefined; // too large a form: peekForm answered
   const asked = typeof body === 'function' ? read(body) : body;
   if ('problem' in asked) {
-    sendErrorResponse(ctx, new TollgateError(400, 'invalid_request', (asked as Problem).problem));
+    sendErrorResponse(ctx, new TollgateError(400, 'invalid_request', asked.problem));
     return undefined;
   }
   return asked;
@@ -182,8 +182,8 @@ export function signatureEndpoints(options: SignatureEndpointsOptions): Middlewa
     (ctx) => ctx.path === paths.signatureKeyLookup || ctx.path === paths.signatureVerification,
     async (ctx) => {
       if (ctx.path === paths.signatureKeyLookup) {
-        const asked = (await common(ctx, failures, refused, keyQuestion)) as ReturnType<typeof keyQuestion>;
-        if (!asked || 'problem' in asked) return;
+        const asked = await common(ctx, failures, refused, keyQuestion);
+        if (!asked) return;
         const key = await keys.lookup(asked.keyid, asked.audiences);
         if (!key) return inactive(ctx, failures, asked.keyid);
         ctx.body = {
@@ -194,8 +194,8 @@ export function signatureEndpoints(options: SignatureEndpointsOptions): Middlewa
         return;
       }
 
-      const asked = (await common(ctx, failures, refused, verifyQuestion)) as ReturnType<typeof verifyQuestion>;
-      if (!asked || 'problem' in asked) return;
+      const asked = await common(ctx, failures, refused, verifyQuestion);
+      if (!asked) return;
       const { key, secret } = await keys.lookupWithSecret(asked.keyid, asked.audiences);
       const isHmac = key?.alg === HMAC_ALGORITHM;
       if (key && isHmac !== (asked.hmac !== undefined)) {
