@@ -10,6 +10,7 @@ import * as auditLog from './008_audit_log.js';
 import * as clientRateLimits from './009_client_rate_limits.js';
 import * as apiKeys from './010_api_keys.js';
 import * as clientKeys from './011_client_keys.js';
+import * as signatureNonces from './012_signature_nonces.js';
 import * as unloggedRateLimits from './013_unlogged_rate_limits.js';
 
 export interface Migration {
@@ -30,5 +31,6 @@ export const migrations: Migration[] = [
   { name: '009_client_rate_limits', up: clientRateLimits.up },
   { name: '010_api_keys', up: apiKeys.up },
   { name: '011_client_keys', up: clientKeys.up },
+  { name: '012_signature_nonces', up: signatureNonces.up },
   { name: '013_unlogged_rate_limits', up: unloggedRateLimits.up },
 ];

@@ -41,6 +41,8 @@ export interface Config {
   clientAuthFailureLimit: Rate;
   /** Questions answered inactive per client address at the API-key verification endpoint. */
   apiKeyVerificationFailureLimit: Rate;
+  /** Per client address, questions to the signature endpoints answered inactive (SIGNATURE_VERIFICATION_FAILURE_LIMIT). */
+  signatureVerificationFailureLimit: Rate;
   /** Where rate-limit counters live when set (shared by every instance); undefined keeps them in the database. */
   redisUrl: string | undefined;
   /** Prepended to every Redis key, so deployments (or test runs) sharing one Redis keep apart. */
@@ -215,6 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
     anonymousRateLimit: rate(env, 'ANONYMOUS_RATE_LIMIT', '60/min'),
     clientAuthFailureLimit: rate(env, 'CLIENT_AUTH_FAILURE_LIMIT', '20/5min'),
     apiKeyVerificationFailureLimit: rate(env, 'API_KEY_VERIFICATION_FAILURE_LIMIT', '300/min'),
+    signatureVerificationFailureLimit: rate(env, 'SIGNATURE_VERIFICATION_FAILURE_LIMIT', '300/min'),
     redisUrl,
     redisKeyPrefix: env.REDIS_KEY_PREFIX || 'tollgate:',
     shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),

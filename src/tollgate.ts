@@ -8,6 +8,8 @@ import { ApiKeyService } from './api-keys/api-key-service.js';
 import { ApiKeyVerifier } from './api-keys/api-key-verifier.js';
 import { LastUsedRecorder } from './api-keys/last-used.js';
 import { apiKeyVerification } from './http/api-key-verification.js';
+import { signatureEndpoints } from './http/signature-endpoints.js';
+import { SignatureKeys } from './clients/signature-keys.js';
 import { ClientDirectory } from './clients/client-directory.js';
 import { ClientService } from './clients/client-service.js';
 import { ClientKeyService } from './clients/client-key-service.js';
@@ -225,6 +227,17 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           }),
           refused,
         }),
+        signatureEndpoints({
+          paths,
+          keys: new SignatureKeys(db, catalog, directory, clientKeys),
+          nonces: limits.nonces,
+          metrics,
+          logger,
+          failures: limits.limit(LIMIT_NAMES.signatureVerificationFailures, config.signatureVerificationFailureLimit, {
+            blockInMemory: true,
+          }),
+          refused,
+        }),
         jwtIntrospection({ paths, issuer: config.issuer, providers, directory, keyRing }),
         devicePolling({ paths, interval: config.lifetimes.devicePollInterval, polls }),
         deviceCodeEntry({ paths, throttle }),
@@ -271,6 +284,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       () => throttle.sweep(),
       () => polls.sweep(),
       () => limits.sweep(),
+      () => limits.nonces.sweep(),
       () => audit.sweep(),
     ]);
     return {

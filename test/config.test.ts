@@ -180,6 +180,7 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toMatchObject({
       clientAuthFailureLimit: { points: 20, durationSeconds: 300 },
       apiKeyVerificationFailureLimit: { points: 300, durationSeconds: 60 },
+      signatureVerificationFailureLimit: { points: 300, durationSeconds: 60 },
       redisUrl: undefined,
       redisKeyPrefix: 'tollgate:',
     });
@@ -187,12 +188,14 @@ describe('loadConfig', () => {
       loadConfig({
         CLIENT_AUTH_FAILURE_LIMIT: '5/h',
         API_KEY_VERIFICATION_FAILURE_LIMIT: '1000/5min',
+        SIGNATURE_VERIFICATION_FAILURE_LIMIT: '50/s',
         REDIS_URL: 'redis://cache.example.com:6379/2',
         REDIS_KEY_PREFIX: 'tg-eu:',
       }),
     ).toMatchObject({
       clientAuthFailureLimit: { points: 5, durationSeconds: 3600 },
       apiKeyVerificationFailureLimit: { points: 1000, durationSeconds: 300 },
+      signatureVerificationFailureLimit: { points: 50, durationSeconds: 1 },
       redisUrl: 'redis://cache.example.com:6379/2',
       redisKeyPrefix: 'tg-eu:',
     });
@@ -202,6 +205,9 @@ describe('loadConfig', () => {
     expect(configError({ REDIS_URL: 'localhost:6379' }).message).toContain('REDIS_URL');
     expect(configError({ API_KEY_VERIFICATION_FAILURE_LIMIT: 'lots' }).message).toMatch(
       /^API_KEY_VERIFICATION_FAILURE_LIMIT: /,
+    );
+    expect(configError({ SIGNATURE_VERIFICATION_FAILURE_LIMIT: 'lots' }).message).toMatch(
+      /^SIGNATURE_VERIFICATION_FAILURE_LIMIT: /,
     );
   });
 });

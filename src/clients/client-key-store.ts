@@ -42,6 +42,12 @@ export const clientKeyStore = {
     return rows.map(fromRow);
   },
 
+  /** One key by its keyid (unique across clients), whatever its client's state. */
+  async byKeyid(db: Knex, keyid: string): Promise<ClientKey | undefined> {
+    const row: ClientKeyRow | undefined = await db('client_keys').select(COLUMNS).where({ keyid }).first();
+    return row && fromRow(row);
+  },
+
   /** A client's public keys as the JWK Set oidc-provider verifies its assertions with. */
   async publicJwks(db: Knex, clientId: string): Promise<ClientJwk[]> {
     const keys = await clientKeyStore.ofClient(db, clientId);

@@ -1,9 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import type { ApiKeyVerifier } from '../api-keys/api-key-verifier.js';
-import { isUtf8Text } from '../lib/acceptable-text.js';
 import { TollgateError } from '../lib/errors.js';
 import { sendErrorResponse } from '../web/error-response.js';
-import { MAX_FORM_BYTES, peekForm } from '../web/form-peek.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -12,7 +10,7 @@ import { parseRate, type Rate } from '../lib/rate.js';
 import { LIMIT_NAMES, type RefusalCounter } from '../limits/limit-names.js';
 import type { Grant, RateLimit } from '../limits/rate-limit.js';
 import { tooManyRequestsJson } from '../limits/too-many-requests.js';
-import { readLimitedBody } from '../web/read-body.js';
+import { readQuestionBody } from './question-body.js';
 
 /** An API configured with more identifiers than this is not one API. */
 const MAX_AUDIENCES = 20;
@@ -45,28 +43,8 @@ function question(get: (name: string) => unknown[]): Question {
 }
 
 async function readQuestion(ctx: Context): Promise<Question | undefined> {
-  if (ctx.is('application/x-www-form-urlencoded')) {
-    const form = await peekForm(ctx);
-    return form && question((name) => form.getAll(name));
-  }
-  if (ctx.is('application/json')) {
-    const bytes = await readLimitedBody(ctx.req, MAX_FORM_BYTES);
-    if (!bytes) return { problem: 'the request body is too large' };
-    let document: unknown;
-    try {
-      document = isUtf8Text(bytes) ? JSON.parse(bytes.toString('utf8')) : undefined;
-    } catch {
-      document = undefined;
-    }
-    if (!document || typeof document !== 'object' || Array.isArray(document))
-      return { problem: 'the request body must be a JSON object' };
-    const members = document as Record<string, unknown>;
-    // JSON has arrays where a form repeats a parameter: audience may be either (RFC 7662's `aud` is too).
-    return question((name) =>
-      !(name in members) ? [] : name === 'audience' && Array.isArray(members[name]) ? members[name] : [members[name]],
-    );
-  }
-  return { problem: 'send token and audience as application/x-www-form-urlencoded or application/json' };
+  const body = await readQuestionBody(ctx, ['audience'], 'token and audience');
+  return typeof body === 'function' ? question(body) : body;
 }
 
 /** The answer's rate-limit fields, when points were granted (or refused) for this question. */

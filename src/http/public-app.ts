@@ -106,6 +106,8 @@ export function createPublicApp(deps: PublicAppDependencies): Koa {
         ...NAMED_PATHS,
         [paths.stylesheet, 'stylesheet'],
         [paths.apiKeyVerification, 'api_key_verification'],
+        [paths.signatureKeyLookup, 'signature_key_lookup'],
+        [paths.signatureVerification, 'signature_verification'],
       ]),
     }),
   );

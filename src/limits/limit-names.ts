@@ -13,6 +13,8 @@ export const LIMIT_NAMES = {
   apiKey: 'api_key',
   /** Per client address, questions to the API-key verification endpoint answered inactive. */
   apiKeyVerificationFailures: 'api_key_verification_failures',
+  /** Per client address, questions to the signature key lookup and verification endpoints answered inactive. */
+  signatureVerificationFailures: 'signature_verification_failures',
 } as const;
 
 /** Told of each request a limit refused, by the limit's name. */

@@ -6,6 +6,7 @@ import { RepeatedLog } from '../lib/repeated-log.js';
 import type { Rate } from '../lib/rate.js';
 import type { Logger } from '../log.js';
 import { knexStoreClient } from './knex-store-client.js';
+import { databaseNonceStore, redisNonceStore, type NonceStore } from './nonce-store.js';
 import { checkInMemoryBlocks, leaseSize, RateLimit } from './rate-limit.js';
 
 /** Where the database store keeps counters (migration 007_rate_limits), one row per limit and key. */
@@ -38,6 +39,11 @@ export interface RateLimitStore {
   readonly kind: 'database' | 'redis';
   /** A limit named `name` (keys `<name>:<subject>`); limits of one name share their counters. */
   limit(name: string, rate: Rate, options?: LimitOptions): RateLimit;
+  /**
+   * The nonces of signed requests, in the same place as the counters (and on the same Redis
+   * connection). Unlike the limits, it fails closed: see NonceStore.
+   */
+  readonly nonces: NonceStore;
   /** Deletes counters whose window has ended (the database store; Redis expires its keys itself). */
   sweep(): Promise<number>;
   close(): Promise<void>;
@@ -90,6 +96,7 @@ function databaseStore(db: Knex, log: RepeatedLog): RateLimitStore {
   const storeClient = knexStoreClient(db);
   return {
     kind: 'database',
+    nonces: databaseNonceStore(db),
     limit(name, rate, options = {}) {
       const limiter = new RateLimiterPostgres({
         ...commonOptions(name, rate, options),
@@ -134,12 +141,14 @@ async function redisStore(url: string, keyPrefix: string, log: RepeatedLog, logg
     log.warn(
       'redis-connection',
       { reason: error.message },
-      'Redis (REDIS_URL) unreachable: rate limits let requests through',
+      'Redis (REDIS_URL) unreachable: rate limits let requests through; signed requests are refused (503)',
     ),
   );
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
-      logger.warn('Redis (REDIS_URL) did not answer at start: rate limits let requests through until it does');
+      logger.warn(
+        'Redis (REDIS_URL) did not answer at start: rate limits let requests through and signed requests are refused (503) until it does',
+      );
       resolve();
     }, REDIS_CONNECT_WAIT_MS);
     redis.once('ready', () => {
@@ -149,6 +158,7 @@ async function redisStore(url: string, keyPrefix: string, log: RepeatedLog, logg
   });
   return {
     kind: 'redis',
+    nonces: redisNonceStore(redis),
     limit(name, rate, options = {}) {
       const limiter = new RateLimiterRedis({
         ...commonOptions(name, rate, options),

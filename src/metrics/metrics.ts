@@ -79,6 +79,12 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly signatureVerifications = new Counter({
+    name: 'tollgate_signature_verifications_total',
+    help: 'Signed requests an API asked Tollgate to verify (signatures/verify), by result: valid, invalid (unknown key, bad HMAC, created out of window), replayed (nonce seen before), or unavailable (the nonce store failed: 503)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly jwksNotModified = new Counter({
     name: 'tollgate_jwks_not_modified_total',
     help: 'JWKS requests answered 304 Not Modified (a verifier revalidated its cache)',

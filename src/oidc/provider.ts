@@ -169,7 +169,11 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       },
     },
     // Tollgate's own endpoint beside oidc-provider's, found through discovery like every other.
-    discovery: { api_key_verification_endpoint: new URL(paths.apiKeyVerification, config.issuer).href },
+    discovery: {
+      api_key_verification_endpoint: new URL(paths.apiKeyVerification, config.issuer).href,
+      signature_key_lookup_endpoint: new URL(paths.signatureKeyLookup, config.issuer).href,
+      signature_verification_endpoint: new URL(paths.signatureVerification, config.issuer).href,
+    },
     findAccount: findAccount(deps.db),
     renderError: pages.renderError,
     interactions: {

@@ -26,6 +26,10 @@ const OPENID_DISCOVERY = '/.well-known/openid-configuration';
 const OAUTH_DISCOVERY = '/.well-known/oauth-authorization-server';
 /** Where an API asks whether an API key is valid for it (discovery: api_key_verification_endpoint). */
 const API_KEY_VERIFICATION = '/api-keys/verify';
+/** Where an API looks up a signed request's key (discovery: signature_key_lookup_endpoint). */
+const SIGNATURE_KEY_LOOKUP = '/signature-keys/lookup';
+/** Where an API has an HMAC signature checked and a nonce recorded (discovery: signature_verification_endpoint). */
+const SIGNATURE_VERIFICATION = '/signatures/verify';
 
 /** The path part of the issuer ('' when the issuer is an origin), where the provider is mounted. */
 export function issuerPath(issuer: string): string {
@@ -59,6 +63,9 @@ export interface Paths {
   oauthDiscovery: string;
   /** Tollgate's own endpoint: is this API key valid for this API (POST, see src/http/api-key-verification.ts). */
   apiKeyVerification: string;
+  /** Tollgate's own endpoints for signed requests (POST, see src/http/signature-endpoints.ts). */
+  signatureKeyLookup: string;
+  signatureVerification: string;
   /** The page of one interaction. */
   interactionPage(uid: string): string;
 }
@@ -85,6 +92,8 @@ export function issuerPaths(prefix: string): Paths {
     openidDiscovery: at(OPENID_DISCOVERY),
     oauthDiscovery: `${OAUTH_DISCOVERY}${prefix}`,
     apiKeyVerification: at(API_KEY_VERIFICATION),
+    signatureKeyLookup: at(SIGNATURE_KEY_LOOKUP),
+    signatureVerification: at(SIGNATURE_VERIFICATION),
     interactionPage: (uid) => `${interaction}/${uid}`,
   };
 }

@@ -59,6 +59,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       ANONYMOUS_RATE_LIMIT: '1000000/min',
       CLIENT_AUTH_FAILURE_LIMIT: '1000000/min',
       API_KEY_VERIFICATION_FAILURE_LIMIT: '1000000/min',
+      SIGNATURE_VERIFICATION_FAILURE_LIMIT: '1000000/min',
       ...(TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
       ...options.env,
     }),
