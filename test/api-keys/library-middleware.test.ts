@@ -196,8 +196,8 @@ describe.each(['koa', 'express'] as const)('an API on %s accepting API keys', (n
   it('the schemes option is checked when the middleware is made: unsupported schemes are a TypeError', () => {
     const verifier = apps[name].verifiers.main!;
     const protect = name === 'koa' ? protectKoa : protectExpress;
-    expect(() => protect(verifier, { schemes: ['signature'] })).toThrow(/not supported yet/);
-    expect(() => protect(verifier, { schemes: ['mtls'] })).toThrow(TypeError);
+    expect(() => protect(verifier, { schemes: ['mtls'] })).toThrow(/not supported yet/);
+    expect(() => protect(verifier, { schemes: ['signature'] })).not.toThrow();
     expect(() => protect(verifier, { schemes: ['nope' as never] })).toThrow(TypeError);
   });
 });

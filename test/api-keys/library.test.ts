@@ -342,16 +342,16 @@ describe('schemes', () => {
     });
   });
 
-  it('signature and mtls are a TypeError at the call until they are implemented; so is an unknown scheme', async () => {
+  it('mtls is a TypeError at the call until it is implemented; so is an unknown scheme', async () => {
     const key = await issueKey(server, partner);
     const before = recording.requests.length;
-    for (const schemes of [['signature'], ['api-key', 'mtls'], ['basic'], []]) {
+    for (const schemes of [['mtls'], ['api-key', 'mtls'], ['basic'], []]) {
       await expect(
         verifier.verifyRequest(request({ 'x-api-key': key.key! }), { schemes: schemes as never }),
         JSON.stringify(schemes),
       ).rejects.toThrow(TypeError);
     }
-    await expect(verifier.verifyRequest(request({}), { schemes: ['signature'] })).rejects.toThrow(/not supported yet/);
+    await expect(verifier.verifyRequest(request({}), { schemes: ['mtls'] })).rejects.toThrow(/not supported yet/);
     expect(recording.requests.length).toBe(before);
   });
 });

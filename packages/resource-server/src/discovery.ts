@@ -11,7 +11,8 @@ export function discoveryUrls(issuer: string): string[] {
 }
 
 /** The endpoints of the issuer's metadata this library uses. */
-export type Endpoint = 'jwks_uri' | 'api_key_verification_endpoint';
+export type Endpoint =
+  'jwks_uri' | 'api_key_verification_endpoint' | 'signature_key_lookup_endpoint' | 'signature_verification_endpoint';
 
 /**
  * Fetches the issuer's metadata document. It must name exactly the configured issuer (RFC 8414

@@ -242,7 +242,7 @@ export class RateLimitedError extends ResourceServerError {
 }
 
 /**
- * Tollgate could not be asked about an API key (unreachable, slow, answering 5xx or refusing to
+ * Tollgate could not be asked about an API key or a signature's key (unreachable, slow, answering 5xx or refusing to
  * answer more questions for a while): not the caller's fault, so 503 like KeySetUnavailableError,
  * never 401, and nothing of the failure is cached.
  */
@@ -251,8 +251,25 @@ export class IssuerUnavailableError extends ResourceServerError {
   readonly code = 'temporarily_unavailable';
 
   /** The description goes to clients, so it names no internal host: the reason is in `cause`. */
-  constructor(cause: unknown) {
-    super('the API key cannot be verified now; try again later', { cause });
+  constructor(cause: unknown, description = 'the API key cannot be verified now; try again later') {
+    super(description, { cause });
+  }
+
+  protected override renderChallenge(): undefined {
+    return undefined;
+  }
+}
+
+/**
+ * A signed request's body is larger than the middleware reads to check its `Content-Digest`: 413.
+ * Not an authentication failure, so no `WWW-Authenticate`.
+ */
+export class BodyTooLargeError extends ResourceServerError {
+  readonly status = 413;
+  readonly code = 'invalid_request';
+
+  constructor(readonly limit: number) {
+    super(`the request body is larger than ${limit} bytes`);
   }
 
   protected override renderChallenge(): undefined {

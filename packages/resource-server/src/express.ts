@@ -1,4 +1,5 @@
-import { ResourceServerError } from './errors.js';
+import { InvalidSignatureError, ResourceServerError } from './errors.js';
+import { needsBody, rawBody } from './raw-body.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import type { RequestScheme } from './schemes.js';
 import type { Verifier, VerifiedCaller } from './verifier.js';
@@ -16,6 +17,11 @@ export interface ExpressRequestLike {
   host?: string;
   originalUrl?: string;
   url?: string;
+  /**
+   * A signed request's raw body (Buffer or string), when the app's body parser kept it here (its
+   * `verify` option); the middleware puts it here when it reads the body itself.
+   */
+  rawBody?: unknown;
   // No `auth` member here: other libraries declare their own type for req.auth, and a request
   // carrying theirs must still be accepted. The caller is set on it below.
 }
@@ -30,7 +36,7 @@ export interface ExpressResponseLike {
 export interface ExpressProtectOptions {
   /** Scopes every request must carry (all of them). */
   scopes?: readonly string[];
-  /** How callers may authenticate: `bearer`, `dpop`, `api-key`. Default `['bearer', 'dpop']`. */
+  /** How callers may authenticate: `bearer`, `dpop`, `api-key`, `signature`. Default `['bearer', 'dpop']`. */
   schemes?: readonly RequestScheme[];
   /** The URL clients call, for DPoP `htu`, when Express cannot see it (Express 4, path rewrites). */
   requestUrl?: (req: ExpressRequestLike) => string;
@@ -44,7 +50,9 @@ function defaultRequestUrl(req: ExpressRequestLike): string {
 /**
  * Express middleware: authenticates the request by one of `schemes`, puts the caller on
  * `req.auth`, and answers 400/401/403/429/503 itself with `WWW-Authenticate` and a JSON body.
- * A rate-limited API key gets the RateLimit headers on every response.
+ * A rate-limited API key gets the RateLimit headers on every response. With `signature` in
+ * `schemes`, a signed request's body is read (at most 1 MiB, else 413) unless the app kept it on
+ * `req.rawBody`, and left there for the handlers; a refused signature gets `Accept-Signature`.
  */
 export function protectExpress(verifier: Verifier, options: ExpressProtectOptions = {}) {
   const { scopes, schemes, requestUrl = defaultRequestUrl } = options;
@@ -55,17 +63,23 @@ export function protectExpress(verifier: Verifier, options: ExpressProtectOption
     res: ExpressResponseLike,
     next: (error?: unknown) => void,
   ): void {
-    verifier
-      .verifyRequest(
-        {
-          method: req.method,
-          // A getter: the URL is only worth building when there is a DPoP proof to check it against.
-          get url() {
-            return requestUrl(req);
+    const body = needsBody(req.headers, schemes)
+      ? rawBody(req.rawBody, req, 'req.rawBody').then((raw) => (req.rawBody = raw))
+      : Promise.resolve(undefined);
+    body
+      .then((raw) =>
+        verifier.verifyRequest(
+          {
+            method: req.method,
+            // A getter: the URL is only worth building when there is a DPoP proof to check it against.
+            get url() {
+              return requestUrl(req);
+            },
+            headers: req.headers,
+            ...(raw === undefined ? {} : { body: raw }),
           },
-          headers: req.headers,
-        },
-        { scopes, schemes },
+          { scopes, schemes },
+        ),
       )
       .then(
         (caller: VerifiedCaller) => {
@@ -78,6 +92,7 @@ export function protectExpress(verifier: Verifier, options: ExpressProtectOption
           if (!(error instanceof ResourceServerError)) return next(error);
           res.statusCode = error.status;
           if (error.wwwAuthenticate !== undefined) res.setHeader('WWW-Authenticate', error.wwwAuthenticate);
+          if (error instanceof InvalidSignatureError) res.setHeader('Accept-Signature', error.acceptSignature);
           for (const [name, value] of rateLimitHeaders(undefined, error)) res.setHeader(name, value);
           res.setHeader('Cache-Control', 'no-store');
           res.setHeader('Content-Type', 'application/json; charset=utf-8');

@@ -19,6 +19,7 @@ export {
   type AccessTokenCaller,
 } from './verifier.js';
 export type { ApiKeyCaller } from './api-key-client.js';
+export type { SignatureCaller, SignatureEvidence } from './signature-client.js';
 export type { HttpRequest, RequestHeaders } from './request.js';
 export { DEFAULT_SCHEMES, type RequestScheme } from './schemes.js';
 export { looksLikeApiKey, API_KEY_PATTERN_SOURCE } from './api-key-format.js';
@@ -41,6 +42,8 @@ export {
   KeySetUnavailableError,
   RateLimitedError,
   IssuerUnavailableError,
+  InvalidSignatureError,
+  BodyTooLargeError,
   type RateLimitState,
   type Scheme,
 } from './errors.js';

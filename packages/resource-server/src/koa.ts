@@ -1,4 +1,5 @@
-import { ResourceServerError } from './errors.js';
+import { InvalidSignatureError, ResourceServerError } from './errors.js';
+import { needsBody, rawBody } from './raw-body.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import type { RequestScheme } from './schemes.js';
 import type { Verifier, VerifiedCaller } from './verifier.js';
@@ -11,7 +12,14 @@ export interface KoaContextLike {
   method: string;
   /** The full request URL; honours X-Forwarded-Proto/-Host when `app.proxy` is set. */
   href: string;
+  /** Node's request: its headers and, for a signed request with a body, its stream. */
   req: { headers: Record<string, string | string[] | undefined> };
+  /**
+   * Koa's request; a signed request's raw body is read from `request.rawBody` when the app (or its
+   * body parser) kept it there, and put there when the middleware read it. `object`, not a shape:
+   * Koa's Request type declares no rawBody.
+   */
+  request?: object;
   get(field: string): string;
   set(field: string, value: string): void;
   status: number;
@@ -23,7 +31,7 @@ export interface KoaContextLike {
 export interface KoaProtectOptions {
   /** Scopes every request must carry (all of them). */
   scopes?: readonly string[];
-  /** How callers may authenticate: `bearer`, `dpop`, `api-key`. Default `['bearer', 'dpop']`. */
+  /** How callers may authenticate: `bearer`, `dpop`, `api-key`, `signature`. Default `['bearer', 'dpop']`. */
   schemes?: readonly RequestScheme[];
   /** The URL clients call, for DPoP `htu`, when Koa cannot see it (a proxy rewriting paths). */
   requestUrl?: (ctx: KoaContextLike) => string;
@@ -32,7 +40,9 @@ export interface KoaProtectOptions {
 /**
  * Koa middleware: authenticates the request by one of `schemes`, puts the caller on
  * `ctx.state.auth`, and answers 400/401/403/429/503 itself with `WWW-Authenticate` and a JSON body.
- * A rate-limited API key gets the RateLimit headers on every response.
+ * A rate-limited API key gets the RateLimit headers on every response. With `signature` in
+ * `schemes`, a signed request's body is read (at most 1 MiB, else 413) unless the app kept it on
+ * `ctx.request.rawBody`, and left there for the handlers; a refused signature gets `Accept-Signature`.
  */
 export function protectKoa(verifier: Verifier, options: KoaProtectOptions = {}) {
   const { scopes, schemes, requestUrl = (ctx: KoaContextLike) => ctx.href } = options;
@@ -41,6 +51,12 @@ export function protectKoa(verifier: Verifier, options: KoaProtectOptions = {}) 
   return async function tollgateAuth(ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> {
     let caller: VerifiedCaller;
     try {
+      let body: Buffer | string | undefined;
+      if (needsBody(ctx.req.headers, schemes)) {
+        const request = (ctx.request ?? {}) as { rawBody?: unknown };
+        body = await rawBody(request.rawBody, ctx.req, 'ctx.request.rawBody');
+        request.rawBody = body;
+      }
       caller = await verifier.verifyRequest(
         {
           method: ctx.method,
@@ -49,6 +65,7 @@ export function protectKoa(verifier: Verifier, options: KoaProtectOptions = {}) 
             return requestUrl(ctx);
           },
           headers: ctx.req.headers,
+          ...(body === undefined ? {} : { body }),
         },
         { scopes, schemes },
       );
@@ -56,6 +73,7 @@ export function protectKoa(verifier: Verifier, options: KoaProtectOptions = {}) 
       if (!(error instanceof ResourceServerError)) throw error;
       ctx.status = error.status;
       if (error.wwwAuthenticate !== undefined) ctx.set('WWW-Authenticate', error.wwwAuthenticate);
+      if (error instanceof InvalidSignatureError) ctx.set('Accept-Signature', error.acceptSignature);
       for (const [name, value] of rateLimitHeaders(undefined, error)) ctx.set(name, value);
       ctx.set('Cache-Control', 'no-store');
       ctx.body = error.toJSON();

@@ -62,12 +62,26 @@ export interface ResolvedOptions {
     cacheTime: number;
     maxEntries: number;
   };
+  signatures: {
+    discovery: Discovery;
+    fetch: Fetch;
+    audience: string[];
+    timeout: number;
+    cacheTime: number;
+    maxEntries: number;
+  };
 }
 
 /** Keys whose answers are cached at most: the oldest is dropped past it (10 000 × ~1 KB). */
 const API_KEY_CACHE_ENTRIES = 10_000;
 /** The contract: a revoked key is refused everywhere within 5 s. */
 const MAX_API_KEY_CACHE_SECONDS = 5;
+
+/**
+ * The longest a signature key's lookup is reused: the contract's "a removed key disappears within
+ * 5 s". Tollgate's `cache_seconds` may shorten it, never lengthen it.
+ */
+const SIGNATURE_KEY_CACHE_SECONDS = 5;
 
 /** When the JWKS response has no caching headers. */
 const DEFAULT_CACHE_AGE = 300;
@@ -128,6 +142,15 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
       audience,
       timeout,
       cacheTime: apiKeyCacheSeconds * 1000,
+      maxEntries: API_KEY_CACHE_ENTRIES,
+    },
+    signatures: {
+      discovery,
+      fetch: fetchImpl,
+      audience,
+      timeout,
+      cacheTime: SIGNATURE_KEY_CACHE_SECONDS * 1000,
+      // As many keyids as API keys: a flood of made-up keyids cannot grow the cache past it.
       maxEntries: API_KEY_CACHE_ENTRIES,
     },
   };

@@ -12,16 +12,16 @@ export const DEFAULT_SCHEMES: readonly RequestScheme[] = ['bearer', 'dpop'];
 const DEFAULT_SET: ReadonlySet<RequestScheme> = new Set(DEFAULT_SCHEMES);
 
 /**
- * Every scheme of the contract, and whether this version implements it. RFC 9421 signatures and
- * RFC 8705 certificate-bound tokens come with later versions: they get their credential kind below
- * and flip to true; until then an API asking for them fails at the call, never silently lets a
+ * Every scheme of the contract, and whether this version implements it. RFC 8705
+ * certificate-bound tokens come with a later version: they get their credential kind below and
+ * flip to true; until then an API asking for them fails at the call, never silently lets a
  * request through or refuses it for a reason it did not choose.
  */
 const IMPLEMENTED: Record<RequestScheme, boolean> = {
   bearer: true,
   dpop: true,
   'api-key': true,
-  signature: false,
+  signature: true,
   mtls: false,
 };
 
@@ -40,6 +40,8 @@ export function acceptedSchemes(schemes: readonly RequestScheme[] | undefined): 
 /** The one credential a request carries, by where it came from. */
 export type Credential =
   | { kind: 'api-key'; key: string }
+  /** An RFC 9421 signature (`Signature-Input`/`Signature`), checked whole by the signature client. */
+  | { kind: 'signature' }
   /** An access token in `Authorization: Bearer|DPoP` (a JWT, or at least not an API key). */
   | { kind: 'access-token'; header: string; credentials: Credentials };
 
@@ -59,6 +61,8 @@ function single(value: string | readonly string[] | undefined, name: string): st
 export function findCredential(request: HttpRequest, accepted: ReadonlySet<RequestScheme>): Credential {
   const header = single(readHeader(request.headers, 'authorization'), 'Authorization');
   let apiKey = accepted.has('api-key') ? single(readHeader(request.headers, 'x-api-key'), 'X-API-Key') : undefined;
+  const signature = signatureCredential(request, accepted, header, apiKey);
+  if (signature !== undefined) return signature;
   // The fetch API joins repeated headers with ", ", which no key contains.
   if (apiKey?.includes(',')) throw new InvalidRequestError('send one X-API-Key header');
   if (apiKey !== undefined) apiKey = apiKey.trim();
@@ -71,6 +75,31 @@ export function findCredential(request: HttpRequest, accepted: ReadonlySet<Reque
   if (credentials.scheme === 'Bearer' && credentials.token.startsWith(API_KEY_PREFIX))
     return { kind: 'api-key', key: credentials.token };
   return { kind: 'access-token', header: header!, credentials };
+}
+
+/**
+ * A signed request, when the API accepts signatures (otherwise `Signature` headers may well be
+ * someone else's, as X-API-Key is). The signature authenticates the client by itself: an
+ * `Authorization` or `X-API-Key` beside it is a second credential, refused (400) rather than
+ * choosing which one says who is calling. With signatures the only scheme an API accepts (besides
+ * mtls), an unsigned request goes to the signature check too, which refuses it with Accept-Signature.
+ */
+function signatureCredential(
+  request: HttpRequest,
+  accepted: ReadonlySet<RequestScheme>,
+  header: string | undefined,
+  apiKey: string | undefined,
+): Credential | undefined {
+  if (!accepted.has('signature')) return undefined;
+  const signed =
+    readHeader(request.headers, 'signature-input') !== undefined ||
+    readHeader(request.headers, 'signature') !== undefined;
+  const other = (header !== undefined && header !== '') || apiKey !== undefined;
+  if (signed && other)
+    throw new InvalidRequestError('a signed request carries no other credential: send no Authorization or X-API-Key');
+  if (signed) return { kind: 'signature' };
+  const onlySignatures = !accepted.has('bearer') && !accepted.has('dpop') && !accepted.has('api-key');
+  return onlySignatures && !other ? { kind: 'signature' } : undefined;
 }
 
 /** The token of a `Bearer` header, `undefined` for anything else (another scheme, malformed). */

@@ -4,11 +4,18 @@ import { looksLikeApiKey } from './api-key-format.js';
 import { checkClaims, checkScopes, REQUIRED_CLAIMS, tokenError, type AccessTokenClaims } from './claims.js';
 import { parseCredentials } from './credentials.js';
 import { verifyDPoPProof, type DPoPRequest } from './dpop.js';
-import { InvalidDPoPProofError, InvalidTokenError, ResourceServerError, type Scheme } from './errors.js';
+import {
+  InvalidDPoPProofError,
+  InvalidSignatureError,
+  InvalidTokenError,
+  ResourceServerError,
+  type Scheme,
+} from './errors.js';
 import { RemoteKeySet, type KeySetStatus } from './key-set.js';
 import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
 import { readHeader, type HttpRequest } from './request.js';
 import { acceptedSchemes, findCredential, type RequestScheme } from './schemes.js';
+import { SignatureClient, type SignatureCaller } from './signature-client.js';
 
 export interface VerifyOptions {
   /** Scopes the token must all carry; 403 insufficient_scope otherwise. */
@@ -20,7 +27,7 @@ export interface VerifyOptions {
 export interface VerifyRequestOptions {
   /** Scopes the caller must all have; 403 insufficient_scope otherwise. */
   scopes?: readonly string[];
-  /** How callers may authenticate. Default `['bearer', 'dpop']`; `signature` and `mtls` are not supported yet. */
+  /** How callers may authenticate. Default `['bearer', 'dpop']`; `mtls` is not supported yet. */
   schemes?: readonly RequestScheme[];
 }
 
@@ -28,7 +35,7 @@ export interface VerifyRequestOptions {
 export type AccessTokenCaller = AccessTokenClaims & { scheme: 'bearer' | 'dpop' };
 
 /** Who called, whichever scheme let them in: `{ scheme, sub, client_id, scope, aud, … }`. */
-export type VerifiedCaller = AccessTokenCaller | ApiKeyCaller;
+export type VerifiedCaller = AccessTokenCaller | ApiKeyCaller | SignatureCaller;
 
 /**
  * Validates Tollgate access tokens (RFC 9068) for one API. Create one per API and process: it holds
@@ -40,6 +47,7 @@ export class Verifier {
   readonly #options: ResolvedOptions;
   readonly #keys: RemoteKeySet;
   readonly #apiKeys: ApiKeyClient;
+  readonly #signatures: SignatureClient;
   /** Built once: the options object jose reads on every call. */
   readonly #jwtOptions: JWTVerifyOptions;
 
@@ -49,6 +57,7 @@ export class Verifier {
     this.audience = this.#options.audience;
     this.#keys = new RemoteKeySet(this.#options.keySet);
     this.#apiKeys = new ApiKeyClient(this.#options.apiKeys);
+    this.#signatures = new SignatureClient(this.#options.signatures);
     this.#jwtOptions = {
       issuer: this.#options.issuer,
       audience: this.#options.audience,
@@ -64,8 +73,9 @@ export class Verifier {
 
   /**
    * Authenticates a request by whichever of `schemes` it uses: an access token (`bearer`, `dpop`,
-   * with the `DPoP` proof read from the headers) or an API key (`X-API-Key: tgk_…` or
-   * `Authorization: Bearer tgk_…`). Resolves to the caller; rejects with a
+   * with the `DPoP` proof read from the headers), an API key (`X-API-Key: tgk_…` or
+   * `Authorization: Bearer tgk_…`) or an RFC 9421 signature (`signature`: `request.body` must be
+   * the body's bytes, when it has one). Resolves to the caller; rejects with a
    * {@link ResourceServerError}, or a TypeError for `schemes` this version does not support.
    */
   async verifyRequest(request: HttpRequest, options: VerifyRequestOptions = {}): Promise<VerifiedCaller> {
@@ -74,6 +84,12 @@ export class Verifier {
     let credential;
     try {
       credential = findCredential(request, accepted);
+      if (credential.kind === 'signature') {
+        // Its errors carry their own challenge (`Signature …`, and Accept-Signature), or none (503).
+        const caller = await this.#signatures.verify(request);
+        if (options.scopes !== undefined) checkScopes(caller.scope, options.scopes);
+        return caller;
+      }
       if (credential.kind === 'api-key') {
         // An API key is never tried as a JWT, whether the API accepts keys or not.
         if (!accepted.has('api-key') || !looksLikeApiKey(credential.key)) throw new InvalidTokenError(INVALID_API_KEY);
@@ -81,8 +97,11 @@ export class Verifier {
         if (options.scopes !== undefined) checkScopes(caller.scope, options.scopes);
         return caller;
       }
-      if (!accepted.has('bearer') && !accepted.has('dpop'))
+      if (!accepted.has('bearer') && !accepted.has('dpop')) {
+        if (!accepted.has('api-key'))
+          throw new InvalidSignatureError('access tokens are not accepted here: sign the request');
         throw new InvalidTokenError('access tokens are not accepted here: send an API key');
+      }
     } catch (error) {
       if (!(error instanceof ResourceServerError)) throw error;
       throw error.withChallenge({ scheme: 'Bearer', dpopAlgorithms: this.#options.dpop.algorithms });

@@ -117,7 +117,7 @@ function dictionary(value: string, display: string, body: boolean): Dictionary {
 }
 
 /** Whether the request has a body that must be signed: one passed in, or one its headers announce. */
-function hasBody(request: HttpRequest): boolean {
+export function hasBody(request: HttpRequest): boolean {
   if (request.body !== undefined && request.body.length > 0) return true;
   const length = readHeader(request.headers, 'content-length');
   const announced = typeof length === 'string' ? Number(length) : 0;
