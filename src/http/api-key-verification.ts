@@ -1,7 +1,5 @@
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import type { ApiKeyVerifier } from '../api-keys/api-key-verifier.js';
-import { TollgateError } from '../lib/errors.js';
-import { sendErrorResponse } from '../web/error-response.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -9,42 +7,28 @@ import { looksLikeApiKey } from '@tollgate/resource-server/api-key-format';
 import { parseRate, type Rate } from '../lib/rate.js';
 import { LIMIT_NAMES, type RefusalCounter } from '../limits/limit-names.js';
 import type { Grant, RateLimit } from '../limits/rate-limit.js';
-import { tooManyRequestsJson } from '../limits/too-many-requests.js';
-import { readQuestionBody } from './question-body.js';
-
-/** An API configured with more identifiers than this is not one API. */
-const MAX_AUDIENCES = 20;
+import { audiencesOf, receiveQuestion, type Parameters, type Problem } from './question-body.js';
 
 /**
  * The parameters: `token` (the key, RFC 7662's name) once; `audience` (the asking API's
  * identifiers) once or more; `consume` at most once, `1` (the default: count this request against
  * the key's rate limit and grant points) or `0` (only verify: the API still holds granted points).
  */
-type Question = { token: string; audiences: string[]; consume: boolean } | { problem: string };
-
-function question(get: (name: string) => unknown[]): Question {
-  const token = get('token');
-  const audiences = get('audience');
-  const consume = get('consume');
-  if (token.length !== 1 || typeof token[0] !== 'string') return { problem: 'send the API key once, as token' };
-  if (
-    audiences.length === 0 ||
-    audiences.length > MAX_AUDIENCES ||
-    audiences.some((audience) => typeof audience !== 'string' || audience === '')
-  )
-    return { problem: `send the API's identifiers (1 to ${MAX_AUDIENCES}) as audience` };
-  if (consume.length > 1 || (consume.length === 1 && !['0', '1', 0, 1].includes(consume[0] as string)))
-    return { problem: 'consume must be 0 or 1, at most once' };
-  return {
-    token: token[0],
-    audiences: audiences as string[],
-    consume: consume.length === 0 || String(consume[0]) === '1',
-  };
+interface Question {
+  token: string;
+  audiences: string[];
+  consume: boolean;
 }
 
-async function readQuestion(ctx: Context): Promise<Question | undefined> {
-  const body = await readQuestionBody(ctx, ['audience'], 'token and audience');
-  return typeof body === 'function' ? question(body) : body;
+function question(get: Parameters): Question | Problem {
+  const token = get('token');
+  const consume = get('consume');
+  if (token.length !== 1 || typeof token[0] !== 'string') return { problem: 'send the API key once, as token' };
+  const audiences = audiencesOf(get);
+  if ('problem' in audiences) return audiences;
+  if (consume.length > 1 || (consume.length === 1 && !['0', '1', 0, 1].includes(consume[0] as string)))
+    return { problem: 'consume must be 0 or 1, at most once' };
+  return { token: token[0], audiences, consume: consume.length === 0 || String(consume[0]) === '1' };
 }
 
 /** The answer's rate-limit fields, when points were granted (or refused) for this question. */
@@ -98,28 +82,14 @@ export function apiKeyVerification(options: ApiKeyVerificationOptions): Middlewa
   return gated(
     (ctx) => ctx.path === paths.apiKeyVerification,
     async (ctx) => {
-      ctx.set('Cache-Control', 'no-store');
-      if (ctx.method !== 'POST') {
-        sendErrorResponse(
-          ctx,
-          new TollgateError(405, 'invalid_request', `${ctx.method} is not allowed here: POST the question`, {
-            headers: { Allow: 'POST' },
-          }),
-        );
-        return;
-      }
-      const blocked = failures.blocked(ctx.ip);
-      if (!blocked.allowed) {
-        refused(LIMIT_NAMES.apiKeyVerificationFailures);
-        tooManyRequestsJson(ctx, blocked.retryAfterSeconds);
-        return;
-      }
-      const asked = await readQuestion(ctx);
-      if (!asked) return; // too large a form: peekForm answered
-      if ('problem' in asked) {
-        sendErrorResponse(ctx, new TollgateError(400, 'invalid_request', asked.problem));
-        return;
-      }
+      const asked = await receiveQuestion(ctx, {
+        failures,
+        refused,
+        limitName: LIMIT_NAMES.apiKeyVerificationFailures,
+        expected: 'token and audience',
+        read: question,
+      });
+      if (!asked) return;
       const verified = await verifier.verify(asked.token, asked.audiences);
       // Why a key was refused stays out of the label as it stays out of the answer.
       metrics.apiKeyVerifications.inc({ result: verified ? 'valid' : 'invalid' });

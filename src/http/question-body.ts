@@ -1,17 +1,87 @@
 import type { Context } from 'koa';
 import { isUtf8Text } from '../lib/acceptable-text.js';
+import { TollgateError } from '../lib/errors.js';
+import type { RefusalCounter } from '../limits/limit-names.js';
+import type { RateLimit } from '../limits/rate-limit.js';
+import { tooManyRequestsJson } from '../limits/too-many-requests.js';
+import { sendErrorResponse } from '../web/error-response.js';
 import { MAX_FORM_BYTES, peekForm } from '../web/form-peek.js';
 import { readLimitedBody } from '../web/read-body.js';
 
 /** A parameter's values, as many as were sent: a form repeats a name, JSON has one member (or an array). */
 export type Parameters = (name: string) => unknown[];
 
+/** Why a question cannot be answered, in words for its 400 invalid_request. */
+export type Problem = { problem: string };
+
+/** An API configured with more identifiers than this is not one API. */
+export const MAX_AUDIENCES = 20;
+
+/** The asking API's identifiers: `audience` once or more (a form repeats it, JSON may send an array). */
+export function audiencesOf(get: Parameters): string[] | Problem {
+  const audiences = get('audience');
+  if (
+    audiences.length === 0 ||
+    audiences.length > MAX_AUDIENCES ||
+    audiences.some((audience) => typeof audience !== 'string' || audience === '')
+  )
+    return { problem: `send the API's identifiers (1 to ${MAX_AUDIENCES}) as audience` };
+  return audiences as string[];
+}
+
+export interface QuestionRules<Question> {
+  /** Per client address, questions answered inactive; made with `blockInMemory`. */
+  failures: RateLimit;
+  refused: RefusalCounter;
+  /** The failure limit's name, for `tollgate_rate_limited_total{limit}`. */
+  limitName: string;
+  /** What to send, for the 400 when the body is neither a form nor JSON. */
+  expected: string;
+  read: (get: Parameters) => Question | Problem;
+}
+
+/**
+ * What every endpoint an API asks does before its question (API-key and signature verification):
+ * no-store, POST only (405 with Allow), the per-address failure limit (429 while it holds), the
+ * body read as a form or JSON, and 400 invalid_request for a malformed question. Undefined when
+ * it has answered the request itself.
+ */
+export async function receiveQuestion<Question extends object>(
+  ctx: Context,
+  rules: QuestionRules<Question>,
+): Promise<Question | undefined> {
+  ctx.set('Cache-Control', 'no-store');
+  if (ctx.method !== 'POST') {
+    sendErrorResponse(
+      ctx,
+      new TollgateError(405, 'invalid_request', `${ctx.method} is not allowed here: POST the question`, {
+        headers: { Allow: 'POST' },
+      }),
+    );
+    return undefined;
+  }
+  const blocked = rules.failures.blocked(ctx.ip);
+  if (!blocked.allowed) {
+    rules.refused(rules.limitName);
+    tooManyRequestsJson(ctx, blocked.retryAfterSeconds);
+    return undefined;
+  }
+  const body = await readQuestionBody(ctx, ['audience'], rules.expected);
+  if (!body) return undefined; // too large a form: peekForm answered
+  const asked = typeof body === 'function' ? rules.read(body) : body;
+  if ('problem' in asked) {
+    sendErrorResponse(ctx, new TollgateError(400, 'invalid_request', asked.problem));
+    return undefined;
+  }
+  return asked;
+}
+
 /**
  * The body of a question an API POSTs to one of Tollgate's own endpoints (API-key and signature
  * verification): a form or a JSON object. `arrays` are the parameters that may repeat, which JSON
  * sends as an array. Undefined when the form was too large (peekForm answered 400 already).
  */
-export async function readQuestionBody(
+async function readQuestionBody(
   ctx: Context,
   arrays: readonly string[],
   expected: string,

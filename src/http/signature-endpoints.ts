@@ -9,14 +9,11 @@ import { looksLikeKeyid } from '../clients/signature-keys.js';
 import { LIMIT_NAMES, type RefusalCounter } from '../limits/limit-names.js';
 import { nonceExpiry, SIGNATURE_WINDOW_SECONDS, type NonceStore } from '../limits/nonce-store.js';
 import type { RateLimit } from '../limits/rate-limit.js';
-import { tooManyRequestsJson } from '../limits/too-many-requests.js';
 import { sendErrorResponse } from '../web/error-response.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
-import { readQuestionBody, type Parameters } from './question-body.js';
+import { audiencesOf, receiveQuestion, type Parameters, type Problem } from './question-body.js';
 
-/** An API configured with more identifiers than this is not one API. */
-const MAX_AUDIENCES = 20;
 const MAX_NONCE_LENGTH = 256;
 const MAX_SIGNATURE_BASE_BYTES = 16 * 1024;
 /** The base64 of an RSA 8192 signature (1 KiB) with room; HMAC's is 44 characters. */
@@ -28,8 +25,6 @@ const NONCE = /^[\x20-\x7e]+$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const INTEGER = /^-?\d{1,15}$/;
 
-type Problem = { problem: string };
-
 function one(get: Parameters, name: string): string | undefined {
   const values = get(name);
   return values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
@@ -38,15 +33,9 @@ function one(get: Parameters, name: string): string | undefined {
 /** keyid once, audience 1–20 times: what both endpoints ask. */
 function keyQuestion(get: Parameters): { keyid: string; audiences: string[] } | Problem {
   const keyid = one(get, 'keyid');
-  const audiences = get('audience');
   if (keyid === undefined) return { problem: 'send the key id once, as keyid' };
-  if (
-    audiences.length === 0 ||
-    audiences.length > MAX_AUDIENCES ||
-    audiences.some((audience) => typeof audience !== 'string' || audience === '')
-  )
-    return { problem: `send the API's identifiers (1 to ${MAX_AUDIENCES}) as audience` };
-  return { keyid, audiences: audiences as string[] };
+  const audiences = audiencesOf(get);
+  return 'problem' in audiences ? audiences : { keyid, audiences };
 }
 
 interface VerifyQuestion {
@@ -113,39 +102,6 @@ export interface SignatureEndpointsOptions {
   refused: RefusalCounter;
 }
 
-/** What both endpoints do before their question: no-store, POST only, the failure limit, the body read. */
-async function common<Question extends object>(
-  ctx: Context,
-  failures: RateLimit,
-  refused: RefusalCounter,
-  read: (get: Parameters) => Question | Problem,
-): Promise<Question | undefined> {
-  ctx.set('Cache-Control', 'no-store');
-  if (ctx.method !== 'POST') {
-    sendErrorResponse(
-      ctx,
-      new TollgateError(405, 'invalid_request', `${ctx.method} is not allowed here: POST the question`, {
-        headers: { Allow: 'POST' },
-      }),
-    );
-    return undefined;
-  }
-  const blocked = failures.blocked(ctx.ip);
-  if (!blocked.allowed) {
-    refused(LIMIT_NAMES.signatureVerificationFailures);
-    tooManyRequestsJson(ctx, blocked.retryAfterSeconds);
-    return undefined;
-  }
-  const body = await readQuestionBody(ctx, ['audience'], 'the question');
-  if (!body) return undefined; // too large a form: peekForm answered
-  const asked = typeof body === 'function' ? read(body) : body;
-  if ('problem' in asked) {
-    sendErrorResponse(ctx, new TollgateError(400, 'invalid_request', asked.problem));
-    return undefined;
-  }
-  return asked;
-}
-
 /**
  * Refused: exactly `{active: false}`, whatever the reason, like RFC 7662. A keyid that is not of
  * a keyid's shape costs no look-up and does not count against the address (an API's library
@@ -176,13 +132,14 @@ async function inactive(ctx: Context, failures: RateLimit, keyid: string): Promi
  */
 export function signatureEndpoints(options: SignatureEndpointsOptions): Middleware {
   const { paths, keys, nonces, metrics, failures, refused } = options;
+  const rules = { failures, refused, limitName: LIMIT_NAMES.signatureVerificationFailures, expected: 'the question' };
   // A store away fails every question the same way: one line per interval, not one per request.
   const log = new RepeatedLog(options.logger);
   return gated(
     (ctx) => ctx.path === paths.signatureKeyLookup || ctx.path === paths.signatureVerification,
     async (ctx) => {
       if (ctx.path === paths.signatureKeyLookup) {
-        const asked = await common(ctx, failures, refused, keyQuestion);
+        const asked = await receiveQuestion(ctx, { ...rules, read: keyQuestion });
         if (!asked) return;
         const key = await keys.lookup(asked.keyid, asked.audiences);
         if (!key) return inactive(ctx, failures, asked.keyid);
@@ -194,7 +151,7 @@ export function signatureEndpoints(options: SignatureEndpointsOptions): Middlewa
         return;
       }
 
-      const asked = await common(ctx, failures, refused, verifyQuestion);
+      const asked = await receiveQuestion(ctx, { ...rules, read: verifyQuestion });
       if (!asked) return;
       const { key, secret } = await keys.lookupWithSecret(asked.keyid, asked.audiences);
       const isHmac = key?.alg === HMAC_ALGORITHM;
