@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Discovery } from './discovery.js';
+import type { IssuerClientOptions } from './discovery.js';
 import {
   InvalidTokenError,
   IssuerUnavailableError,
@@ -7,7 +7,7 @@ import {
   ResourceServerError,
   type RateLimitState,
 } from './errors.js';
-import { FetchError, postForm, type Fetch } from './http.js';
+import { FetchError, postForm } from './http.js';
 
 /** What the API learns about the caller of a valid key. */
 export interface ApiKeyCaller {
@@ -25,18 +25,6 @@ export interface ApiKeyCaller {
   exp?: number;
   /** The key's rate limit as it stands after this request, when the key has one. */
   rateLimit?: RateLimitState;
-}
-
-export interface ApiKeyClientOptions {
-  discovery: Discovery;
-  fetch: Fetch;
-  audience: readonly string[];
-  /** Milliseconds. */
-  timeout: number;
-  /** How long an answer (active or not) is reused, in milliseconds. */
-  cacheTime: number;
-  /** How many keys' answers are kept at most; the oldest goes first. */
-  maxEntries: number;
 }
 
 /** The one description of every refused key: why it was refused is nobody's business but the operator's. */
@@ -132,7 +120,7 @@ function readAnswer(body: Record<string, unknown>) {
 export class ApiKeyClient {
   readonly #entries = new Map<string, Entry>();
 
-  constructor(private readonly options: ApiKeyClientOptions) {}
+  constructor(private readonly options: IssuerClientOptions) {}
 
   /** `key` has passed the local shape and checksum check already. */
   async verify(key: string): Promise<ApiKeyCaller> {

@@ -76,3 +76,19 @@ export class Discovery {
     this.#document = undefined;
   }
 }
+
+/**
+ * What a client of one of the issuer's question endpoints needs (the API-key and signature-key
+ * clients): where to find the endpoint, how to ask, for which API, and how long to keep answers.
+ */
+export interface IssuerClientOptions {
+  discovery: Discovery;
+  fetch: Fetch;
+  audience: readonly string[];
+  /** Milliseconds. */
+  timeout: number;
+  /** How long an answer (found or not) is reused at most, in milliseconds. */
+  cacheTime: number;
+  /** How many answers are kept at most; the oldest goes first. */
+  maxEntries: number;
+}

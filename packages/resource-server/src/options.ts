@@ -3,7 +3,7 @@ import type { Fetch } from './http.js';
 import type { KeySetOptions } from './key-set.js';
 import { MemoryReplayCache, type ReplayCache } from './replay-cache.js';
 import type { DPoPSettings } from './dpop.js';
-import { Discovery } from './discovery.js';
+import { Discovery, type IssuerClientOptions } from './discovery.js';
 
 /** Every duration is in seconds, like JWT claims and `Cache-Control`. Defaults are in the README. */
 export interface VerifierOptions {
@@ -54,22 +54,8 @@ export interface ResolvedOptions {
   maxTokenAge: number | undefined;
   keySet: KeySetOptions;
   dpop: DPoPSettings;
-  apiKeys: {
-    discovery: Discovery;
-    fetch: Fetch;
-    audience: string[];
-    timeout: number;
-    cacheTime: number;
-    maxEntries: number;
-  };
-  signatures: {
-    discovery: Discovery;
-    fetch: Fetch;
-    audience: string[];
-    timeout: number;
-    cacheTime: number;
-    maxEntries: number;
-  };
+  apiKeys: IssuerClientOptions;
+  signatures: IssuerClientOptions;
 }
 
 /** Keys whose answers are cached at most: the oldest is dropped past it (10 000 × ~1 KB). */

@@ -1,5 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
-import type { Discovery, Endpoint } from './discovery.js';
+import type { Endpoint, IssuerClientOptions } from './discovery.js';
 import {
   ACCEPT_SIGNATURE,
   ACCEPT_SIGNATURE_WITH_BODY,
@@ -7,7 +7,7 @@ import {
   IssuerUnavailableError,
   ResourceServerError,
 } from './errors.js';
-import { FetchError, postForm, type Fetch } from './http.js';
+import { FetchError, postForm } from './http.js';
 import type { ReplayCache } from './replay-cache.js';
 import type { HttpRequest } from './request.js';
 import {
@@ -49,18 +49,6 @@ export interface SignatureCaller {
   nonce: string;
   /** Public keys only: an HMAC signature proves nothing to a third party (Tollgate holds the secret too). */
   evidence?: SignatureEvidence;
-}
-
-export interface SignatureClientOptions {
-  discovery: Discovery;
-  fetch: Fetch;
-  audience: readonly string[];
-  /** Milliseconds. */
-  timeout: number;
-  /** Upper bound on how long a key lookup (found or not) is reused, in milliseconds; Tollgate's cache_seconds may shorten it. */
-  cacheTime: number;
-  /** How many keyids' answers are kept at most; the oldest goes first. */
-  maxEntries: number;
 }
 
 /** What Tollgate says of a key and its client. */
@@ -154,7 +142,7 @@ function importKey(alg: SignatureAlgorithm, jwk: unknown): SignatureKey | undefi
 export class SignatureClient {
   readonly #entries = new Map<string, Entry>();
 
-  constructor(private readonly options: SignatureClientOptions) {}
+  constructor(private readonly options: IssuerClientOptions) {}
 
   /** Resolves to the caller of a valid signed request; rejects with a ResourceServerError. */
   async verify(request: HttpRequest): Promise<SignatureCaller> {
