@@ -131,8 +131,13 @@ export class ClientKeyService {
 
   /** An HMAC key's secret, for verifying a signature made with it; undefined for another key or none. */
   async hmacSecret(keyid: string): Promise<string | undefined> {
-    const sealed = await clientKeyStore.sealedSecret(this.db, keyid);
-    return sealed === undefined ? undefined : open(this.keks, sealed, sealingContext(keyid));
+    const sealed = (await clientKeyStore.byKeyidWithSecret(this.db, keyid))?.secretSealed;
+    return sealed ? this.openSecret(keyid, sealed) : undefined;
+  }
+
+  /** An HMAC secret as sealed in its row, opened (bound to its keyid: a secret moved to another row does not open). */
+  openSecret(keyid: string, sealed: string): string {
+    return open(this.keks, sealed, sealingContext(keyid));
   }
 
   /**

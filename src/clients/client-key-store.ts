@@ -32,7 +32,7 @@ function fromRow(row: ClientKeyRow): ClientKey {
 
 export type NewClientKey = Omit<ClientKey, 'createdAt'> & { secretSealed: string | null };
 
-/** SQL for client_keys (migrations/011_client_keys.ts). The sealed secret is read only by sealedSecrets. */
+/** SQL for client_keys (migrations/011_client_keys.ts). The sealed secret is read only by byKeyidWithSecret and sealedSecrets. */
 export const clientKeyStore = {
   async ofClient(db: Knex, clientId: string): Promise<ClientKey[]> {
     const rows: ClientKeyRow[] = await db('client_keys')
@@ -77,13 +77,16 @@ export const clientKeyStore = {
     return rows.map((row) => ({ keyid: row.keyid, secretSealed: row.secret_sealed }));
   },
 
-  async sealedSecret(db: Knex, keyid: string): Promise<string | undefined> {
-    const row: { secret_sealed: string } | undefined = await db('client_keys')
-      .select('secret_sealed')
+  /** One key by its keyid with its sealed secret (null for a public key): the signature verification path's one read. */
+  async byKeyidWithSecret(
+    db: Knex,
+    keyid: string,
+  ): Promise<{ key: ClientKey; secretSealed: string | null } | undefined> {
+    const row: (ClientKeyRow & { secret_sealed: string | null }) | undefined = await db('client_keys')
+      .select([...COLUMNS, 'secret_sealed'])
       .where({ keyid })
-      .whereNotNull('secret_sealed')
       .first();
-    return row?.secret_sealed;
+    return row && { key: fromRow(row), secretSealed: row.secret_sealed };
   },
 
   async reseal(db: Knex, keyid: string, secretSealed: string): Promise<void> {

@@ -5,6 +5,7 @@ import { HMAC_ALGORITHM, type ClientKeyAlgorithm, type PublicJwk } from '../lib/
 import { ID_PREFIX } from '../lib/ids.js';
 import type { ClientDirectory } from './client-directory.js';
 import type { ClientKeyService } from './client-key-service.js';
+import type { ClientKey } from './client-key.js';
 import { clientKeyStore } from './client-key-store.js';
 
 /** A client's key as an API may use it for a signed request: what the signer may do at the asked APIs. */
@@ -56,7 +57,26 @@ export class SignatureKeys {
   /** The key, when it exists, its client is enabled and allowed a scope of one of `audiences`. */
   async lookup(keyid: string, audiences: readonly string[]): Promise<SignatureKey | undefined> {
     if (!looksLikeKeyid(keyid)) return undefined;
-    const key = await clientKeyStore.byKeyid(this.db, keyid);
+    return this.#usable(await clientKeyStore.byKeyid(this.db, keyid), audiences);
+  }
+
+  /**
+   * The key, as `lookup` answers it, and its HMAC secret when it is an HMAC key, from one read of
+   * its row (the verification endpoint's round trips are its latency).
+   */
+  async lookupWithSecret(
+    keyid: string,
+    audiences: readonly string[],
+  ): Promise<{ key: SignatureKey | undefined; secret: string | undefined }> {
+    if (!looksLikeKeyid(keyid)) return { key: undefined, secret: undefined };
+    const row = await clientKeyStore.byKeyidWithSecret(this.db, keyid);
+    const key = await this.#usable(row?.key, audiences);
+    const sealed = key?.alg === HMAC_ALGORITHM ? row?.secretSealed : undefined;
+    return { key, secret: sealed ? this.clientKeys.openSecret(keyid, sealed) : undefined };
+  }
+
+  /** A key found (or not) → its client, present and enabled, and its scopes of the asked APIs. */
+  async #usable(key: ClientKey | undefined, audiences: readonly string[]): Promise<SignatureKey | undefined> {
     const [client, snapshot] = await Promise.all([
       this.directory.find(key?.clientId ?? NO_CLIENT),
       this.catalog.snapshot(),
@@ -74,19 +94,6 @@ export class SignatureKeys {
       scopes,
       audience: [...owners.keys()],
     };
-  }
-
-  /**
-   * The key, as `lookup` answers it, and its HMAC secret when it is an HMAC key. Both are read at
-   * once (in parallel on PostgreSQL's pool): the verification endpoint's round trips are its latency.
-   */
-  async lookupWithSecret(
-    keyid: string,
-    audiences: readonly string[],
-  ): Promise<{ key: SignatureKey | undefined; secret: string | undefined }> {
-    if (!looksLikeKeyid(keyid)) return { key: undefined, secret: undefined };
-    const [key, secret] = await Promise.all([this.lookup(keyid, audiences), this.clientKeys.hmacSecret(keyid)]);
-    return { key, secret: key?.alg === HMAC_ALGORITHM ? secret : undefined };
   }
 
   /**
