@@ -27,16 +27,22 @@ export class FreshnessCache<K, V> {
   ) {}
 
   async get(key: K): Promise<V> {
+    const held = this.peek(key);
+    return held ? held.value : this.#refresh(key);
+  }
+
+  /**
+   * What get() would resolve to without waiting for the database, by the same rule (a refresh
+   * begins past FRESH_MS), or undefined when it would wait. For a hot path that would otherwise
+   * pay a promise and an await per request for a value it already holds.
+   */
+  peek(key: K): { value: V } | undefined {
     const entry = this.#entries.get(key);
-    if (entry) {
-      const age = this.now() - entry.loadedAt;
-      if (age <= FRESH_MS) return entry.value;
-      if (age <= MAX_STALE_MS) {
-        this.#refresh(key).catch(() => undefined);
-        return entry.value;
-      }
-    }
-    return this.#refresh(key);
+    if (!entry) return undefined;
+    const age = this.now() - entry.loadedAt;
+    if (age > MAX_STALE_MS) return undefined;
+    if (age > FRESH_MS) this.#refresh(key).catch(() => undefined);
+    return entry;
   }
 
   /** Forget a key, or everything, at once (this instance made the change). */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RequestDurations } from './request-durations.js';
 
 /** What the key-age gauge reads at scrape time: each algorithm's current signing key and when it was activated. */
 export type CurrentKeys = () => Iterable<{ alg: string; activatedAt: Date }>;
@@ -19,8 +20,6 @@ const LABEL_WORD = /^[a-z][a-z0-9_.:/-]{0,63}$/i;
  */
 export class Metrics {
   readonly registry = new Registry();
-  /** The request-duration series by `route status` (bounded: both come from fixed tables). */
-  readonly #durationSeries = new Map<string, { observe(seconds: number): void }>();
   readonly tokensIssued = new Counter({
     name: 'tollgate_tokens_issued_total',
     help: 'Token endpoint successes, by grant type',
@@ -33,13 +32,12 @@ export class Metrics {
     labelNames: ['error'] as const,
     registers: [this.registry],
   });
-  readonly requestDuration = new Histogram({
-    name: 'tollgate_http_request_duration_seconds',
-    help: 'Request duration, by route name (never the raw path) and status',
-    labelNames: ['route', 'status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  /** By route name and status: observed on every request, so kept outside prom-client (request-durations.ts). */
+  readonly #requestDurations = new RequestDurations(
+    'tollgate_http_request_duration_seconds',
+    'Request duration, by route name (never the raw path) and status',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
   readonly refreshTokenReuse = new Counter({
     name: 'tollgate_refresh_token_reuse_total',
     help: 'Refresh tokens (or codes) presented again after use; each revokes its grant',
@@ -93,6 +91,7 @@ export class Metrics {
 
   constructor(readings: { currentKeys: CurrentKeys; pool: PoolUsage }) {
     collectDefaultMetrics({ register: this.registry });
+    this.registry.registerMetric(this.#requestDurations.asMetric());
     new Gauge({
       name: 'tollgate_signing_key_age_seconds',
       help: "Seconds since each algorithm's current signing key became current",
@@ -131,11 +130,7 @@ export class Metrics {
 
   /** `route` must come from a fixed table of names (the caller's job); `status` is a number below 600. */
   observeRequest(route: string, status: number, seconds: number): void {
-    // Each route and status's series looked up once: observing through labels hashes them every time.
-    const key = `${route} ${status}`;
-    let series = this.#durationSeries.get(key);
-    if (!series) this.#durationSeries.set(key, (series = this.requestDuration.labels({ route, status })));
-    series.observe(seconds);
+    this.#requestDurations.observe(route, status, seconds);
   }
 
   /** The Prometheus text exposition and its content type. */

@@ -112,4 +112,44 @@ describe('FreshnessCache', () => {
       { numRuns: 200 },
     );
   });
+  it('peek() holds what get() would serve at once, by the same bound, and undefined where get() would wait', async () => {
+    const h = harness();
+    expect(h.cache.peek('a')).toBeUndefined(); // never loaded: get() would wait
+    expect(h.loads).toHaveLength(0);
+    await h.cache.get('a');
+    h.change();
+    h.advance(FRESH_MS);
+    expect(h.cache.peek('a')?.value).toBe(0);
+    expect(h.loads).toHaveLength(1); // fresh: no refresh
+    h.advance(1);
+    expect(h.cache.peek('a')?.value).toBe(0); // stale: served, and a refresh begins
+    expect(h.loads).toHaveLength(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.cache.peek('a')?.value).toBe(1);
+    h.change();
+    h.advance(MAX_STALE_MS + 1);
+    expect(h.cache.peek('a')).toBeUndefined(); // too old: get() would wait for the database
+    expect(await h.cache.get('a')).toBe(2);
+  });
+
+  it('peek() never holds a value read longer than MAX_STALE_MS ago', async () => {
+    const step = fc.record({ advance: fc.nat({ max: MAX_STALE_MS * 2 }), load: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 30 }), async (steps) => {
+        let now = 0;
+        const cache = new FreshnessCache<string, { readAt: number }>(
+          async () => ({ readAt: now }),
+          10,
+          () => now,
+        );
+        for (const { advance, load } of steps) {
+          now += advance;
+          const held = load ? { value: await cache.get('a') } : cache.peek('a');
+          if (held) expect(now - held.value.readAt).toBeLessThanOrEqual(MAX_STALE_MS);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
