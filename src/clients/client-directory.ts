@@ -34,6 +34,12 @@ export class ClientDirectory {
     return this.#cache.get(id);
   }
 
+  /** The client as find() would resolve it at once, or undefined when find() would have to wait for the database. */
+  peek(id: string): { client: KnownClient | undefined } | undefined {
+    const held = this.#cache.peek(id);
+    return held && { client: held.value };
+  }
+
   invalidate(id: string): void {
     this.#cache.invalidate(id);
   }

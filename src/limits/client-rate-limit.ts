@@ -1,7 +1,7 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { provesClient } from '../clients/client-authentication.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
-import { presentedClientCredentials } from '../oidc-provider/internals.js';
+import { basicClientId, presentedClientCredentials } from '../oidc-provider/internals.js';
 import { peekForm } from '../web/form-peek.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
@@ -54,28 +54,40 @@ export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
   // The audiences oidc-provider accepts in an assertion at the token endpoint.
   const audiences = [options.issuer, new URL(options.issuer).origin + paths.token];
 
+  /** The whole check: the client's credentials proved, then a point taken from its limit. */
+  const limited = async (ctx: Context, next: Next): Promise<unknown> => {
+    if (!ctx.is('application/x-www-form-urlencoded')) return next(); // oidc-provider refuses it
+    // (Form fields that contradict the Basic header are oidc-provider's to refuse.)
+    const authorization = ctx.get('authorization');
+    const form = authorization ? NO_FORM : await peekForm(ctx);
+    if (!form) return undefined; // too large: peekForm answered 400
+    let presented;
+    try {
+      presented = presentedClientCredentials(authorization, form);
+    } catch {
+      return next(); // no client, or credentials oidc-provider refuses with its own words
+    }
+    const client = await directory.find(presented.id);
+    if (!client?.rateLimit || !(await provesClient(client, presented, { audiences }))) return next();
+    const verdict = await limitFor(client.rateLimit).take(client.id);
+    if (verdict.allowed) return next();
+    refused(LIMIT_NAMES.client);
+    tooManyRequestsJson(ctx, verdict.retryAfterSeconds);
+    return undefined;
+  };
+
   return gated(
-    (ctx) => ctx.method === 'POST' && ctx.path === paths.token && Boolean(ctx.is('application/x-www-form-urlencoded')),
-    async (ctx, next) => {
-      // The usual request names its client in the Basic header: the body is not needed to find
-      // the client, and a client without a limit (most) goes on without it being looked at. (Form
-      // fields that contradict the header are oidc-provider's to refuse.)
+    (ctx) => ctx.method === 'POST' && ctx.path === paths.token,
+    (ctx, next) => {
+      // The usual request names its client in the Basic header, and the usual client has no
+      // limit: when the directory holds that client now, it goes on from this plain function,
+      // without the body, its content type or the secret being looked at (issue 16: the token
+      // path's cost). Anything else takes the whole check.
       const authorization = ctx.get('authorization');
-      const form = authorization ? NO_FORM : await peekForm(ctx);
-      if (!form) return undefined; // too large: peekForm answered 400
-      let presented;
-      try {
-        presented = presentedClientCredentials(authorization, form);
-      } catch {
-        return next(); // no client, or credentials oidc-provider refuses with its own words
-      }
-      const client = await directory.find(presented.id);
-      if (!client?.rateLimit || !(await provesClient(client, presented, { audiences }))) return next();
-      const verdict = await limitFor(client.rateLimit).take(client.id);
-      if (verdict.allowed) return next();
-      refused(LIMIT_NAMES.client);
-      tooManyRequestsJson(ctx, verdict.retryAfterSeconds);
-      return undefined;
+      const id = authorization ? basicClientId(authorization) : undefined;
+      const held = id === undefined ? undefined : directory.peek(id);
+      if (held && !held.client?.rateLimit) return next();
+      return limited(ctx, next);
     },
   );
 }

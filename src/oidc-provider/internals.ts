@@ -280,10 +280,12 @@ export function onServerError(provider: Provider, report: (ctx: object, error: u
  * list grows with its features, so the events are seen at emit() rather than by name.
  */
 export function onEveryErrorEvent(provider: Provider, report: (error: unknown) => void): void {
-  const emit = provider.emit.bind(provider);
-  provider.emit = (event: string | symbol, ...args: unknown[]) => {
-    if (typeof event === 'string' && (event === 'server_error' || event.endsWith('.error'))) report(args[1]);
-    return emit(event, ...args);
+  const emit = provider.emit;
+  // Several events a token: passed on as they came (apply with `arguments`), no array made per call.
+  provider.emit = function emitSeeingErrors(event: string | symbol, _ctx?: unknown, error?: unknown) {
+    if (typeof event === 'string' && (event === 'server_error' || event.endsWith('.error'))) report(error);
+    // eslint-disable-next-line prefer-rest-params
+    return emit.apply(provider, arguments as unknown as Parameters<Provider['emit']>);
   };
 }
 
@@ -404,18 +406,45 @@ function assertionSubject(assertion: string): string | undefined {
   }
 }
 
-function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
-  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
+const BASIC = /^Basic ([A-Za-z0-9+/=]+)$/i;
+
+/** RFC 6749 §2.3.1: both parts are form-urlencoded inside the Basic credentials. */
+function formDecoded(part: string): string {
+  return part.includes('%') || part.includes('+') ? decodeURIComponent(part.replace(/\+/g, ' ')) : part;
+}
+
+/** The Basic credentials' `id:secret`, decoded from base64, with the colon's place; undefined if not Basic. */
+function basicPair(header: string | undefined): { decoded: string; colon: number } | undefined {
+  const match = BASIC.exec(header ?? '');
   if (!match?.[1]) return undefined;
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon === -1) return undefined;
-  // RFC 6749 §2.3.1: both parts are form-urlencoded inside the Basic credentials.
+  return colon === -1 ? undefined : { decoded, colon };
+}
+
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const pair = basicPair(header);
+  if (!pair) return undefined;
   try {
     return {
-      id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
-      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+      id: formDecoded(pair.decoded.slice(0, pair.colon)),
+      secret: formDecoded(pair.decoded.slice(pair.colon + 1)),
     };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The client id an Authorization: Basic header names, decoded as presentedClientCredentials
+ * decodes it, and nothing else (the secret is not looked at); undefined if it does not parse.
+ * For a check that needs to know which client is named before it needs its credentials.
+ */
+export function basicClientId(authorization: string): string | undefined {
+  const pair = basicPair(authorization);
+  if (!pair) return undefined;
+  try {
+    return formDecoded(pair.decoded.slice(0, pair.colon));
   } catch {
     return undefined;
   }

@@ -1,9 +1,16 @@
+import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
 import { ANONYMOUS_ACTOR, type AuditEntry } from '../audit/audit-entry.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import { presentedRefreshToken } from '../oidc-provider/internals.js';
+import { formHandedToProvider, presentedRefreshToken } from '../oidc-provider/internals.js';
 import { gated } from '../web/path-gate.js';
 import type { Paths } from '../web/paths.js';
+
+/** False only for a form already read that names one grant type other than refresh_token. */
+function mayPresentRefreshToken(req: IncomingMessage): boolean {
+  const grantType = formHandedToProvider(req)?.grant_type;
+  return typeof grantType !== 'string' || grantType === 'refresh_token';
+}
 
 /**
  * Records each reuse of a refresh token — its family revoked — in the audit log, whichever part
@@ -30,11 +37,15 @@ export class RefreshReuseAudit {
     });
   }
 
-  /** Around the token endpoint, outside RefreshRotation.commitOnSuccess: writes what was noted. */
+  /**
+   * Around the token endpoint, outside RefreshRotation.commitOnSuccess: writes what was noted.
+   * Only refresh_token requests can note a reuse; a request whose form (read by the input guard)
+   * names another grant type goes straight on, without an async frame around it (issue 16).
+   */
   recordAfter(paths: Pick<Paths, 'token'>): Middleware {
     const { token } = paths;
     return gated(
-      (ctx) => ctx.method === 'POST' && ctx.path === token,
+      (ctx) => ctx.method === 'POST' && ctx.path === token && mayPresentRefreshToken(ctx.req),
       async (ctx, next) => {
         await next();
         const entry = this.#noted.get(ctx);
