@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
 import { camelRow } from '../db/rows.js';
 import { runStatement, statement } from '../db/statements.js';
-import type { ApiKey } from './api-key.js';
+import type { ApiKey, ApiKeyTimes } from './api-key.js';
 
 interface ApiKeyRow {
   id: string;
@@ -27,12 +27,43 @@ function fromRow(row: ApiKeyRow): ApiKey {
 /** Rows per UPDATE of last_used_at: 2 bind parameters each, far below PostgreSQL's 65,535. */
 const LAST_USED_BATCH = 5_000;
 
+/** What verification reads of a key: the columns it checks and answers with, times in epoch milliseconds. */
+export interface ApiKeyCheck extends ApiKeyTimes {
+  id: string;
+  clientId: string;
+  scopes: string[];
+  keyHash: string;
+  rateLimit: string | null;
+}
+
+interface ApiKeyCheckRow {
+  id: string;
+  client_id: string;
+  scopes: string[];
+  key_hash: string;
+  rate_limit: string | null;
+  revoked_ms: number | null;
+  expires_ms: number | null;
+  grace_ms: number | null;
+}
+
+/** A timestamptz as whole milliseconds since the epoch, a float8 both drivers read as a number (no Date parsing). */
+const epochMs = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
+
 /**
  * The verification path's one query, as a prepared statement: knex builds and compiles a query
  * on every call, which cost ~145 µs of the ~365 µs of Tollgate CPU a verification took
- * (bench/results/2026-12-07-api-keys-prepared-statement-experiment.md).
+ * (bench/results/2026-12-07-api-keys-prepared-statement-experiment.md). Only the columns
+ * verification uses, times as numbers and mapped by hand: `SELECT *` had the driver parse five
+ * timestamps into Dates and the mapper rename thirteen columns through regular expressions for
+ * every key asked about (issue 17).
  */
-const BY_HASH = statement('api_key_by_hash', 'SELECT * FROM api_keys WHERE key_hash = $1');
+const CHECK_BY_HASH = statement(
+  'api_key_check_by_hash',
+  `SELECT id, client_id, scopes, key_hash, rate_limit, ${epochMs('revoked_at')} AS revoked_ms,
+          ${epochMs('expires_at')} AS expires_ms, ${epochMs('grace_until')} AS grace_ms
+     FROM api_keys WHERE key_hash = $1`,
+);
 
 /** SQL for API keys. */
 export const apiKeyStore = {
@@ -50,9 +81,21 @@ export const apiKeyStore = {
   },
 
   /** The one query on the verification path: by the unique hash, so one index probe. */
-  async byHash(db: Knex, keyHash: string): Promise<ApiKey | undefined> {
-    const { rows } = await runStatement<ApiKeyRow>(db, BY_HASH, [keyHash]);
-    return rows[0] ? fromRow(rows[0]) : undefined;
+  async checkByHash(db: Knex, keyHash: string): Promise<ApiKeyCheck | undefined> {
+    const { rows } = await runStatement<ApiKeyCheckRow>(db, CHECK_BY_HASH, [keyHash]);
+    const row = rows[0];
+    return (
+      row && {
+        id: row.id,
+        clientId: row.client_id,
+        scopes: row.scopes,
+        keyHash: row.key_hash,
+        rateLimit: row.rate_limit,
+        revokedAtMs: row.revoked_ms,
+        expiresAtMs: row.expires_ms,
+        graceUntilMs: row.grace_ms,
+      }
+    );
   },
 
   async insert(db: Knex, key: Omit<ApiKey, 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'replacedBy' | 'graceUntil'>) {

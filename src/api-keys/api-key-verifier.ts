@@ -4,7 +4,7 @@ import { scopeOwners, type ApiCatalog } from '../apis/api-catalog.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { looksLikeApiKey } from '@tollgate/resource-server/api-key-format';
 import { sha256Bytes } from '../lib/sha256.js';
-import { apiKeyStatus } from './api-key.js';
+import { apiKeyStatusAt } from './api-key.js';
 import { apiKeyStore } from './api-key-store.js';
 import type { LastUsedRecorder } from './last-used.js';
 
@@ -21,8 +21,9 @@ export interface VerifiedApiKey {
   rateLimit: string | null;
 }
 
-function earliest(a: Date | null, b: Date | null): Date | null {
-  return a && b ? (a < b ? a : b) : (a ?? b);
+function earliest(a: number | null, b: number | null): Date | null {
+  const ms = a !== null && b !== null ? Math.min(a, b) : (a ?? b);
+  return ms === null ? null : new Date(ms);
 }
 
 /** Compared against when no row matched, so a miss does the same constant-time comparison as a hit. */
@@ -59,7 +60,7 @@ export class ApiKeyVerifier {
   async verify(presented: unknown, audiences?: readonly string[]): Promise<VerifiedApiKey | undefined> {
     if (!looksLikeApiKey(presented)) return undefined;
     const hash = sha256Bytes(presented);
-    const row = await apiKeyStore.byHash(this.db, hash.toString('base64url'));
+    const row = await apiKeyStore.checkByHash(this.db, hash.toString('base64url'));
     const stored = row ? Buffer.from(row.keyHash, 'base64url') : NO_HASH;
     const hashMatches = stored.length === hash.length && crypto.timingSafeEqual(stored, hash);
 
@@ -76,7 +77,7 @@ export class ApiKeyVerifier {
         (audiences === undefined || audiences.includes(snapshot.byScope.get(scope)?.identifier as string)),
     );
     const { owners } = scopeOwners(snapshot, scopes);
-    const status = row ? apiKeyStatus(row) : 'revoked';
+    const status = row ? apiKeyStatusAt(row, Date.now()) : 'revoked';
     const usable = [hashMatches, status === 'active' || status === 'rotating', !!client, owners.size > 0];
     if (!row || !usable.every(Boolean)) return undefined;
 
@@ -86,7 +87,7 @@ export class ApiKeyVerifier {
       clientId: row.clientId,
       scopes,
       audience: [...owners.keys()],
-      expiresAt: earliest(row.expiresAt, row.graceUntil),
+      expiresAt: earliest(row.expiresAtMs, row.graceUntilMs),
       rateLimit: row.rateLimit,
     };
   }

@@ -21,12 +21,29 @@ export interface ApiKey {
 
 export type ApiKeyStatus = 'active' | 'rotating' | 'rotated' | 'revoked' | 'expired';
 
-/** One word for what the key does now, the first that applies: revoked, expired, rotated out (or in its grace). */
-export function apiKeyStatus(key: ApiKey, now: Date = new Date()): ApiKeyStatus {
-  if (key.revokedAt && key.revokedAt <= now) return 'revoked';
-  if (key.expiresAt && key.expiresAt <= now) return 'expired';
-  if (key.graceUntil) return key.graceUntil <= now ? 'rotated' : 'rotating';
+/** A key's times as milliseconds since the epoch (null: not set), as the verification path reads them. */
+export interface ApiKeyTimes {
+  revokedAtMs: number | null;
+  expiresAtMs: number | null;
+  graceUntilMs: number | null;
+}
+
+/** One word for what the key does at `nowMs`, the first that applies: revoked, expired, rotated out (or in its grace). */
+export function apiKeyStatusAt(key: ApiKeyTimes, nowMs: number): ApiKeyStatus {
+  if (key.revokedAtMs !== null && key.revokedAtMs <= nowMs) return 'revoked';
+  if (key.expiresAtMs !== null && key.expiresAtMs <= nowMs) return 'expired';
+  if (key.graceUntilMs !== null) return key.graceUntilMs <= nowMs ? 'rotated' : 'rotating';
   return 'active';
+}
+
+const ms = (date: Date | null) => (date ? date.getTime() : null);
+
+/** One word for what the key does now (apiKeyStatusAt, for a key as the admin API reads it). */
+export function apiKeyStatus(key: ApiKey, now: Date = new Date()): ApiKeyStatus {
+  return apiKeyStatusAt(
+    { revokedAtMs: ms(key.revokedAt), expiresAtMs: ms(key.expiresAt), graceUntilMs: ms(key.graceUntil) },
+    now.getTime(),
+  );
 }
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);

@@ -5,7 +5,7 @@ import type { RefusalCounter } from '../limits/limit-names.js';
 import type { RateLimit } from '../limits/rate-limit.js';
 import { tooManyRequestsJson } from '../limits/too-many-requests.js';
 import { sendErrorResponse } from '../web/error-response.js';
-import { MAX_FORM_BYTES, peekForm } from '../web/form-peek.js';
+import { MAX_FORM_BYTES, peekFormValues } from '../web/form-peek.js';
 import { readLimitedBody } from '../web/read-body.js';
 
 /** A parameter's values, as many as were sent: a form repeats a name, JSON has one member (or an array). */
@@ -86,10 +86,7 @@ async function readQuestionBody(
   arrays: readonly string[],
   expected: string,
 ): Promise<Parameters | { problem: string } | undefined> {
-  if (ctx.is('application/x-www-form-urlencoded')) {
-    const form = await peekForm(ctx);
-    return form && ((name) => form.getAll(name));
-  }
+  if (ctx.is('application/x-www-form-urlencoded')) return peekFormValues(ctx);
   if (ctx.is('application/json')) {
     const bytes = await readLimitedBody(ctx.req, MAX_FORM_BYTES);
     if (!bytes) return { problem: 'the request body is too large' };

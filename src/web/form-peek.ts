@@ -43,3 +43,23 @@ export async function peekForm(ctx: Context): Promise<URLSearchParams | undefine
   handFormToProvider(ctx.req, fields);
   return params;
 }
+
+/** A form parameter's values, as many as were sent (none: empty). */
+export type FormValues = (name: string) => string[];
+
+/**
+ * peekForm for a reader that only asks for parameters by name: the fields the input guard
+ * handed over are read as they are, without building URLSearchParams of them on every request
+ * (the API-key verification path, issue 17). Undefined when the body was too large (answered 400).
+ */
+export async function peekFormValues(ctx: Context): Promise<FormValues | undefined> {
+  const handed = formHandedToProvider(ctx.req);
+  if (handed) {
+    return (name) => {
+      const value = Object.hasOwn(handed, name) ? handed[name] : undefined;
+      return value === undefined ? [] : Array.isArray(value) ? value : [value];
+    };
+  }
+  const form = await peekForm(ctx);
+  return form && ((name) => form.getAll(name));
+}
