@@ -5,7 +5,7 @@ import type { RefusalCounter } from '../limits/limit-names.js';
 import type { RateLimit } from '../limits/rate-limit.js';
 import { tooManyRequestsJson } from '../limits/too-many-requests.js';
 import { sendErrorResponse } from '../web/error-response.js';
-import { MAX_FORM_BYTES, peekFormValues } from '../web/form-peek.js';
+import { MAX_FORM_BYTES, handedFormValues, peekFormValues } from '../web/form-peek.js';
 import { readLimitedBody } from '../web/read-body.js';
 
 /** A parameter's values, as many as were sent: a form repeats a name, JSON has one member (or an array). */
@@ -86,6 +86,9 @@ async function readQuestionBody(
   arrays: readonly string[],
   expected: string,
 ): Promise<Parameters | { problem: string } | undefined> {
+  // The input guard hands on form bodies only, read and parsed: no second content-type check.
+  const handed = handedFormValues(ctx);
+  if (handed) return handed;
   if (ctx.is('application/x-www-form-urlencoded')) return peekFormValues(ctx);
   if (ctx.is('application/json')) {
     const bytes = await readLimitedBody(ctx.req, MAX_FORM_BYTES);

@@ -48,18 +48,23 @@ export async function peekForm(ctx: Context): Promise<URLSearchParams | undefine
 export type FormValues = (name: string) => string[];
 
 /**
- * peekForm for a reader that only asks for parameters by name: the fields the input guard
- * handed over are read as they are, without building URLSearchParams of them on every request
- * (the API-key verification path, issue 17). Undefined when the body was too large (answered 400).
+ * The form the input guard read, parsed and handed over, read by name as it is — without
+ * building URLSearchParams of it on every request (the API-key verification path, issue 17).
+ * Undefined when no form was handed over.
  */
-export async function peekFormValues(ctx: Context): Promise<FormValues | undefined> {
+export function handedFormValues(ctx: Context): FormValues | undefined {
   const handed = formHandedToProvider(ctx.req);
-  if (handed) {
-    return (name) => {
-      const value = Object.hasOwn(handed, name) ? handed[name] : undefined;
-      return value === undefined ? [] : Array.isArray(value) ? value : [value];
-    };
-  }
+  if (!handed) return undefined;
+  return (name) => {
+    const value = Object.hasOwn(handed, name) ? handed[name] : undefined;
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  };
+}
+
+/** peekForm for a reader that asks for parameters by name. Undefined when the body was too large (answered 400). */
+export async function peekFormValues(ctx: Context): Promise<FormValues | undefined> {
+  const handed = handedFormValues(ctx);
+  if (handed) return handed;
   const form = await peekForm(ctx);
   return form && ((name) => form.getAll(name));
 }
