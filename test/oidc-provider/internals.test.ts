@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import Provider from 'oidc-provider';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ProviderRelianceError,
+  basicClientId,
   checkProviderInternals,
   deviceFormParts,
   presentedClientCredentials,
@@ -87,6 +89,29 @@ describe('the seam to oidc-provider', () => {
       'no client authentication mechanism provided',
     );
     expect(() => presentedClientCredentials('Bearer x', new URLSearchParams())).toThrow('invalid Authorization header');
+  });
+
+  it('reads the client id of a Basic header as presentedClientCredentials does, and nothing where it does not parse', () => {
+    // Form-urlencoded inside Basic (RFC 6749 §2.3.1): spaces as + or %20, anything else percent-encoded.
+    const encode = (text: string, plus: boolean) =>
+      plus ? encodeURIComponent(text).replace(/%20/g, '+') : encodeURIComponent(text);
+    const header = (id: string, secret: string, plus: boolean) =>
+      `Basic ${Buffer.from(`${encode(id, plus)}:${encode(secret, plus)}`).toString('base64')}`;
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), fc.string(), fc.boolean(), (id, secret, plus) => {
+        const basic = header(id, secret, plus);
+        expect(basicClientId(basic)).toBe(id);
+        expect(basicClientId(basic)).toBe(presentedClientCredentials(basic, new URLSearchParams()).id);
+      }),
+      { numRuns: 300 },
+    );
+    expect(basicClientId(`Basic ${Buffer.from('client_a:tgs_secret').toString('base64')}`)).toBe('client_a');
+    for (const refused of ['Bearer x', 'Basic', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`])
+      expect(basicClientId(refused)).toBeUndefined();
+    // A malformed escape in the id: undefined here, as presentedClientCredentials refuses the header.
+    const badId = `Basic ${Buffer.from('%E0%A4%A:s').toString('base64')}`;
+    expect(basicClientId(badId)).toBeUndefined();
+    expect(() => presentedClientCredentials(badId, new URLSearchParams())).toThrow('invalid Authorization header');
   });
 
   it('reads a private_key_jwt assertion by the same rules: its client named by client_id or its sub', () => {
