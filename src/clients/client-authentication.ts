@@ -52,9 +52,8 @@ export async function provesClient(
 ): Promise<boolean> {
   switch (client.authMethod) {
     case 'none':
-      return presented.secret === null && presented.assertion === null;
     case 'client_secret_basic':
-      return presented.secret !== null && verifyClientSecret(presented.secret, client.secretHash ?? undefined);
+      return provesClientWithoutAssertion(client, presented);
     case 'private_key_jwt': {
       if (presented.assertion === null) return false;
       const verified = await verifyClientAssertion(presented.assertion, client, assertions.audiences);
@@ -64,5 +63,21 @@ export async function provesClient(
         ? assertions.isNew(client.id, verified.jti, verified.exp + ASSERTION_CLOCK_TOLERANCE)
         : true;
     }
+  }
+}
+
+/**
+ * provesClient for a client that does not authenticate by assertion (public, or by secret), at
+ * once: a request checked on the token path needs no promise for it. False for a private_key_jwt
+ * client, whose assertion only provesClient verifies.
+ */
+export function provesClientWithoutAssertion(client: KnownClient, presented: PresentedCredentials): boolean {
+  switch (client.authMethod) {
+    case 'none':
+      return presented.secret === null && presented.assertion === null;
+    case 'client_secret_basic':
+      return presented.secret !== null && verifyClientSecret(presented.secret, client.secretHash ?? undefined);
+    case 'private_key_jwt':
+      return false;
   }
 }

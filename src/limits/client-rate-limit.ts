@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { provesClient } from '../clients/client-authentication.js';
+import { provesClient, provesClientWithoutAssertion } from '../clients/client-authentication.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { basicClientId, presentedClientCredentials } from '../oidc-provider/internals.js';
 import { peekForm } from '../web/form-peek.js';
@@ -67,9 +67,18 @@ export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
     } catch {
       return next(); // no client, or credentials oidc-provider refuses with its own words
     }
-    const client = await directory.find(presented.id);
-    if (!client?.rateLimit || !(await provesClient(client, presented, { audiences }))) return next();
-    const verdict = await limitFor(client.rateLimit).take(client.id);
+    // Each step answers at once when it can (the directory holds the client, it proves itself by
+    // a secret, this instance's lease has a point): a limited client's token pays no await here.
+    const held = directory.peek(presented.id);
+    const client = held ? held.client : await directory.find(presented.id);
+    if (!client?.rateLimit) return next();
+    const proved =
+      client.authMethod === 'private_key_jwt'
+        ? await provesClient(client, presented, { audiences })
+        : provesClientWithoutAssertion(client, presented);
+    if (!proved) return next();
+    const limit = limitFor(client.rateLimit);
+    const verdict = limit.takeLeased(client.id) ?? (await limit.take(client.id));
     if (verdict.allowed) return next();
     refused(LIMIT_NAMES.client);
     tooManyRequestsJson(ctx, verdict.retryAfterSeconds);

@@ -9,10 +9,16 @@ import type { LimitOptions, RateLimitStore } from './rate-limit-store.js';
  */
 export function limitsByRate(store: RateLimitStore, name: string, options: LimitOptions): (rate: Rate) => RateLimit {
   const limits = new Map<string, RateLimit>();
+  // A client's or key's Rate is one object until its cache entry is reloaded: asked for on every
+  // token of a limited client, it is found by identity first, without spelling the rate each time.
+  const byObject = new WeakMap<Rate, RateLimit>();
   return (rate) => {
+    const known = byObject.get(rate);
+    if (known) return known;
     const spelled = formatRate(rate);
     let limit = limits.get(spelled);
     if (!limit) limits.set(spelled, (limit = store.limit(name, rate, options)));
+    byObject.set(rate, limit);
     return limit;
   };
 }

@@ -77,19 +77,27 @@ export class RateLimit {
     private readonly leaseSize = 1,
   ) {}
 
+  /**
+   * take() when this instance's lease for `key` decides it (a point left, or the window known to be
+   * full), without a promise; undefined when the store must be asked (then call take()).
+   */
+  takeLeased(key: string): RateVerdict | undefined {
+    if (this.leaseSize === 1) return undefined;
+    const now = Date.now();
+    const lease = this.#leases.get(key);
+    if (!lease || lease.until <= now) return undefined;
+    if (lease.full) return { allowed: false, retryAfterSeconds: secondsUntil(lease.until - now) };
+    if (lease.remaining <= 0) return undefined;
+    lease.remaining -= 1;
+    return ALLOWED;
+  }
+
   /** Counts one request for `key`; beyond the limit, how long until the window ends. */
   async take(key: string): Promise<RateVerdict> {
     if (this.leaseSize === 1) return this.#takeFromStore(key);
     for (;;) {
-      const now = Date.now();
-      const lease = this.#leases.get(key);
-      if (lease && lease.until > now) {
-        if (lease.full) return { allowed: false, retryAfterSeconds: secondsUntil(lease.until - now) };
-        if (lease.remaining > 0) {
-          lease.remaining -= 1;
-          return ALLOWED;
-        }
-      }
+      const leased = this.takeLeased(key);
+      if (leased) return leased;
       // One lease at a time per key on this instance: requests arriving while it is being taken
       // wait for it and share it. Taking leases side by side would leave points unspent when
       // their answers arrive after the requests that could have spent them were refused.
