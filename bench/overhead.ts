@@ -1,5 +1,5 @@
 /**
- * npm run bench:overhead [-- --against fd913fe --pairs 10 --seconds 3 --warmup 1 --connections 16 --no-control]
+ * npm run bench:overhead [-- --against fd913fe --pairs 10 --seconds 3 --warmup 1 --connections 16 --no-control --profile]
  *
  * What a change costs on the token path, judged back to back in one run rather than between two
  * runs of `npm run bench` (which differ by more than the few per cent in question on a shared
@@ -19,7 +19,11 @@
  * - servers on CPU 0, wrk and this script on CPU 1 (taskset), as in bench/run.ts, whose harness
  *   this shares (bench/harness.ts);
  * - on PostgreSQL, rows written and transactions per token from pg_stat_user_tables and
- *   pg_stat_database, over all the row's runs, warm-ups included.
+ *   pg_stat_database, over all the row's runs, warm-ups included;
+ * - with --profile, after the pairs: each build again on each store under `node --cpu-prof`, one
+ *   after the other under the same load (PROFILE_SECONDS), and bench/profile-summary.ts's
+ *   side-by-side tables of the load window (self time by area in µs per token, new against base;
+ *   the new build's functions). The profiles are kept beside the report.
  *
  * Prints the report and writes it to bench/results/<date>-overhead.md.
  */
@@ -65,6 +69,7 @@ const { values: args } = parseArgs({
     'postgres-url': { type: 'string', default: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432' },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
     control: { type: 'boolean', default: true },
+    profile: { type: 'boolean', default: false },
   },
   allowNegative: true,
 });
@@ -77,6 +82,8 @@ const PAIRS = bounded(args.pairs, 10, 2, 40);
 const SECONDS = bounded(args.seconds, 3, 1, 30);
 const WARMUP = bounded(args.warmup, 1, 0, 10);
 const CONNECTIONS = bounded(args.connections, 16, 1, 256);
+/** A profiled run is longer than a pair's: a profile samples every millisecond, and a few seconds are a few thousand tokens. */
+const PROFILE_SECONDS = Math.max(10, SECONDS);
 const POSTGRES_URL = args['postgres-url']!.replace(/\/$/, '');
 /** A limit the load never reaches: the row measures what checking it costs, not what it refuses. */
 const RATE_LIMIT = '1000000/s';
@@ -190,15 +197,66 @@ async function oneToken(side: Side): Promise<void> {
   if (response.status !== 200) fail(`${side.server.label}: token request answered ${response.status}: ${text}`);
 }
 
-const tokenLoad = (tmp: string, side: Side) =>
+const tokenLoad = (tmp: string, side: Side, seconds = SECONDS) =>
   load(tmp, side.server, side.server.tokenUrl, {
     method: 'POST',
     body: TOKEN_BODY,
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basicAuth(side.client) },
-    duration: SECONDS,
+    duration: seconds,
     warmup: WARMUP,
     connections: CONNECTIONS,
   });
+
+/** A profiled side's load and its profile: the file, the tokens of the load window, the window before the profile's end. */
+interface Profiled {
+  file: string;
+  requests: number;
+  window: string;
+}
+
+/** Loads a side started with --cpu-prof into `dir`, stops it (which writes the profile) and keeps the profile as `keep`. */
+async function profiledRun(tmp: string, side: Side, dir: string, keep: string): Promise<Profiled> {
+  const result = await tokenLoad(tmp, side, PROFILE_SECONDS);
+  const stoppedAt = Date.now();
+  await stop(side.server.running);
+  const file = fs.readdirSync(dir).find((name) => name.endsWith('.cpuprofile')) ?? fail(`no profile written in ${dir}`);
+  fs.copyFileSync(path.join(dir, file), keep);
+  // The window, in ms before the profile's end (the process ends right after SIGTERM).
+  return {
+    file: keep,
+    requests: result.requests,
+    window: `${stoppedAt - result.startedAt},${stoppedAt - result.endedAt}`,
+  };
+}
+
+/** bench/profile-summary.ts's tables: the new build's profile beside the base's, per token. */
+function profileComparison(next: Profiled, base: Profiled): string {
+  const result = spawnSync(
+    process.execPath,
+    [
+      'bench/profile-summary.ts',
+      next.file,
+      '--requests',
+      String(next.requests),
+      '--window',
+      next.window,
+      '--top',
+      '25',
+      '--compare',
+      base.file,
+      '--compare-requests',
+      String(base.requests),
+      '--compare-window',
+      base.window,
+      '--label',
+      'new',
+      '--compare-label',
+      'base',
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  return result.status === 0 ? result.stdout : `profile summary failed: ${result.stderr}`;
+}
 
 async function runRow(tmp: string, row: Row): Promise<RowResult> {
   const sides = { base: row.base, next: row.next };
@@ -343,7 +401,7 @@ async function main(): Promise<void> {
     const start = async (
       label: string,
       root: string,
-      store: { databaseUrl?: string; env?: Record<string, string> },
+      store: { databaseUrl?: string; env?: Record<string, string>; nodeArgs?: string[] },
     ) => {
       const server = await startTollgate(label, {
         tmp,
@@ -422,6 +480,31 @@ async function main(): Promise<void> {
     const results: RowResult[] = [];
     for (const row of rows) results.push(await runRow(tmp, row));
 
+    const out = args.out ?? path.join(ROOT, `bench/results/${startedAt.toISOString().slice(0, 10)}-overhead.md`);
+    const profiles: string[] = [];
+    if (args.profile) {
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      const keptAs = (name: string) => path.join(path.dirname(out), `${path.basename(out, '.md')}-${name}.cpuprofile`);
+      for (const store of ['PostgreSQL', 'embedded'] as const) {
+        const profiled: Partial<Record<'base' | 'next', Profiled>> = {};
+        for (const key of ['base', 'next'] as const) {
+          const name = `${store === 'PostgreSQL' ? 'postgresql' : 'embedded'}-${key === 'next' ? 'new' : 'base'}`;
+          const dir = path.join(tmp, `profile-${name}`);
+          log(`profiling ${key === 'next' ? 'new' : `base ${baseCommit}`} (${store})`);
+          const server = await start(`profiled ${name}`, key === 'next' ? ROOT : baseDir, {
+            ...(store === 'PostgreSQL' ? { databaseUrl: database(`profile_${key}`) } : {}),
+            nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+          });
+          const profiledSide = await side(server);
+          await oneToken(profiledSide);
+          profiled[key] = await profiledRun(tmp, profiledSide, dir, keptAs(name));
+        }
+        profiles.push(
+          `### ${store}: new against base ${baseCommit} (\`${path.basename(profiled.next!.file)}\`, \`${path.basename(profiled.base!.file)}\`)\n\n${profileComparison(profiled.next!, profiled.base!)}`,
+        );
+      }
+    }
+
     const finishedAt = new Date();
     const commit = run('git', ['rev-parse', '--short', 'HEAD'], ROOT);
     const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'migrations', 'packages', 'views'], {
@@ -437,10 +520,12 @@ async function main(): Promise<void> {
       `Servers pinned to CPU ${SERVER_CPU}, wrk (1 thread, ${CONNECTIONS} connections) and this script on CPU ${LOAD_CPU}; ES256 client credentials (client_secret_basic, \`resource\` + one scope), ${PAIRS} pairs per configuration of ${SECONDS} s runs after a ${WARMUP} s warm-up, alternating which side runs first; each run first waited for quiet CPUs (${(quiet.waitedMs / 1000).toFixed(0)} s waited over ${quiet.runs} runs, ${quiet.gaveUp} started without a quiet second). LOG_LEVEL=warn; every server has a database of its own.\n`,
       ...(notes.length ? [`${notes.join(' ')}\n`] : []),
     ]);
-    process.stdout.write(`${text}\n`);
-    const out = args.out ?? path.join(ROOT, `bench/results/${startedAt.toISOString().slice(0, 10)}-overhead.md`);
+    const profileText = profiles.length
+      ? `\n## CPU profiles (\`--profile\`: \`node --cpu-prof\`, ${PROFILE_SECONDS} s of load each, the load window only; base and new one after the other)\n\n${profiles.join('\n')}\n`
+      : '';
+    process.stdout.write(`${text}${profileText}\n`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, text);
+    fs.writeFileSync(out, text + profileText);
     log(`written to ${path.relative(process.cwd(), out)}`);
   } finally {
     await cleanUp();
