@@ -217,15 +217,23 @@ interface Profiled {
 /** Loads a side started with --cpu-prof into `dir`, stops it (which writes the profile) and keeps the profile as `keep`. */
 async function profiledRun(tmp: string, side: Side, dir: string, keep: string): Promise<Profiled> {
   const result = await tokenLoad(tmp, side, PROFILE_SECONDS);
-  const stoppedAt = Date.now();
+  // A profile's times are on the monotonic clock every process on the machine shares (V8's
+  // TimeTicks, Node's hrtime): the load's start and end on that clock place the window exactly,
+  // however long the shutdown and the profile's writing take (counted back from the stop instead,
+  // the window slid into the shutdown's work: pino's fsync at exit, the pool's close).
+  const nowMs = Number(process.hrtime.bigint() / 1000n) / 1000;
+  const wallMs = Date.now();
+  const loadStartMs = nowMs - (wallMs - result.startedAt);
+  const loadEndMs = nowMs - (wallMs - result.endedAt);
   await stop(side.server.running);
   const file = fs.readdirSync(dir).find((name) => name.endsWith('.cpuprofile')) ?? fail(`no profile written in ${dir}`);
   fs.copyFileSync(path.join(dir, file), keep);
-  // The window, in ms before the profile's end (the process ends right after SIGTERM).
+  const endMs = (JSON.parse(fs.readFileSync(keep, 'utf8')) as { endTime: number }).endTime / 1000;
   return {
     file: keep,
     requests: result.requests,
-    window: `${stoppedAt - result.startedAt},${stoppedAt - result.endedAt}`,
+    // profile-summary's window: milliseconds before the profile's end.
+    window: `${(endMs - loadStartMs).toFixed(0)},${(endMs - loadEndMs).toFixed(0)}`,
   };
 }
 
