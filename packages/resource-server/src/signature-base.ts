@@ -69,16 +69,27 @@ export class ComponentError extends Error {
   }
 }
 
-/** The serialized identifier of a component (`"content-digest"`, `"@query-param";name="id"`). */
-export function componentId(component: Item): string {
-  return serializeItem(component);
-}
-
 /**
  * Bound on the identifiers remembered (below): a partner covers a handful of components, an
  * attacker may send any; past it, the memory starts again.
  */
 const MAX_REMEMBERED = 1000;
+
+/** Identifiers of components without parameters, by name (the common case), serialized once each. */
+const plainIds = new Map<unknown, string>();
+
+/** The serialized identifier of a component (`"content-digest"`, `"@query-param";name="id"`). */
+export function componentId(component: Item): string {
+  const [name, parameters] = component;
+  if (parameters.size > 0 || typeof name !== 'string') return serializeItem(component);
+  let id = plainIds.get(name);
+  if (id === undefined) {
+    id = serializeItem(component);
+    if (plainIds.size >= MAX_REMEMBERED) plainIds.clear();
+    plainIds.set(name, id);
+  }
+  return id;
+}
 
 /** What http-message-signatures makes of a component identifier, none of which depends on the request. */
 interface ParsedIdentifier {
