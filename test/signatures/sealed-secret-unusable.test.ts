@@ -25,14 +25,22 @@ beforeAll(async () => {
   path = (await signaturePaths(server)).verify;
 });
 
-afterAll(() => server?.close());
+/** Keys this file altered: removed at the end, since on PostgreSQL other test files' servers share the table. */
+const altered: string[] = [];
+
+afterAll(async () => {
+  if (altered.length) await server.tollgate.database.knex('client_keys').whereIn('keyid', altered).delete();
+  await server?.close();
+});
 
 const sealedSecretOf = async (keyid: string): Promise<string> =>
   ((await server.tollgate.database.knex('client_keys').where({ keyid }).first()) as { secret_sealed: string })
     .secret_sealed;
 
-const setSealedSecret = (keyid: string, sealed: string) =>
-  server.tollgate.database.knex('client_keys').where({ keyid }).update({ secret_sealed: sealed });
+function setSealedSecret(keyid: string, sealed: string) {
+  altered.push(keyid);
+  return server.tollgate.database.knex('client_keys').where({ keyid }).update({ secret_sealed: sealed });
+}
 
 /** The question the library sends for an HMAC-signed request, signed here with `secret`. */
 function question(keyid: string, secret: string) {
