@@ -32,6 +32,7 @@ import { AttemptThrottle } from './pages/interactions/attempt-throttle.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { KeyRing } from './keys/key-ring.js';
 import { serverSecret } from './keys/server-secrets.js';
+import { SealedRecords } from './keys/sealed-records.js';
 import type { Logger } from './log.js';
 import { UserService } from './users/user-service.js';
 import { jwtIntrospection } from './oidc/jwt-introspection.js';
@@ -139,7 +140,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
 
     const catalog = new ApiCatalog(db);
     const directory = new ClientDirectory(db);
-    const clientKeys = new ClientKeyService(db, directory, keks);
+    const clientKeys = new ClientKeyService(db, directory, keks, new SealedRecords(keks, logger));
     // During a key-encryption-key rotation, as the ring and the server secrets are.
     const resealed = await clientKeys.resealSecrets();
     if (resealed) logger.info({ resealed }, 'client HMAC secrets sealed under the new key-encryption key');
