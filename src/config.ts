@@ -214,7 +214,9 @@ function serverTls(env: Env): Config['tls'] {
   try {
     privateKey = createPrivateKey(key);
   } catch {
-    throw new ConfigError(`TLS_KEY ${env.TLS_KEY} is not a readable PEM private key (unencrypted PKCS#8, PKCS#1 or SEC1)`);
+    throw new ConfigError(
+      `TLS_KEY ${env.TLS_KEY} is not a readable PEM private key (unencrypted PKCS#8, PKCS#1 or SEC1)`,
+    );
   }
   if (!leaf.checkPrivateKey(privateKey))
     throw new ConfigError(`TLS_KEY ${env.TLS_KEY} is not the private key of the certificate in TLS_CERT`);
@@ -249,7 +251,9 @@ function clientCertificates(env: Env, tls: Config['tls'], trustProxy: number) {
   try {
     return { clientCertHeader, clientCa: { pem, certificates: parsePemCertificates(pem) } };
   } catch (error) {
-    throw new ConfigError(`TLS_CLIENT_CA ${env.TLS_CLIENT_CA} is not a readable PEM certificate bundle: ${(error as Error).message}`);
+    throw new ConfigError(
+      `TLS_CLIENT_CA ${env.TLS_CLIENT_CA} is not a readable PEM certificate bundle: ${(error as Error).message}`,
+    );
   }
 }
 

@@ -79,7 +79,11 @@ async function main(): Promise<void> {
       issuer: config.issuer,
       public: `${config.tls ? 'https' : 'http'}://${config.host}:${config.port}`,
       ...(config.clientCa || config.clientCertHeader
-        ? { client_certificates: config.clientCertHeader ? `from the ${config.clientCertHeader} header` : 'asked for in TLS' }
+        ? {
+            client_certificates: config.clientCertHeader
+              ? `from the ${config.clientCertHeader} header`
+              : 'asked for in TLS',
+          }
         : {}),
       admin: `http://${config.adminHost}:${config.adminPort}`,
       database: tollgate.database.kind,

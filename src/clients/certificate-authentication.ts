@@ -1,18 +1,12 @@
 import type { X509Certificate } from 'node:crypto';
-import {
-  issuedByTrustedCa,
-  sanDnsMatches,
-  subjectMatches,
-  withinValidity,
-} from '../lib/client-certificates.js';
+import { issuedByTrustedCa, sanDnsMatches, subjectMatches, withinValidity } from '../lib/client-certificates.js';
 import { jwkThumbprint, parseClientPublicKey, PublicKeyError } from '../lib/client-public-key.js';
 import type { KnownClient } from './client-directory.js';
 
 /** The JWK thumbprint of a certificate's public key; undefined for a key Tollgate does not accept. */
 function publicKeyThumbprint(certificate: X509Certificate): string | undefined {
   try {
-    return parseClientPublicKey(certificate.publicKey.export({ type: 'spki', format: 'pem' }).toString())
-      .thumbprint;
+    return parseClientPublicKey(certificate.publicKey.export({ type: 'spki', format: 'pem' }).toString()).thumbprint;
   } catch (error) {
     if (error instanceof PublicKeyError) return undefined;
     throw error;
@@ -48,7 +42,9 @@ export function certificateProvesClient(
       const thumbprint = publicKeyThumbprint(certificate);
       return (
         thumbprint !== undefined &&
-        client.jwks.some(({ kid: _kid, ...jwk }) => jwkThumbprint(jwk as Parameters<typeof jwkThumbprint>[0]) === thumbprint)
+        client.jwks.some(
+          ({ kid: _kid, ...jwk }) => jwkThumbprint(jwk as Parameters<typeof jwkThumbprint>[0]) === thumbprint,
+        )
       );
     }
     default:

@@ -52,7 +52,10 @@ export async function authenticateClient(
 ): Promise<KnownClient> {
   const presented = presentedClientCredentials(ctx.get('authorization'), params);
   const client = await directory.find(presented.id);
-  const evidence = { certificate: certificates.certificates.certificateOf(ctx.req), trustedCas: certificates.trustedCas };
+  const evidence = {
+    certificate: certificates.certificates.certificateOf(ctx.req),
+    trustedCas: certificates.trustedCas,
+  };
   if (!client || !(await provesClient(client, presented, assertions, evidence)))
     throw new ClientAuthenticationError(401, 'invalid_client', 'client authentication failed');
   return client;

@@ -23,7 +23,10 @@ type ClientShape = Pick<Client, 'isPublic' | 'grantTypes' | 'redirectUris' | 'po
  * `publicKey`, the first key of a private_key_jwt client.
  */
 export type NewClient = ClientShape &
-  Pick<Client, 'name' | 'firstParty' | 'rateLimit' | 'authMethod' | 'tlsSubjectDn' | 'tlsSanDns' | 'certificateBound'> & {
+  Pick<
+    Client,
+    'name' | 'firstParty' | 'rateLimit' | 'authMethod' | 'tlsSubjectDn' | 'tlsSanDns' | 'certificateBound'
+  > & {
     publicKey?: ClientPublicKey | undefined;
   };
 

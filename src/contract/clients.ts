@@ -90,10 +90,15 @@ const AUTH_METHOD_DESCRIPTION =
 const tlsSubject = requiredText(1000).transform((value, ctx) =>
   parseDistinguishedName(value)
     ? value
-    : refuse(ctx, (field) => `${field} must be a distinguished name such as "CN=orders,O=Acme" (TYPE=value, separated by commas)`),
+    : refuse(
+        ctx,
+        (field) => `${field} must be a distinguished name such as "CN=orders,O=Acme" (TYPE=value, separated by commas)`,
+      ),
 );
 const tlsSanDns = requiredText(253).transform((value, ctx) =>
-  isDnsName(value) ? value.toLowerCase() : refuse(ctx, (field) => `${field} must be a DNS name such as orders.internal (no wildcard)`),
+  isDnsName(value)
+    ? value.toLowerCase()
+    : refuse(ctx, (field) => `${field} must be a DNS name such as orders.internal (no wildcard)`),
 );
 const certificateBound = optionalBoolean().meta({
   description:
@@ -118,10 +123,12 @@ function certificateFieldProblem(body: CertificateFields, creating: boolean): Pa
     return (_, name) => `give ${name('tls_subject')} or ${name('tls_san_dns')}, not both`;
   const subject = body.tls_subject !== undefined || body.tls_san_dns !== undefined;
   if (subject && method !== undefined && method !== 'tls_client_auth')
-    return (_, name) => `${name('tls_subject')} and ${name('tls_san_dns')} are for ${name('auth_method')} tls_client_auth`;
+    return (_, name) =>
+      `${name('tls_subject')} and ${name('tls_san_dns')} are for ${name('auth_method')} tls_client_auth`;
   if (!creating) return undefined;
   if (subject && method !== 'tls_client_auth')
-    return (_, name) => `${name('tls_subject')} and ${name('tls_san_dns')} are for ${name('auth_method')} tls_client_auth`;
+    return (_, name) =>
+      `${name('tls_subject')} and ${name('tls_san_dns')} are for ${name('auth_method')} tls_client_auth`;
   if (method === 'tls_client_auth' && !subject)
     return (_, name) =>
       `a tls_client_auth client needs the subject its certificate carries: ${name('tls_subject')} "CN=…,O=…" or ${name('tls_san_dns')} NAME`;
@@ -149,7 +156,9 @@ export const createClientBody = z
         'the first public key of a private_key_jwt or self_signed_tls_client_auth client (PEM or one JWK: Ed25519, P-256, RSA ≥ 2048)',
     }),
     tls_subject: optional(tlsSubject).meta({ description: 'tls_client_auth: the subject DN of its certificate' }),
-    tls_san_dns: optional(tlsSanDns).meta({ description: 'tls_client_auth: a DNS name of its certificate (subjectAltName)' }),
+    tls_san_dns: optional(tlsSanDns).meta({
+      description: 'tls_client_auth: a DNS name of its certificate (subjectAltName)',
+    }),
     certificate_bound: certificateBound,
     first_party: firstParty,
     rate_limit: optional(rateLimit).meta({ description: RATE_LIMIT }),
@@ -216,7 +225,9 @@ export const updateClientBody = z
       description: `${AUTH_METHOD_DESCRIPTION}. Switching away from client_secret_basic ends its secret at once; switching to it issues a new secret, shown once`,
     }),
     tls_subject: optional(tlsSubject).meta({ description: 'tls_client_auth: the subject DN of its certificate' }),
-    tls_san_dns: optional(tlsSanDns).meta({ description: 'tls_client_auth: a DNS name of its certificate (subjectAltName)' }),
+    tls_san_dns: optional(tlsSanDns).meta({
+      description: 'tls_client_auth: a DNS name of its certificate (subjectAltName)',
+    }),
     public_key: optional(publicKeyText).meta({
       description:
         'a public key to register along with a switch to private_key_jwt or self_signed_tls_client_auth (PEM or one JWK)',

@@ -102,7 +102,8 @@ export function parseDistinguishedName(dn: string): Attribute[] | undefined {
   const attributes: Attribute[] = [];
   for (const part of parts) {
     const equals = part.indexOf('=');
-    if (equals <= 0 || !/^\s*[A-Za-z][A-Za-z0-9-]*\s*$|^\s*\d+(\.\d+)+\s*$/.test(part.slice(0, equals))) return undefined;
+    if (equals <= 0 || !/^\s*[A-Za-z][A-Za-z0-9-]*\s*$|^\s*\d+(\.\d+)+\s*$/.test(part.slice(0, equals)))
+      return undefined;
     if (!part.slice(equals + 1).trim()) return undefined;
     attributes.push(normalisedAttribute(part.slice(0, equals), part.slice(equals + 1)));
   }
@@ -146,7 +147,6 @@ export function sanDnsMatches(certificate: X509Certificate, registered: string):
 /** A DNS name as `--tls-san-dns` takes it: letters, digits, hyphens and dots, no wildcard. */
 export function isDnsName(name: string): boolean {
   return (
-    name.length <= 253 &&
-    name.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
+    name.length <= 253 && name.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
   );
 }

@@ -120,7 +120,10 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   /** oidc-provider's tls_client_auth check, for both certificate methods: Tollgate's one rule decides. */
   const certificateProves = (ctx: KoaContextWithOIDC) => {
     const record = recordOf(ctx.oidc.client);
-    return !!record && certificateProvesClient(record, certificates.certificates.certificateOf(ctx.req), certificates.trustedCas);
+    return (
+      !!record &&
+      certificateProvesClient(record, certificates.certificates.certificateOf(ctx.req), certificates.trustedCas)
+    );
   };
 
   const configuration: Configuration = {

@@ -8,9 +8,7 @@ import { parseClientCertHeader, withinValidity } from '../lib/client-certificate
  * header that is not a certificate, or a certificate outside its validity period); or one.
  */
 export type PresentedCertificate =
-  | { kind: 'none' }
-  | { kind: 'unusable'; reason: string }
-  | { kind: 'present'; certificate: X509Certificate };
+  { kind: 'none' } | { kind: 'unusable'; reason: string } | { kind: 'present'; certificate: X509Certificate };
 
 const NONE: PresentedCertificate = { kind: 'none' };
 
