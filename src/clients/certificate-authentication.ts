@@ -47,7 +47,9 @@ export function certificateProvesClient(
         )
       );
     }
-    default:
+    case 'client_secret_basic':
+    case 'private_key_jwt':
+    case 'none':
       return false;
   }
 }
