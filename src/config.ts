@@ -233,11 +233,17 @@ function headerName(raw: string | undefined): string | undefined {
 
 /**
  * Where client certificates come from: Tollgate's own TLS listener, or a TLS-terminating proxy's
- * header. A header is believed only from a proxy Tollgate is told it sits behind (TRUST_PROXY):
- * otherwise anyone could claim any certificate by sending one.
+ * header — one or the other. A header is believed only from a proxy Tollgate is told it sits
+ * behind (TRUST_PROXY): otherwise anyone could claim any certificate by sending one.
  */
 function clientCertificates(env: Env, tls: Config['tls'], trustProxy: number) {
   const clientCertHeader = headerName(env.CLIENT_CERT_HEADER);
+  // One source, never two: where Tollgate terminates TLS the connection tells the certificate,
+  // and a header would be a second, weaker claim to it.
+  if (clientCertHeader && tls)
+    throw new ConfigError(
+      'CLIENT_CERT_HEADER is for a proxy that terminates TLS; with TLS_CERT Tollgate terminates it and reads client certificates from its own connections: set one or the other',
+    );
   if (clientCertHeader && trustProxy === 0)
     throw new ConfigError(
       'CLIENT_CERT_HEADER needs TRUST_PROXY: without a trusted proxy in front, anyone could send that header and claim any certificate',

@@ -558,6 +558,8 @@ function checkLibrary(): void {
     'client_secret_post',
     'private_key_jwt',
     'const assertionType = ' + JSON.stringify(JWT_BEARER_ASSERTION).replace(/"/g, "'"),
+    // Neither secret nor assertion: the certificate methods (the copy's rule for them).
+    "methods = ['none', 'tls_client_auth', 'self_signed_tls_client_auth'];",
   );
   // src/oidc/adapter.ts makes the replay check atomic: the (iss, jti) row is inserted only if absent.
   ensureSourceHas(

@@ -16,8 +16,8 @@ const NONE: PresentedCertificate = { kind: 'none' };
  * The one answer to "which certificate did this request present", for every part of Tollgate
  * that asks (oidc-provider's mTLS hooks, Tollgate's own client authentication, the guard that
  * refuses unusable ones). From the proxy's header when CLIENT_CERT_HEADER is set (config.ts
- * allows that only with TRUST_PROXY); otherwise from the TLS connection, and a `Client-Cert`
- * header a client sends is ignored. Read once per request.
+ * allows that only with TRUST_PROXY, and never with TLS_CERT); otherwise from the TLS
+ * connection, and a `Client-Cert` header a client sends is ignored. Read once per request.
  */
 export class ClientCertificates {
   readonly #seen = new WeakMap<IncomingMessage, PresentedCertificate>();

@@ -50,6 +50,10 @@ describe('loadConfig: TLS and client certificates', () => {
     [{ CLIENT_CERT_HEADER: 'Client-Cert' }, /CLIENT_CERT_HEADER needs TRUST_PROXY/],
     [{ CLIENT_CERT_HEADER: 'Client-Cert', TRUST_PROXY: 'false' }, /CLIENT_CERT_HEADER needs TRUST_PROXY/],
     [{ CLIENT_CERT_HEADER: 'Client Cert', TRUST_PROXY: '1' }, /CLIENT_CERT_HEADER must be a header name/],
+    [
+      { CLIENT_CERT_HEADER: 'Client-Cert', TRUST_PROXY: '1', TLS_CERT: server.certFile, TLS_KEY: server.keyFile },
+      /with TLS_CERT Tollgate terminates it .*set one or the other/,
+    ],
     [{ TLS_CERT: server.certFile }, /TLS_CERT and TLS_KEY go together/],
     [{ TLS_KEY: server.keyFile }, /TLS_CERT and TLS_KEY go together/],
     [{ TLS_CERT: missing, TLS_KEY: server.keyFile }, /TLS_CERT: cannot read .*ENOENT/],
