@@ -110,14 +110,17 @@ export function parseDistinguishedName(dn: string): Attribute[] | undefined {
   return attributes.length ? attributes : undefined;
 }
 
-/** The certificate's subject as attributes (Node gives one `TYPE=value` a line). */
+/**
+ * The certificate's subject as attributes. Node gives one `TYPE=value` a line, escaping RFC 4514's
+ * special characters in values with a backslash (`O=Acme\\, Inc.`), which are taken back here.
+ */
 function subjectAttributes(certificate: X509Certificate): Attribute[] {
   return certificate.subject
     .split('\n')
     .filter(Boolean)
     .map((line) => {
       const equals = line.indexOf('=');
-      return normalisedAttribute(line.slice(0, equals), line.slice(equals + 1));
+      return normalisedAttribute(line.slice(0, equals), line.slice(equals + 1).replace(/\\(.)/g, '$1'));
     });
 }
 
