@@ -142,6 +142,24 @@ describe('tls_client_auth', () => {
   });
 });
 
+describe("a certificate client's rate limit", () => {
+  it('counts requests its certificate authenticates, not those that only name it', async () => {
+    const cert = certificates.issue(ca, { subject: '/CN=limited' });
+    const client = await createClient(server, {
+      scopes: [api.scopes[0]],
+      auth_method: 'tls_client_auth',
+      tls_subject: 'CN=limited',
+      rate_limit: '2/min',
+    });
+    const clientId = String(client.client_id);
+    for (let attempt = 0; attempt < 3; attempt += 1) expectInvalidClient(await clientCredentials(clientId));
+    expect((await clientCredentials(clientId, cert)).status).toBe(200);
+    expect((await clientCredentials(clientId, cert)).status).toBe(200);
+    const refused = await clientCredentials(clientId, cert);
+    expect(refused.status).toBe(429);
+  });
+});
+
 describe('certificate-bound access tokens (--certificate-bound)', () => {
   it("carry cnf.x5t#S256, the thumbprint of the certificate presented, also in introspection's answer", async () => {
     const cert = certificates.issue(ca, { subject: '/CN=bound-orders' });

@@ -130,5 +130,8 @@ describe('the built server', () => {
     });
     expect(discovery.body.issuer).toBe(`https://localhost:${process.port}`);
     expectInvalidClient(await token(certificates.selfSigned({ subject: '/O=Acme/CN=orders-worker' })));
+    // The HTTPS listener drains and stops on SIGTERM as the plain one does.
+    process.child.kill('SIGTERM');
+    expect((await process.exited).code).toBe(0);
   });
 });
