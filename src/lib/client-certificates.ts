@@ -33,9 +33,12 @@ export function parseClientCertHeader(value: string): X509Certificate | undefine
   if (value.length > MAX_CLIENT_CERT_HEADER) return undefined;
   const match = /^:([A-Za-z0-9+/]+={0,2}):$/.exec(value.trim());
   if (!match) return undefined;
-  const der = Buffer.from(match[1]!, 'base64');
-  // Buffer.from skips what it cannot read: the bytes must give back exactly the text sent.
-  if (der.toString('base64') !== match[1]) return undefined;
+  const text = match[1]!;
+  const der = Buffer.from(text, 'base64');
+  // Buffer.from skips what it cannot read: the bytes must give back exactly the text sent — but
+  // for `=` padding, which RFC 8941 §4.2.7 asks parsers not to insist on.
+  const canonical = der.toString('base64');
+  if (canonical !== text && canonical.replace(/=+$/, '') !== text) return undefined;
   try {
     return new X509Certificate(der);
   } catch {

@@ -69,10 +69,16 @@ describe('the RFC 9440 header', () => {
     expect(parsed && certificateThumbprint(parsed)).toBe(leaf.x5tS256);
   });
 
+  it('takes the byte sequence without its `=` padding too (RFC 8941 §4.2.7)', () => {
+    const parsed = parseClientCertHeader(clientCertHeader(leaf).replace(/=+:$/, ':'));
+    expect(parsed && certificateThumbprint(parsed)).toBe(leaf.x5tS256);
+  });
+
   it.each([
     ['no colons', () => clientCertHeader(leaf).slice(1, -1)],
     ['PEM', () => leaf.certPem],
-    ['padding missing', () => clientCertHeader(leaf).replace(/=+:$/, ':')],
+    // One base64 character fewer: no longer a whole number of base64 quanta (with or without padding).
+    ['a base64 character missing', () => clientCertHeader(leaf).replace(/^:(.{10})./, ':$1')],
     ['two values', () => `${clientCertHeader(leaf)}, ${clientCertHeader(leaf)}`],
     ['not a certificate', () => `:${Buffer.from('hello world').toString('base64')}:`],
   ])('refuses %s', (_what, value) => {
