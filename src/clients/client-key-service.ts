@@ -6,7 +6,7 @@ import { HMAC_ALGORITHM, type ClientPublicKey } from '../lib/client-public-key.j
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Client } from './client.js';
-import type { ClientDirectory } from './client-directory.js';
+import { usesPublicKeys, type ClientDirectory } from './client-directory.js';
 import type { ClientKey } from './client-key.js';
 import { clientKeyStore, type NewClientKey } from './client-key-store.js';
 import { clientStore } from './client-store.js';
@@ -106,7 +106,7 @@ export class ClientKeyService {
   }
 
   /**
-   * Removes a key. A private_key_jwt client keeps at least one public key: without one it could
+   * Removes a key. A private_key_jwt or self_signed_tls_client_auth client keeps at least one public key: without one it could
    * never authenticate again, and the way to end a client is deleting it.
    */
   async remove(clientId: string, keyid: string): Promise<ClientKey> {
@@ -118,13 +118,10 @@ export class ClientKeyService {
       const key = keys.find((candidate) => candidate.keyid === keyid);
       if (!key) throw new NotFoundError(`client "${clientId}" has no key "${keyid}"`);
       const publicKeys = keys.filter((candidate) => candidate.publicJwk !== null);
-      if (
-        (client as { auth_method: string }).auth_method === 'private_key_jwt' &&
-        key.publicJwk &&
-        publicKeys.length === 1
-      ) {
+      const method = (client as { auth_method: Client['authMethod'] }).auth_method;
+      if (usesPublicKeys({ authMethod: method }) && key.publicJwk && publicKeys.length === 1) {
         throw new ConflictError(
-          `"${keyid}" is the last public key of a private_key_jwt client: add its replacement first (clients add-key), or delete the client`,
+          `"${keyid}" is the last public key of a ${method} client: add its replacement first (clients add-key), or delete the client`,
         );
       }
       await clientKeyStore.delete(trx, clientId, keyid);

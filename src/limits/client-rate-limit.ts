@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { provesClient } from '../clients/client-authentication.js';
+import { provesClient, type CertificateRules } from '../clients/client-authentication.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { presentedClientCredentials } from '../oidc-provider/internals.js';
 import { peekForm } from '../web/form-peek.js';
@@ -20,6 +20,8 @@ export interface ClientRateLimitOptions {
   directory: ClientDirectory;
   store: RateLimitStore;
   refused: RefusalCounter;
+  /** A certificate client proves itself by the request's certificate. */
+  certificates: CertificateRules;
 }
 
 /**
@@ -70,7 +72,11 @@ export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
         return next(); // no client, or credentials oidc-provider refuses with its own words
       }
       const client = await directory.find(presented.id);
-      if (!client?.rateLimit || !(await provesClient(client, presented, { audiences }))) return next();
+      const evidence = {
+        certificate: options.certificates.certificates.certificateOf(ctx.req),
+        trustedCas: options.certificates.trustedCas,
+      };
+      if (!client?.rateLimit || !(await provesClient(client, presented, { audiences }, evidence))) return next();
       const verdict = await limitFor(client.rateLimit).take(client.id);
       if (verdict.allowed) return next();
       refused(LIMIT_NAMES.client);
