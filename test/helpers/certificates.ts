@@ -48,6 +48,28 @@ export class CertificateFactory {
     const keyFile = this.newKey(name, options.keyType);
     const certFile = join(this.dir, `${name}.pem`);
     const extFile = this.extensions(name, options);
+    if ((options.days ?? 1) < 0) {
+      // `req -x509` refuses a negative validity; `x509 -req -signkey` self-signs a request with it.
+      const csrFile = join(this.dir, `${name}.csr`);
+      this.openssl(['req', '-new', '-key', keyFile, '-subj', options.subject, '-out', csrFile]);
+      this.openssl([
+        'x509',
+        '-req',
+        '-in',
+        csrFile,
+        '-signkey',
+        keyFile,
+        '-days',
+        String(options.days),
+        '-extfile',
+        extFile,
+        '-extensions',
+        'ext',
+        '-out',
+        certFile,
+      ]);
+      return this.read(certFile, keyFile);
+    }
     this.openssl([
       'req',
       '-x509',

@@ -304,8 +304,11 @@ describe('self_signed_tls_client_auth', () => {
     expect((await clientCredentials(String(client.client_id), rsa)).status).toBe(200);
   });
 
-  it('refuses an expired certificate even with the registered key (whoever issued it)', async () => {
-    const expired = certificates.issue(otherCa, { subject: '/CN=partner-b', days: -1 });
+  it.each([
+    ['self-signed', () => certificates.selfSigned({ subject: '/CN=partner-b', days: -1 })],
+    ['issued by another CA', () => certificates.issue(otherCa, { subject: '/CN=partner-b', days: -1 })],
+  ])('refuses an expired certificate even with the registered key (%s)', async (_kind, make) => {
+    const expired = make();
     const client = await createClient(server, {
       scopes: [api.scopes[0]],
       auth_method: 'self_signed_tls_client_auth',
