@@ -16,7 +16,9 @@
  *   pairs for the ratio), fetch (JWKS, discovery),
  *   grants (sign-in through the pages, code exchange latency, refresh with rotation), apikeys
  *   (POST /api-keys/verify with a valid and a refused key, beside the same Tollgate's client
- *   credentials and JWKS; bench/api-keys.ts), startup
+ *   credentials and JWKS; bench/api-keys.ts), signatures (issue 18: the library's local Ed25519
+ *   verification against crypto.verify, bench/verify-signature.ts; HMAC verification through
+ *   Tollgate at 1 and --connections connections, bench/signatures.ts and bench/signature-driver.ts), startup
  *   (`npm start` → /readyz on a warm embedded database; idle RSS on restart, and on a first start once settled), profile (with
  *   --profile: `node --cpu-prof` of Tollgate and raw oidc-provider under the same load);
  * - besides throughput and latency, each run records the server's own CPU time (/proc), so
@@ -33,6 +35,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { apiKeyReport, issueBenchKeys, runApiKeys, verificationRequest, type ApiKeyResults } from './api-keys.ts';
+import { runInProcess, runSignatures, signatureReport, type SignatureResults } from './signatures.ts';
 import {
   ADMIN_TOKEN,
   admin,
@@ -75,7 +78,7 @@ import {
   waitQuiet,
 } from './harness.ts';
 
-const SECTIONS = ['verify', 'cc', 'fetch', 'grants', 'apikeys', 'startup', 'profile'] as const;
+const SECTIONS = ['verify', 'cc', 'fetch', 'grants', 'apikeys', 'signatures', 'startup', 'profile'] as const;
 type Section = (typeof SECTIONS)[number];
 const { values: args } = parseArgs({
   options: {
@@ -120,6 +123,8 @@ const apiFor = (alg: Alg) => APIS.find((api) => api.alg === alg)!;
 const REDIRECT_URI = 'https://app.example.com/cb';
 /** The apikeys section's Tollgate: out of reach of a run (the default, 300/min, would turn its refusals into 429s). */
 const API_KEY_FAILURE_LIMIT = '9999999/min';
+/** The signatures section's Tollgate, likewise (SIGNATURE_VERIFICATION_FAILURE_LIMIT). */
+const SIGNATURE_FAILURE_LIMIT = '9999999/min';
 
 // ---------------------------------------------------------------------------------------------
 // servers
@@ -466,6 +471,7 @@ async function main(): Promise<void> {
     let tgPgInfo: Server | undefined;
     let tgLite: Server | undefined;
     let tgKeys: Server | undefined;
+    let tgSignatures: Server | undefined;
     let setupDoneAt = 0;
     if (needServers) {
       log('starting the anchors and Tollgate (PostgreSQL, PostgreSQL at LOG_LEVEL=info, PGlite)');
@@ -672,6 +678,32 @@ async function main(): Promise<void> {
         },
       });
       await stop(tgKeys.running);
+    }
+
+    // Signed requests (issue 18): the library's local verification in process, then HMAC
+    // verification through a Tollgate of its own on the run's database, alone on CPU 0.
+    let signatures: SignatureResults | undefined;
+    if (only.has('signatures')) {
+      const inProcess = runInProcess(tmp, ITERATIONS);
+      log('signed requests: starting Tollgate (PostgreSQL) for them');
+      tgSignatures = await startTollgate('Tollgate (PostgreSQL, signatures)', {
+        tmp,
+        dataDir: path.join(tmp, 'data-pg-signatures'),
+        databaseUrl,
+        logLevel: 'warn',
+        env: { SIGNATURE_VERIFICATION_FAILURE_LIMIT: SIGNATURE_FAILURE_LIMIT },
+      });
+      servers.push(tgSignatures);
+      if (tgPg) shareSetUp(tgSignatures, tgPg);
+      else await setUpTollgate(tgSignatures);
+      signatures = await runSignatures(tgSignatures, apiFor('ES256'), inProcess, {
+        tmp,
+        rounds: ROUNDS,
+        connections: CONNECTIONS,
+        duration: DURATION,
+        warmup: WARMUP,
+      });
+      await stop(tgSignatures.running);
     }
 
     // CPU profiles: Tollgate (PostgreSQL) and raw oidc-provider under the same client-credentials
@@ -1151,10 +1183,18 @@ async function main(): Promise<void> {
       ))
         print(line);
 
+    if (signatures)
+      for (const line of signatureReport(
+        signatures,
+        { duration: DURATION, warmup: WARMUP, failureLimit: SIGNATURE_FAILURE_LIMIT },
+        targets,
+      ))
+        print(line);
+
     if (needServers || only.has('startup')) {
       print(`## Memory and start-up\n`);
       const rows = servers
-        .filter((s) => s !== tgPgInfo && s !== tgKeys)
+        .filter((s) => s !== tgPgInfo && s !== tgKeys && s !== tgSignatures)
         .map((s) => [
           s.label,
           fmt(s.idleRss ?? NaN),
@@ -1281,6 +1321,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+  const cause = (error as Error).cause;
+  process.stderr.write(
+    `bench: ${(error as Error).stack ?? String(error)}${cause ? `\ncause: ${String(cause)}` : ''}\n`,
+  );
   process.exit(1);
 });

@@ -12,6 +12,7 @@ import * as apiKeys from './010_api_keys.js';
 import * as clientKeys from './011_client_keys.js';
 import * as signatureNonces from './012_signature_nonces.js';
 import * as unloggedRateLimits from './013_unlogged_rate_limits.js';
+import * as clientCertificates from './014_client_certificates.js';
 
 export interface Migration {
   name: string;
@@ -33,4 +34,5 @@ export const migrations: Migration[] = [
   { name: '011_client_keys', up: clientKeys.up },
   { name: '012_signature_nonces', up: signatureNonces.up },
   { name: '013_unlogged_rate_limits', up: unloggedRateLimits.up },
+  { name: '014_client_certificates', up: clientCertificates.up },
 ];

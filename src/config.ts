@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { createPrivateKey, type X509Certificate } from 'node:crypto';
+import { parsePemCertificates } from './lib/client-certificates.js';
 import { parseRate, type Rate } from './lib/rate.js';
 import { projectRoot } from './lib/project-root.js';
 import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, dataDirFrom } from './lib/admin-defaults.js';
@@ -51,6 +54,15 @@ export interface Config {
   shutdownGraceSeconds: number;
   /** Audit log entries older than this many days are swept. */
   auditRetentionDays: number;
+  /** TLS_CERT and TLS_KEY (PEM): the public listener serves HTTPS itself; undefined: plain HTTP. */
+  tls: { cert: string; key: string } | undefined;
+  /**
+   * TLS_CLIENT_CA: the CAs whose client certificates authenticate tls_client_auth clients (each a
+   * trust anchor); with `tls`, the listener asks every client for a certificate (never requires one).
+   */
+  clientCa: { pem: string; certificates: X509Certificate[] } | undefined;
+  /** CLIENT_CERT_HEADER (lower case): the RFC 9440 header a TLS-terminating proxy puts the client certificate in. */
+  clientCertHeader: string | undefined;
 }
 
 /** Token and session lifetimes in seconds (access tokens are set per API). */
@@ -117,8 +129,8 @@ function logLevel(raw: string | undefined): string {
   return value;
 }
 
-function issuerFrom(raw: string | undefined, port: number): string {
-  const value = raw && raw !== '' ? raw : `http://localhost:${port}`;
+function issuerFrom(raw: string | undefined, port: number, scheme: 'http' | 'https'): string {
+  const value = raw && raw !== '' ? raw : `${scheme}://localhost:${port}`;
   let url: URL;
   try {
     url = new URL(value);
@@ -175,6 +187,82 @@ function lifetimes(env: Env): Lifetimes {
   return result;
 }
 
+/** A PEM file named by a variable, read at start; a one-line error if it cannot be. */
+function pemFile(env: Env, name: string): string | undefined {
+  const file = env[name];
+  if (file === undefined || file === '') return undefined;
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+function serverTls(env: Env): Config['tls'] {
+  const cert = pemFile(env, 'TLS_CERT');
+  const key = pemFile(env, 'TLS_KEY');
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined)
+    throw new ConfigError('TLS_CERT and TLS_KEY go together: set both (PEM files) or neither');
+  let leaf: X509Certificate;
+  try {
+    [leaf] = parsePemCertificates(cert) as [X509Certificate];
+  } catch (error) {
+    throw new ConfigError(`TLS_CERT ${env.TLS_CERT} is not a readable PEM certificate: ${(error as Error).message}`);
+  }
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new ConfigError(
+      `TLS_KEY ${env.TLS_KEY} is not a readable PEM private key (unencrypted PKCS#8, PKCS#1 or SEC1)`,
+    );
+  }
+  if (!leaf.checkPrivateKey(privateKey))
+    throw new ConfigError(`TLS_KEY ${env.TLS_KEY} is not the private key of the certificate in TLS_CERT`);
+  return { cert, key };
+}
+
+/** An HTTP field name (RFC 9110 §5.1, a token), lower case as Node gives header names. */
+function headerName(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(raw.trim()))
+    throw new ConfigError(`CLIENT_CERT_HEADER must be a header name such as Client-Cert, got "${raw}"`);
+  return raw.trim().toLowerCase();
+}
+
+/**
+ * Where client certificates come from: Tollgate's own TLS listener, or a TLS-terminating proxy's
+ * header — one or the other. A header is believed only from a proxy Tollgate is told it sits
+ * behind (TRUST_PROXY): otherwise anyone could claim any certificate by sending one.
+ */
+function clientCertificates(env: Env, tls: Config['tls'], trustProxy: number) {
+  const clientCertHeader = headerName(env.CLIENT_CERT_HEADER);
+  // One source, never two: where Tollgate terminates TLS the connection tells the certificate,
+  // and a header would be a second, weaker claim to it.
+  if (clientCertHeader && tls)
+    throw new ConfigError(
+      'CLIENT_CERT_HEADER is for a proxy that terminates TLS; with TLS_CERT Tollgate terminates it and reads client certificates from its own connections: set one or the other',
+    );
+  if (clientCertHeader && trustProxy === 0)
+    throw new ConfigError(
+      'CLIENT_CERT_HEADER needs TRUST_PROXY: without a trusted proxy in front, anyone could send that header and claim any certificate',
+    );
+  const pem = pemFile(env, 'TLS_CLIENT_CA');
+  if (pem === undefined) return { clientCertHeader, clientCa: undefined };
+  if (!tls && !clientCertHeader)
+    throw new ConfigError(
+      'TLS_CLIENT_CA needs TLS_CERT and TLS_KEY (Tollgate terminates TLS) or CLIENT_CERT_HEADER (a proxy does): otherwise no client certificate ever arrives',
+    );
+  try {
+    return { clientCertHeader, clientCa: { pem, certificates: parsePemCertificates(pem) } };
+  } catch (error) {
+    throw new ConfigError(
+      `TLS_CLIENT_CA ${env.TLS_CLIENT_CA} is not a readable PEM certificate bundle: ${(error as Error).message}`,
+    );
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 3000, 0, 65535);
   const databaseUrl = env.DATABASE_URL && env.DATABASE_URL !== '' ? env.DATABASE_URL : undefined;
@@ -190,6 +278,8 @@ export function loadConfig(env: Env = process.env): Config {
   const redisUrl = env.REDIS_URL && env.REDIS_URL !== '' ? env.REDIS_URL : undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
     throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL');
+  const trustProxy = proxyHops(env.TRUST_PROXY);
+  const tls = serverTls(env);
   const adminToken = env.ADMIN_TOKEN && env.ADMIN_TOKEN !== '' ? env.ADMIN_TOKEN : undefined;
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
@@ -197,8 +287,8 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port,
     host: env.HOST || '127.0.0.1',
-    issuer: issuerFrom(env.ISSUER, port),
-    trustProxy: proxyHops(env.TRUST_PROXY),
+    issuer: issuerFrom(env.ISSUER, port, tls ? 'https' : 'http'),
+    trustProxy,
     adminPort: integer(env, 'ADMIN_PORT', DEFAULT_ADMIN_PORT, 0, 65535),
     adminHost: env.ADMIN_HOST || DEFAULT_ADMIN_HOST,
     adminToken,
@@ -222,5 +312,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisKeyPrefix: env.REDIS_KEY_PREFIX || 'tollgate:',
     shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 3600),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 90, 1, 3650),
+    tls,
+    ...clientCertificates(env, tls, trustProxy),
   };
 }

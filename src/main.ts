@@ -7,6 +7,7 @@ import { createLogger } from './log.js';
 import { createTollgate } from './tollgate.js';
 import { adminTokenPath } from './lib/admin-defaults.js';
 import { routeProviderNotices } from './oidc-provider/internals.js';
+import { createPublicServer } from './http/public-server.js';
 
 /** Closing the database after the listeners have drained; beyond it the process exits with 1. */
 const DATABASE_CLOSE_TIMEOUT_MS = 10_000;
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   routeProviderNotices(logger);
   const tollgate = await createTollgate(config, logger);
-  const publicServer = http.createServer();
+  const publicServer = createPublicServer(config);
   const adminServer = http.createServer();
   const drain = new Drain();
   drain.listen(publicServer, requestListener(tollgate.publicApp), { readinessPath: '/readyz' });
@@ -76,7 +77,14 @@ async function main(): Promise<void> {
   logger.info(
     {
       issuer: config.issuer,
-      public: `http://${config.host}:${config.port}`,
+      public: `${config.tls ? 'https' : 'http'}://${config.host}:${config.port}`,
+      ...(config.clientCa || config.clientCertHeader
+        ? {
+            client_certificates: config.clientCertHeader
+              ? `from the ${config.clientCertHeader} header`
+              : 'asked for in TLS',
+          }
+        : {}),
       admin: `http://${config.adminHost}:${config.adminPort}`,
       database: tollgate.database.kind,
       admin_token: config.adminToken ? 'from ADMIN_TOKEN' : `in ${adminTokenPath(config.dataDir)}`,

@@ -32,6 +32,7 @@ import { AttemptThrottle } from './pages/interactions/attempt-throttle.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { KeyRing } from './keys/key-ring.js';
 import { serverSecret } from './keys/server-secrets.js';
+import { SealedRecords } from './keys/sealed-records.js';
 import type { Logger } from './log.js';
 import { UserService } from './users/user-service.js';
 import { jwtIntrospection } from './oidc/jwt-introspection.js';
@@ -53,6 +54,8 @@ import { poolUsage, watchPoolWaits } from './db/pool-usage.js';
 import { AuditLog } from './audit/audit-log.js';
 import { SYSTEM_ACTOR } from './audit/audit-entry.js';
 import { RefreshReuseAudit } from './oidc/refresh-reuse-audit.js';
+import { ClientCertificates } from './web/client-certificate.js';
+import { unusableCertificate } from './http/unusable-certificate.js';
 
 export interface Tollgate {
   config: Config;
@@ -137,9 +140,12 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
       userCodes: new UserCodeDigest(await serverSecret(db, keks, 'user-code-key')),
     };
 
+    // One reading of "the certificate this request presented", for every part that asks.
+    const clientCertificates = new ClientCertificates(config.clientCertHeader);
+    const certificates = { certificates: clientCertificates, trustedCas: config.clientCa?.certificates ?? [] };
     const catalog = new ApiCatalog(db);
     const directory = new ClientDirectory(db);
-    const clientKeys = new ClientKeyService(db, directory, keks);
+    const clientKeys = new ClientKeyService(db, directory, keks, new SealedRecords(keks, logger));
     // During a key-encryption-key rotation, as the ring and the server secrets are.
     const resealed = await clientKeys.resealSecrets();
     if (resealed) logger.info({ resealed }, 'client HMAC secrets sealed under the new key-encryption key');
@@ -165,6 +171,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           reportServerError: noteProviderServerError,
           metrics,
           refreshReuse,
+          certificates,
         }),
       paths.prefix,
       keyRing.snapshot,
@@ -211,12 +218,13 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           limit: limits.limit(LIMIT_NAMES.clientAuthFailures, config.clientAuthFailureLimit, { blockInMemory: true }),
           refused,
         }),
+        unusableCertificate({ paths, issuer: config.issuer, certificates: clientCertificates }),
         anonymousRequestLimit({
           paths,
           limit: limits.limit(LIMIT_NAMES.anonymous, config.anonymousRateLimit),
           refused,
         }),
-        clientRateLimit({ paths, issuer: config.issuer, directory, store: limits, refused }),
+        clientRateLimit({ paths, issuer: config.issuer, directory, store: limits, refused, certificates }),
         apiKeyVerification({
           paths,
           verifier: apiKeyVerifier,
@@ -238,7 +246,7 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
           }),
           refused,
         }),
-        jwtIntrospection({ paths, issuer: config.issuer, providers, directory, keyRing }),
+        jwtIntrospection({ paths, issuer: config.issuer, providers, directory, keyRing, certificates }),
         devicePolling({ paths, interval: config.lifetimes.devicePollInterval, polls }),
         deviceCodeEntry({ paths, throttle }),
         selfSubmittingFormPolicy(paths),

@@ -172,13 +172,18 @@ function routes(deps: AdminDependencies): Router {
   });
   on(r.updateClient, async (ctx, { params, body }) => {
     const before = clientToJson(await clients.show(params.id));
-    const after = clientToJson(await clients.update(params.id, body));
+    const { client, secret, addedKey } = await clients.update(params.id, body);
+    const after = clientToJson(client);
     const changes = changedFields(before, after);
     // Disabling or enabling a client is its own type, so `--type client.disabled` finds it; the
     // other changes of the same update are in its detail.
     const type = changes.disabled ? (after.disabled ? 'client.disabled' : 'client.enabled') : 'client.updated';
-    await audit(ctx, type, after.client_id, { changes });
-    ctx.body = after;
+    // A switch of method shows in the changes (token_endpoint_auth_method); a secret issued by
+    // it is said, never shown.
+    await audit(ctx, type, after.client_id, { changes, ...(secret ? { secret_issued: true } : {}) });
+    if (addedKey) await audit(ctx, 'client.key_added', after.client_id, keyEntry(addedKey));
+    if (secret) ctx.set('Cache-Control', 'no-store');
+    ctx.body = { ...after, ...(secret ? { client_secret: secret } : {}) };
   });
   on(r.deleteClient, async (ctx, { params }) => {
     const client = clientToJson(await clients.delete(params.id));

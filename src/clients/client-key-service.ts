@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { kekId, open, seal, sealedBy } from '../keys/sealed-box.js';
+import { kekId, seal, sealedBy } from '../keys/sealed-box.js';
+import type { SealedRecords } from '../keys/sealed-records.js';
 import { HMAC_ALGORITHM, type ClientPublicKey } from '../lib/client-public-key.js';
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Client } from './client.js';
-import type { ClientDirectory } from './client-directory.js';
+import { usesPublicKeys, type ClientDirectory } from './client-directory.js';
 import type { ClientKey } from './client-key.js';
 import { clientKeyStore, type NewClientKey } from './client-key-store.js';
 import { clientStore } from './client-store.js';
@@ -27,6 +28,8 @@ const HMAC_SECRET_PREFIX = 'tgh_';
 
 /** The additional data a secret is sealed with: a sealed value copied to another key's row does not open. */
 const sealingContext = (keyid: string) => `client_key ${keyid}`;
+/** How the log names a key whose secret does not open. */
+const sealedRecord = (keyid: string) => ({ kind: 'client_key', id: keyid });
 
 /**
  * The public key of a new client (`clients create --public-key`), inserted in the client's own
@@ -58,6 +61,8 @@ export class ClientKeyService {
     private readonly db: Knex,
     private readonly directory: ClientDirectory,
     private readonly keks: Buffer[],
+    /** Opens secrets by the rule for sealed values read back (a secret that does not open: an unusable key). */
+    private readonly sealed: SealedRecords,
   ) {}
 
   async list(clientId: string): Promise<ClientKey[]> {
@@ -101,7 +106,7 @@ export class ClientKeyService {
   }
 
   /**
-   * Removes a key. A private_key_jwt client keeps at least one public key: without one it could
+   * Removes a key. A private_key_jwt or self_signed_tls_client_auth client keeps at least one public key: without one it could
    * never authenticate again, and the way to end a client is deleting it.
    */
   async remove(clientId: string, keyid: string): Promise<ClientKey> {
@@ -113,13 +118,10 @@ export class ClientKeyService {
       const key = keys.find((candidate) => candidate.keyid === keyid);
       if (!key) throw new NotFoundError(`client "${clientId}" has no key "${keyid}"`);
       const publicKeys = keys.filter((candidate) => candidate.publicJwk !== null);
-      if (
-        (client as { auth_method: string }).auth_method === 'private_key_jwt' &&
-        key.publicJwk &&
-        publicKeys.length === 1
-      ) {
+      const method = (client as { auth_method: Client['authMethod'] }).auth_method;
+      if (usesPublicKeys({ authMethod: method }) && key.publicJwk && publicKeys.length === 1) {
         throw new ConflictError(
-          `"${keyid}" is the last public key of a private_key_jwt client: add its replacement first (clients add-key), or delete the client`,
+          `"${keyid}" is the last public key of a ${method} client: add its replacement first (clients add-key), or delete the client`,
         );
       }
       await clientKeyStore.delete(trx, clientId, keyid);
@@ -129,31 +131,32 @@ export class ClientKeyService {
     return removed;
   }
 
-  /** An HMAC key's secret, for verifying a signature made with it; undefined for another key or none. */
-  async hmacSecret(keyid: string): Promise<string | undefined> {
-    const sealed = (await clientKeyStore.byKeyidWithSecret(this.db, keyid))?.secretSealed;
-    return sealed ? this.openSecret(keyid, sealed) : undefined;
-  }
-
-  /** An HMAC secret as sealed in its row, opened (bound to its keyid: a secret moved to another row does not open). */
-  openSecret(keyid: string, sealed: string): string {
-    return open(this.keks, sealed, sealingContext(keyid));
+  /**
+   * An HMAC secret as sealed in its row, opened (bound to its keyid: a secret moved to another row
+   * does not open); undefined, and logged, when it does not open (SealedRecords): the key is unusable.
+   */
+  openSecret(keyid: string, sealed: string): string | undefined {
+    return this.sealed.open(sealed, sealingContext(keyid), sealedRecord(keyid));
   }
 
   /**
    * During a KEY_ENCRYPTION_KEY rotation (KEY_ENCRYPTION_KEY_PREVIOUS set), seals every HMAC
-   * secret under the new key, so the previous one can be dropped; the number re-sealed.
+   * secret under the new key, so the previous one can be dropped; the number re-sealed. A secret
+   * that does not open is left as it is (logged): one altered row must not stop Tollgate starting.
    */
   async resealSecrets(): Promise<number> {
     const kek = this.#kek();
     const stale = (await clientKeyStore.sealedSecrets(this.db)).filter(
       ({ secretSealed }) => sealedBy(secretSealed) !== kekId(kek),
     );
+    let resealed = 0;
     for (const { keyid, secretSealed } of stale) {
-      const secret = open(this.keks, secretSealed, sealingContext(keyid));
+      const secret = this.openSecret(keyid, secretSealed);
+      if (secret === undefined) continue;
       await clientKeyStore.reseal(this.db, keyid, seal(kek, secret, sealingContext(keyid)));
+      resealed += 1;
     }
-    return stale.length;
+    return resealed;
   }
 
   #kek(): Buffer {

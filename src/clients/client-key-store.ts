@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { affectedRows } from '../db/affected-rows.js';
+import { runStatement, statement } from '../db/statements.js';
 import type { ClientKeyAlgorithm, PublicJwk } from '../lib/client-public-key.js';
 import type { ClientJwk, ClientKey } from './client-key.js';
 
@@ -29,6 +30,15 @@ function fromRow(row: ClientKeyRow): ClientKey {
     createdAt: row.created_at,
   };
 }
+
+/**
+ * The signature verification path's read, as a prepared statement: knex builds and compiles a
+ * query on every call (as for API keys, src/api-keys/api-key-store.ts).
+ */
+const BY_KEYID_WITH_SECRET = statement(
+  'client_key_by_keyid_with_secret',
+  `SELECT ${[...COLUMNS, 'secret_sealed'].join(', ')} FROM client_keys WHERE keyid = $1`,
+);
 
 export type NewClientKey = Omit<ClientKey, 'createdAt'> & { secretSealed: string | null };
 
@@ -82,10 +92,10 @@ export const clientKeyStore = {
     db: Knex,
     keyid: string,
   ): Promise<{ key: ClientKey; secretSealed: string | null } | undefined> {
-    const row: (ClientKeyRow & { secret_sealed: string | null }) | undefined = await db('client_keys')
-      .select([...COLUMNS, 'secret_sealed'])
-      .where({ keyid })
-      .first();
+    const { rows } = await runStatement<ClientKeyRow & { secret_sealed: string | null }>(db, BY_KEYID_WITH_SECRET, [
+      keyid,
+    ]);
+    const row = rows[0];
     return row && { key: fromRow(row), secretSealed: row.secret_sealed };
   },
 

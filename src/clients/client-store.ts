@@ -10,6 +10,9 @@ interface ClientRow {
   secret_hash: string | null;
   is_public: boolean;
   auth_method: ClientAuthMethod;
+  tls_subject_dn: string | null;
+  tls_san_dns: string | null;
+  certificate_bound: boolean;
   first_party: boolean;
   grant_types: string[];
   redirect_uris: string[];
@@ -41,6 +44,10 @@ export type ClientChanges = Partial<
     | 'firstParty'
     | 'secretHash'
     | 'rateLimit'
+    | 'authMethod'
+    | 'tlsSubjectDn'
+    | 'tlsSanDns'
+    | 'certificateBound'
   >
 >;
 
@@ -62,6 +69,9 @@ export const clientStore = {
       secret_hash: client.secretHash,
       is_public: client.isPublic,
       auth_method: client.authMethod,
+      tls_subject_dn: client.tlsSubjectDn,
+      tls_san_dns: client.tlsSanDns,
+      certificate_bound: client.certificateBound,
       first_party: client.firstParty,
       grant_types: client.grantTypes,
       redirect_uris: client.redirectUris,

@@ -62,7 +62,9 @@ export class SignatureKeys {
 
   /**
    * The key, as `lookup` answers it, and its HMAC secret when it is an HMAC key, from one read of
-   * its row (the verification endpoint's round trips are its latency).
+   * its row (the verification endpoint's round trips are its latency). An HMAC key whose secret
+   * does not open (altered in the database, or sealed under a key-encryption key no longer
+   * configured) is no usable key: answered as an unknown one, and logged (SealedRecords).
    */
   async lookupWithSecret(
     keyid: string,
@@ -71,8 +73,9 @@ export class SignatureKeys {
     if (!looksLikeKeyid(keyid)) return { key: undefined, secret: undefined };
     const row = await clientKeyStore.byKeyidWithSecret(this.db, keyid);
     const key = await this.#usable(row?.key, audiences);
-    const sealed = key?.alg === HMAC_ALGORITHM ? row?.secretSealed : undefined;
-    return { key, secret: sealed ? this.clientKeys.openSecret(keyid, sealed) : undefined };
+    if (key?.alg !== HMAC_ALGORITHM) return { key, secret: undefined };
+    const secret = row?.secretSealed ? this.clientKeys.openSecret(keyid, row.secretSealed) : undefined;
+    return secret === undefined ? { key: undefined, secret: undefined } : { key, secret };
   }
 
   /** A key found (or not) → its client, present and enabled, and its scopes of the asked APIs. */

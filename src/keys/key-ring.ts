@@ -5,7 +5,7 @@ import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../lib/signing-algori
 import { generateSigningKey } from './generate-key.js';
 import { KeySnapshot, type LoadedKey } from './key-snapshot.js';
 import { ringFingerprint } from './ring-fingerprint.js';
-import { kekId, open, seal, sealedBy } from './sealed-box.js';
+import { kekId, open, seal, SealedBoxError, sealedBy } from './sealed-box.js';
 import { signingKeyStore, type KeyState, type SigningKeyRow } from './signing-key-store.js';
 import { lockForTransaction } from '../db/advisory-locks.js';
 
@@ -94,7 +94,7 @@ export class KeyRing {
     this.#snapshot = new KeySnapshot(
       rows.map((row): LoadedKey => ({
         ...row,
-        privateJwk: JSON.parse(open(this.keks, row.privateJwkSealed, row.kid)) as JWK,
+        privateJwk: JSON.parse(this.#open(row)) as JWK,
       })),
     );
     return this.#snapshot;
@@ -238,7 +238,21 @@ export class KeyRing {
     const currentId = kekId(kek);
     for (const key of keys) {
       if (sealedBy(key.privateJwkSealed) === currentId) continue;
-      await signingKeyStore.reseal(trx, key.kid, seal(kek, open(this.keks, key.privateJwkSealed, key.kid), key.kid));
+      await signingKeyStore.reseal(trx, key.kid, seal(kek, this.#open(key), key.kid));
+    }
+  }
+
+  /**
+   * A signing key's private JWK. One that does not open is not skipped (src/keys/sealed-records.ts
+   * is for records a request can do without): without it the ring cannot sign or rotate, so the
+   * start stops, or the scheduled refresh keeps the ring it has and logs, naming the kid.
+   */
+  #open(key: SigningKeyRow): string {
+    try {
+      return open(this.keks, key.privateJwkSealed, key.kid);
+    } catch (error) {
+      if (error instanceof SealedBoxError) throw new SealedBoxError(`signing key ${key.kid}: ${error.message}`);
+      throw error;
     }
   }
 

@@ -41,7 +41,7 @@ export function open(keks: Buffer[], sealed: string, context: string): string {
   const kek = keks.find((candidate) => kekId(candidate) === id);
   if (!kek) {
     throw new SealedBoxError(
-      'a private key in the database was sealed under a key-encryption key that is not configured: check KEY_ENCRYPTION_KEY (and KEY_ENCRYPTION_KEY_PREVIOUS during a rotation)',
+      'a value in the database was sealed under a key-encryption key that is not configured: check KEY_ENCRYPTION_KEY (and KEY_ENCRYPTION_KEY_PREVIOUS during a rotation)',
     );
   }
   try {

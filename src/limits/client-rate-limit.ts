@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { provesClient, provesClientWithoutAssertion } from '../clients/client-authentication.js';
+import { provesClient, provesClientWithoutAssertion, type CertificateRules } from '../clients/client-authentication.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { basicClientId, presentedClientCredentials } from '../oidc-provider/internals.js';
 import { peekForm } from '../web/form-peek.js';
@@ -20,6 +20,8 @@ export interface ClientRateLimitOptions {
   directory: ClientDirectory;
   store: RateLimitStore;
   refused: RefusalCounter;
+  /** A certificate client proves itself by the request's certificate. */
+  certificates: CertificateRules;
 }
 
 /**
@@ -75,7 +77,10 @@ export function clientRateLimit(options: ClientRateLimitOptions): Middleware {
     const proved =
       client.authMethod === 'private_key_jwt'
         ? await provesClient(client, presented, { audiences })
-        : provesClientWithoutAssertion(client, presented);
+        : provesClientWithoutAssertion(client, presented, {
+            certificate: options.certificates.certificates.certificateOf(ctx.req),
+            trustedCas: options.certificates.trustedCas,
+          });
     if (!proved) return next();
     const limit = limitFor(client.rateLimit);
     const verdict = limit.takeLeased(client.id) ?? (await limit.take(client.id));

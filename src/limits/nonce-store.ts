@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { affectedRows } from '../db/affected-rows.js';
+import { runStatement, statement } from '../db/statements.js';
 
 /** Where the database store keeps nonces (migration 012_signature_nonces). */
 export const SIGNATURE_NONCES_TABLE = 'signature_nonces';
@@ -44,16 +45,21 @@ export interface NonceStore {
   sweep(): Promise<number>;
 }
 
+/**
+ * The verification path's write, as a prepared statement (no knex query building per call).
+ * ON CONFLICT DO NOTHING: the row count says whether this call inserted. An expired pair not yet
+ * swept still refuses: its `created` is out of the window by then anyway.
+ */
+const RECORD = statement(
+  'signature_nonce_record',
+  `INSERT INTO ${SIGNATURE_NONCES_TABLE} (keyid, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT (keyid, nonce) DO NOTHING`,
+);
+
 export function databaseNonceStore(db: Knex): NonceStore {
   return {
     async record(keyid, nonce, expiresAtSeconds) {
-      // ON CONFLICT DO NOTHING: the row count says whether this call inserted. An expired pair
-      // not yet swept still refuses: its `created` is out of the window by then anyway.
-      const result = await db.raw(
-        `INSERT INTO ${SIGNATURE_NONCES_TABLE} (keyid, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (keyid, nonce) DO NOTHING`,
-        [keyid, nonce, new Date(expiresAtSeconds * 1000)],
-      );
-      return affectedRows(result) === 1;
+      const { rowCount } = await runStatement(db, RECORD, [keyid, nonce, new Date(expiresAtSeconds * 1000)]);
+      return rowCount === 1;
     },
     async sweep() {
       return affectedRows(await db(SIGNATURE_NONCES_TABLE).where('expires_at', '<', new Date()).delete());

@@ -374,9 +374,17 @@ export function basePolicyReplacing(
  * The client authentication methods Tollgate offers, given to oidc-provider's `clientAuthMethods`
  * and followed by the copy below. Secrets are stored hashed, so nothing that needs the secret
  * itself as a key is offered (client_secret_jwt); `private_key_jwt` (RFC 7523) verifies an
- * assertion with the client's registered public keys.
+ * assertion with the client's registered public keys; the two RFC 8705 methods present nothing
+ * but the client_id in the request (the certificate is the TLS connection's or the proxy's).
  */
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+export const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+  'none',
+] as const;
 
 /** RFC 7523 §2.2: the client_assertion_type of a JWT assertion. */
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -579,6 +587,8 @@ function checkLibrary(): void {
     'client_secret_post',
     'private_key_jwt',
     'const assertionType = ' + JSON.stringify(JWT_BEARER_ASSERTION).replace(/"/g, "'"),
+    // Neither secret nor assertion: the certificate methods (the copy's rule for them).
+    "methods = ['none', 'tls_client_auth', 'self_signed_tls_client_auth'];",
   );
   // src/oidc/adapter.ts makes the replay check atomic: the (iss, jti) row is inserted only if absent.
   ensureSourceHas(

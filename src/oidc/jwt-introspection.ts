@@ -11,6 +11,7 @@ import {
   authenticateClient,
   ClientAuthenticationError,
   type AssertionRules,
+  type CertificateRules,
 } from '../clients/client-authentication.js';
 import { assertionIsNew } from '../oidc-provider/internals.js';
 import type { ProviderHost } from './provider-host.js';
@@ -29,6 +30,8 @@ export interface JwtIntrospectionDependencies {
   providers: ProviderHost;
   directory: ClientDirectory;
   keyRing: KeyRing;
+  /** The request's client certificate, for clients that authenticate with one. */
+  certificates: CertificateRules;
 }
 
 /**
@@ -58,7 +61,7 @@ export function jwtIntrospection(deps: JwtIntrospectionDependencies): Middleware
     ctx.set('Cache-Control', 'no-store');
     let clientId: string;
     try {
-      clientId = (await authenticateClient(ctx, params, deps.directory, assertions)).id;
+      clientId = (await authenticateClient(ctx, params, deps.directory, assertions, deps.certificates)).id;
     } catch (error) {
       if (!(error instanceof ClientAuthenticationError)) throw error;
       if (error.status === 401) ctx.set('WWW-Authenticate', `Basic realm="${deps.issuer}", error="invalid_client"`);

@@ -1,7 +1,9 @@
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Knex } from 'knex';
 import type { ApiCatalog } from '../apis/api-catalog.js';
-import type { ClientDirectory } from '../clients/client-directory.js';
+import type { ClientDirectory, KnownClient } from '../clients/client-directory.js';
+import type { CertificateRules } from '../clients/client-authentication.js';
+import { certificateProvesClient } from '../clients/certificate-authentication.js';
 import type { Config } from '../config.js';
 import { DEFAULT_TOKEN_TTL } from '../lib/token-lifetime.js';
 import { SIGNING_ALGORITHMS, DEFAULT_SIGNING_ALGORITHM } from '../lib/signing-algorithms.js';
@@ -49,6 +51,8 @@ export interface ProviderDependencies {
   metrics: Metrics;
   /** Told of each refresh token presented again (its family revoked), for the audit log. */
   refreshReuse: RefreshReuseAudit;
+  /** The request's client certificate (TLS socket or trusted proxy header) and TLS_CLIENT_CA. */
+  certificates: CertificateRules;
 }
 
 const ASYMMETRIC = [...SIGNING_ALGORITHMS];
@@ -110,6 +114,17 @@ export function corsAllows(redirectUris: readonly string[], origin: string): boo
 export function buildProvider(deps: ProviderDependencies): Provider {
   const { config, catalog, keys, paths } = deps;
   const pages = providerPageHooks(deps.pages);
+  const { certificates } = deps;
+  // Set once the Provider exists (below); the hooks run only on requests, after that.
+  let recordOf: (instance: unknown) => KnownClient | undefined = () => undefined;
+  /** oidc-provider's tls_client_auth check, for both certificate methods: Tollgate's one rule decides. */
+  const certificateProves = (ctx: KoaContextWithOIDC) => {
+    const record = recordOf(ctx.oidc.client);
+    return (
+      !!record &&
+      certificateProvesClient(record, certificates.certificates.certificateOf(ctx.req), certificates.trustedCas)
+    );
+  };
 
   const configuration: Configuration = {
     adapter: adapterFactory(deps.db, deps.directory, deps.adapterOptions) as unknown as Configuration['adapter'],
@@ -157,6 +172,21 @@ export function buildProvider(deps: ProviderDependencies): Provider {
         successSource: pages.successSource,
       },
       revocation: { enabled: true },
+      // RFC 8705. Always on, so a certificate client's metadata stays valid whatever the start-up
+      // settings; without TLS_CERT/TLS_CLIENT_CA or CLIENT_CERT_HEADER no certificate ever arrives
+      // and such a client cannot authenticate. No mtls_endpoint_aliases: TLS ends on the listener
+      // that serves every endpoint (or at the proxy in front of it), which asks for a certificate
+      // without requiring one, so the ordinary endpoints already take certificates and browsers
+      // are not bothered; aliases are for servers that must ask on a separate host.
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        tlsClientAuth: true,
+        selfSignedTlsClientAuth: true,
+        getCertificate: (ctx) => certificates.certificates.certificateOf(ctx.req),
+        certificateAuthorized: certificateProves,
+        certificateSubjectMatches: certificateProves,
+      },
       // The contract: active:true only to the client the token was issued to.
       introspection: { enabled: true, allowedPolicy: (ctx, client, token) => client.clientId === token.clientId },
       userinfo: { enabled: true },
@@ -199,7 +229,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   checkProviderInternals(provider);
   trustProxyHops(provider, config.trustProxy);
   installClientSecretHook(provider);
-  installClientInstanceCache(provider, deps.directory);
+  ({ recordOf } = installClientInstanceCache(provider, deps.directory));
   installGrantNarrowing(provider, deps.directory);
 
   // Its own failures go to whoever the composition root chose (the public app's error boundary).

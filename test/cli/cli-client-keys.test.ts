@@ -128,7 +128,7 @@ describe('tollgate clients add-key, list-keys, remove-key', () => {
       [['clients', 'remove-key', 'client_x', 'ck_a', 'ck_b'], /expected CLIENT_ID and KEYID/],
       [
         ['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials', '--auth-method', 'tls_client_auth'],
-        /--auth-method: tls_client_auth .*not offered yet/,
+        /a tls_client_auth client needs the subject its certificate carries: --tls-subject/,
       ],
       [
         [
@@ -177,7 +177,9 @@ describe('tollgate clients add-key, list-keys, remove-key', () => {
     expect(group.stdout).toContain('tollgate clients add-key CLIENT_ID [--public-key FILE] [--hmac] [--json]');
     expect(group.stdout).toContain('tollgate clients list-keys CLIENT_ID [--json]');
     expect(group.stdout).toContain('tollgate clients remove-key CLIENT_ID KEYID [--json]');
-    expect(group.stdout).toContain('[--auth-method client_secret_basic|private_key_jwt] [--public-key FILE]');
+    expect(group.stdout).toContain(
+      '[--auth-method client_secret_basic|private_key_jwt|tls_client_auth|self_signed_tls_client_auth] [--public-key FILE]',
+    );
     const add = await tollgate(['clients', 'add-key', '--help'], NOWHERE);
     expect(add.stdout).toContain('POST /clients/:id/keys');
   });

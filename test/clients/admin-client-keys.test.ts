@@ -305,12 +305,12 @@ describe('private_key_jwt clients', () => {
 
   it.each([
     ['private_key_jwt without a key', { auth_method: 'private_key_jwt' }, /needs its first public key/],
-    ['tls_client_auth', { auth_method: 'tls_client_auth' }, /tls_client_auth .*not offered yet/],
-    ['self_signed_tls_client_auth', { auth_method: 'self_signed_tls_client_auth' }, /not offered yet/],
+    ['tls_client_auth without a subject', { auth_method: 'tls_client_auth' }, /needs the subject its certificate/],
+    ['self_signed_tls_client_auth without a key', { auth_method: 'self_signed_tls_client_auth' }, /first public key/],
     [
       'client_secret_jwt',
       { auth_method: 'client_secret_jwt' },
-      /not offered; choose client_secret_basic or private_key_jwt/,
+      /not offered; choose client_secret_basic, private_key_jwt, tls_client_auth, self_signed_tls_client_auth/,
     ],
     [
       'a public private_key_jwt client',

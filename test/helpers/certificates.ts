@@ -44,32 +44,26 @@ export class CertificateFactory {
 
   /** A self-signed certificate: a CA with `ca: true`, a client's own certificate otherwise. */
   selfSigned(options: CertificateOptions): TestCertificate {
-    const name = this.nextName();
-    const keyFile = this.newKey(name, options.keyType);
-    const certFile = join(this.dir, `${name}.pem`);
-    const extFile = this.extensions(name, options);
-    this.openssl([
-      'req',
-      '-x509',
-      '-new',
-      '-key',
-      keyFile,
-      '-subj',
-      options.subject,
-      '-days',
-      String(options.days ?? 1),
-      '-out',
-      certFile,
-      '-config',
-      extFile,
-      '-extensions',
-      'ext',
-    ]);
-    return this.read(certFile, keyFile);
+    return this.certify(options, (keyFile) => ['-signkey', keyFile]);
   }
 
   /** A certificate issued by `issuer` (made with `selfSigned({ ca: true, … })`). */
   issue(issuer: TestCertificate, options: CertificateOptions): TestCertificate {
+    return this.certify(options, () => [
+      '-CA',
+      issuer.certFile,
+      '-CAkey',
+      issuer.keyFile,
+      '-set_serial',
+      String(1000 + this.serial),
+    ]);
+  }
+
+  /**
+   * A new key, a request for `options.subject`, and `x509 -req` signing it as `signer` says
+   * (`-signkey` for self-signed: unlike `req -x509` it takes a negative validity, an expired one).
+   */
+  private certify(options: CertificateOptions, signer: (keyFile: string) => string[]): TestCertificate {
     const name = this.nextName();
     const keyFile = this.newKey(name, options.keyType);
     const csrFile = join(this.dir, `${name}.csr`);
@@ -81,12 +75,7 @@ export class CertificateFactory {
       '-req',
       '-in',
       csrFile,
-      '-CA',
-      issuer.certFile,
-      '-CAkey',
-      issuer.keyFile,
-      '-set_serial',
-      String(1000 + this.serial),
+      ...signer(keyFile),
       '-days',
       String(options.days ?? 1),
       '-extfile',

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { requestListener } from '../../src/lib/request-listener.js';
 import { createLogger } from '../../src/log.js';
 import { createTollgate, type Tollgate } from '../../src/tollgate.js';
+import { createPublicServer } from '../../src/http/public-server.js';
 import { TEST_DATABASE_URL, TEST_KEY_ENCRYPTION_KEY, unique } from './database.js';
 
 export interface TestServer {
@@ -33,13 +34,20 @@ export interface StartOptions {
   issuerPath?: string;
 }
 
+/** With TLS_CERT/TLS_KEY (and TLS_CLIENT_CA) in `env`, the public listener is HTTPS, as main.ts makes it. */
+function publicServerFor(env: Record<string, string> = {}): http.Server {
+  if (!env.TLS_CERT && !env.TLS_KEY) return http.createServer();
+  const { TLS_CERT, TLS_KEY, TLS_CLIENT_CA } = env;
+  return createPublicServer(loadConfig({ TLS_CERT, TLS_KEY, TLS_CLIENT_CA }));
+}
+
 function listen(server: http.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
 /** Starts a real Tollgate on two loopback ports, the way `npm start` does, with logs captured. */
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
-  const publicServer = http.createServer();
+  const publicServer = publicServerFor(options.env);
   const adminServer = http.createServer();
   const [port, adminPort] = await Promise.all([listen(publicServer), listen(adminServer)]);
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-test-'));
@@ -48,7 +56,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     ...loadConfig({
       PORT: String(port),
       ADMIN_PORT: String(adminPort),
-      ISSUER: `http://127.0.0.1:${port}${options.issuerPath ?? ''}`,
+      ISSUER: `${options.env?.TLS_CERT ? 'https' : 'http'}://127.0.0.1:${port}${options.issuerPath ?? ''}`,
       DATA_DIR: dataDir,
       ADMIN_TOKEN: adminToken,
       KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,

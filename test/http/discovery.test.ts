@@ -91,14 +91,17 @@ describe('discovery documents', () => {
     expect(metadata.response_types_supported).toEqual(['code']);
   });
 
-  it('offers client_secret_basic, client_secret_post, private_key_jwt and none, and never client_secret_jwt', async () => {
+  it('offers client_secret_basic, client_secret_post, private_key_jwt, the RFC 8705 methods and none, and never client_secret_jwt', async () => {
     const metadata = await getMetadata(server, OIDC_PATH);
     expect([...(metadata.token_endpoint_auth_methods_supported as string[])].sort()).toEqual([
       'client_secret_basic',
       'client_secret_post',
       'none',
       'private_key_jwt',
+      'self_signed_tls_client_auth',
+      'tls_client_auth',
     ]);
+    expect(metadata.tls_client_certificate_bound_access_tokens).toBe(true);
     for (const endpoint of ['introspection', 'revocation']) {
       const methods = metadata[`${endpoint}_endpoint_auth_methods_supported`] as string[] | undefined;
       if (methods) expect(methods, endpoint).not.toContain('client_secret_jwt');

@@ -1,3 +1,4 @@
+import { clientCertificateReader } from './client-certificate-source.js';
 import { InvalidSignatureError, ResourceServerError } from './errors.js';
 import { needsBody, rawBody } from './raw-body.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
@@ -17,6 +18,8 @@ export interface ExpressRequestLike {
   host?: string;
   originalUrl?: string;
   url?: string;
+  /** Node's socket: a TLSSocket's peer certificate is the client certificate, for certificate-bound tokens. */
+  socket?: unknown;
   /**
    * A signed request's raw body (Buffer or string), when the app's body parser kept it here (its
    * `verify` option); the middleware puts it here when it reads the body itself.
@@ -36,10 +39,16 @@ export interface ExpressResponseLike {
 export interface ExpressProtectOptions {
   /** Scopes every request must carry (all of them). */
   scopes?: readonly string[];
-  /** How callers may authenticate: `bearer`, `dpop`, `api-key`, `signature`. Default `['bearer', 'dpop']`. */
+  /** How callers may authenticate: `bearer`, `dpop`, `api-key`, `signature`, `mtls`. Default bearer and dpop. */
   schemes?: readonly RequestScheme[];
   /** The URL clients call, for DPoP `htu`, when Express cannot see it (Express 4, path rewrites). */
   requestUrl?: (req: ExpressRequestLike) => string;
+  /**
+   * Behind a TLS-terminating proxy: the header in which the proxy passes the client certificate
+   * (RFC 9440, e.g. `client-cert`), read instead of the TLS socket. Only for a proxy that sets it on
+   * every request and removes any the client sent.
+   */
+  clientCertificateHeader?: string;
 }
 
 function defaultRequestUrl(req: ExpressRequestLike): string {
@@ -50,14 +59,17 @@ function defaultRequestUrl(req: ExpressRequestLike): string {
 /**
  * Express middleware: authenticates the request by one of `schemes`, puts the caller on
  * `req.auth`, and answers 400/401/403/429/503 itself with `WWW-Authenticate` and a JSON body.
+ * With `mtls` in `schemes`, a certificate-bound token is checked against the TLS socket's peer
+ * certificate (or the `clientCertificateHeader` a proxy sets).
  * A rate-limited API key gets the RateLimit headers on every response. With `signature` in
  * `schemes`, a signed request's body is read (at most 1 MiB, else 413) unless the app kept it on
  * `req.rawBody`, and left there for the handlers; a refused signature gets `Accept-Signature`.
  */
 export function protectExpress(verifier: Verifier, options: ExpressProtectOptions = {}) {
   const { scopes, schemes, requestUrl = defaultRequestUrl } = options;
-  // Checked now, so that an unsupported scheme fails at start-up rather than on the first request.
+  // Checked now, so that an unknown scheme or a bad header name fails at start-up, not on the first request.
   verifier.checkSchemes(schemes);
+  const clientCertificate = clientCertificateReader(options.clientCertificateHeader);
   return function tollgateAuth(
     req: ExpressRequestLike,
     res: ExpressResponseLike,
@@ -76,6 +88,10 @@ export function protectExpress(verifier: Verifier, options: ExpressProtectOption
               return requestUrl(req);
             },
             headers: req.headers,
+            // A getter too: read only for a certificate-bound token.
+            get clientCertificate() {
+              return clientCertificate(req);
+            },
             ...(raw === undefined ? {} : { body: raw }),
           },
           { scopes, schemes },

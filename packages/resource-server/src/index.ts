@@ -21,6 +21,7 @@ export {
 export type { ApiKeyCaller } from './api-key-client.js';
 export type { SignatureCaller, SignatureEvidence } from './signature-client.js';
 export type { HttpRequest, RequestHeaders } from './request.js';
+export type { ClientCertificate } from './certificate-binding.js';
 export { DEFAULT_SCHEMES, type RequestScheme } from './schemes.js';
 export { looksLikeApiKey, API_KEY_PATTERN_SOURCE } from './api-key-format.js';
 export type { VerifierOptions } from './options.js';

@@ -1,3 +1,4 @@
+import { clientCertificateReader } from './client-certificate-source.js';
 import { InvalidSignatureError, ResourceServerError } from './errors.js';
 import { needsBody, rawBody } from './raw-body.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
@@ -12,8 +13,11 @@ export interface KoaContextLike {
   method: string;
   /** The full request URL; honours X-Forwarded-Proto/-Host when `app.proxy` is set. */
   href: string;
-  /** Node's request: its headers and, for a signed request with a body, its stream. */
-  req: { headers: Record<string, string | string[] | undefined> };
+  /**
+   * Node's request: its headers, its socket (a TLSSocket's peer certificate, for certificate-bound
+   * tokens) and, for a signed request with a body, its stream.
+   */
+  req: { headers: Record<string, string | string[] | undefined>; socket?: unknown };
   /**
    * Koa's request; a signed request's raw body is read from `request.rawBody` when the app (or its
    * body parser) kept it there, and put there when the middleware read it. `object`, not a shape:
@@ -31,23 +35,32 @@ export interface KoaContextLike {
 export interface KoaProtectOptions {
   /** Scopes every request must carry (all of them). */
   scopes?: readonly string[];
-  /** How callers may authenticate: `bearer`, `dpop`, `api-key`, `signature`. Default `['bearer', 'dpop']`. */
+  /** How callers may authenticate: `bearer`, `dpop`, `api-key`, `signature`, `mtls`. Default bearer and dpop. */
   schemes?: readonly RequestScheme[];
   /** The URL clients call, for DPoP `htu`, when Koa cannot see it (a proxy rewriting paths). */
   requestUrl?: (ctx: KoaContextLike) => string;
+  /**
+   * Behind a TLS-terminating proxy: the header in which the proxy passes the client certificate
+   * (RFC 9440, e.g. `client-cert`), read instead of the TLS socket. Only for a proxy that sets it on
+   * every request and removes any the client sent.
+   */
+  clientCertificateHeader?: string;
 }
 
 /**
  * Koa middleware: authenticates the request by one of `schemes`, puts the caller on
  * `ctx.state.auth`, and answers 400/401/403/429/503 itself with `WWW-Authenticate` and a JSON body.
+ * With `mtls` in `schemes`, a certificate-bound token is checked against the TLS socket's peer
+ * certificate (or the `clientCertificateHeader` a proxy sets).
  * A rate-limited API key gets the RateLimit headers on every response. With `signature` in
  * `schemes`, a signed request's body is read (at most 1 MiB, else 413) unless the app kept it on
  * `ctx.request.rawBody`, and left there for the handlers; a refused signature gets `Accept-Signature`.
  */
 export function protectKoa(verifier: Verifier, options: KoaProtectOptions = {}) {
   const { scopes, schemes, requestUrl = (ctx: KoaContextLike) => ctx.href } = options;
-  // Checked now, so that an unsupported scheme fails at start-up rather than on the first request.
+  // Checked now, so that an unknown scheme or a bad header name fails at start-up, not on the first request.
   verifier.checkSchemes(schemes);
+  const clientCertificate = clientCertificateReader(options.clientCertificateHeader);
   return async function tollgateAuth(ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> {
     let caller: VerifiedCaller;
     try {
@@ -65,6 +78,10 @@ export function protectKoa(verifier: Verifier, options: KoaProtectOptions = {}) 
             return requestUrl(ctx);
           },
           headers: ctx.req.headers,
+          // A getter too: read only for a certificate-bound token.
+          get clientCertificate() {
+            return clientCertificate(ctx.req);
+          },
           ...(body === undefined ? {} : { body }),
         },
         { scopes, schemes },

@@ -1,4 +1,4 @@
-import type { X509Certificate } from 'node:crypto';
+import type { ClientCertificate } from './certificate-binding.js';
 
 /** A request's headers as Node (`IncomingMessage.headers`) or the fetch API (`Headers`) hands them over. */
 export type RequestHeaders = Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -10,10 +10,13 @@ export interface HttpRequest {
   /** The URL the client called, as the client saw it (scheme and host before any proxy). */
   url: string | URL;
   headers: RequestHeaders;
-  /** The body, when any: for signed requests (`Content-Digest`), a later scheme. */
+  /** The body, when any: for signed requests (`Content-Digest`). */
   body?: string | Uint8Array;
-  /** The TLS client certificate (PEM, DER or X509Certificate): for certificate-bound tokens, a later scheme. */
-  clientCertificate?: string | Uint8Array | X509Certificate;
+  /**
+   * The TLS client certificate (PEM, DER or X509Certificate), for certificate-bound tokens (RFC 8705):
+   * read only when the token is bound to one. `undefined` or `null` when the client presented none.
+   */
+  clientCertificate?: ClientCertificate | null;
 }
 
 /**

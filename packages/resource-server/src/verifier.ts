@@ -1,6 +1,7 @@
 import { jwtVerify, type JWTVerifyOptions } from 'jose';
 import { ApiKeyClient, INVALID_API_KEY, type ApiKeyCaller } from './api-key-client.js';
 import { looksLikeApiKey } from './api-key-format.js';
+import { verifyCertificateBinding, type ClientCertificate } from './certificate-binding.js';
 import { checkClaims, checkScopes, REQUIRED_CLAIMS, tokenError, type AccessTokenClaims } from './claims.js';
 import { parseCredentials } from './credentials.js';
 import { verifyDPoPProof, type DPoPRequest } from './dpop.js';
@@ -22,17 +23,36 @@ export interface VerifyOptions {
   scopes?: readonly string[];
   /** The request, for DPoP-bound tokens: without it such a token is refused. */
   dpop?: DPoPRequest;
+  /** The TLS client certificate, for certificate-bound tokens (RFC 8705): without it such a token is refused. */
+  clientCertificate?: ClientCertificate | null;
 }
 
 export interface VerifyRequestOptions {
   /** Scopes the caller must all have; 403 insufficient_scope otherwise. */
   scopes?: readonly string[];
-  /** How callers may authenticate. Default `['bearer', 'dpop']`; `mtls` is not supported yet. */
+  /** How callers may authenticate. Default `['bearer', 'dpop']`. */
   schemes?: readonly RequestScheme[];
 }
 
 /** An access token's claims, and which scheme it came with. */
-export type AccessTokenCaller = AccessTokenClaims & { scheme: 'bearer' | 'dpop' };
+export type AccessTokenCaller = AccessTokenClaims & { scheme: 'bearer' | 'dpop' | 'mtls' };
+
+/** What a bound token's confirmation is checked against; the certificate is read only when one is needed. */
+interface Proofs {
+  dpop: DPoPRequest | undefined;
+  clientCertificate: () => ClientCertificate | null | undefined;
+  /** Whether certificate-bound tokens are accepted at all (`verifyRequest` without `mtls`: not). */
+  mtls: boolean;
+}
+
+/** The confirmation methods (RFC 7800 `cnf` members) this library checks; any other one refuses the token. */
+const CONFIRMATION_METHODS = new Set(['jkt', 'x5t#S256']);
+
+/** The scheme a verified token came in with: how it is bound, if it is. */
+function tokenScheme(claims: AccessTokenClaims): AccessTokenCaller['scheme'] {
+  if (claims.cnf?.jkt !== undefined) return 'dpop';
+  return claims.cnf?.['x5t#S256'] === undefined ? 'bearer' : 'mtls';
+}
 
 /** Who called, whichever scheme let them in: `{ scheme, sub, client_id, scope, aud, … }`. */
 export type VerifiedCaller = AccessTokenCaller | ApiKeyCaller | SignatureCaller;
@@ -73,10 +93,11 @@ export class Verifier {
 
   /**
    * Authenticates a request by whichever of `schemes` it uses: an access token (`bearer`, `dpop`,
-   * with the `DPoP` proof read from the headers), an API key (`X-API-Key: tgk_…` or
+   * with the `DPoP` proof read from the headers, `mtls` for a certificate-bound token, checked
+   * against `request.clientCertificate`), an API key (`X-API-Key: tgk_…` or
    * `Authorization: Bearer tgk_…`) or an RFC 9421 signature (`signature`: `request.body` must be
    * the body's bytes, when it has one). Resolves to the caller; rejects with a
-   * {@link ResourceServerError}, or a TypeError for `schemes` this version does not support.
+   * {@link ResourceServerError}, or a TypeError for `schemes` outside the contract.
    */
   async verifyRequest(request: HttpRequest, options: VerifyRequestOptions = {}): Promise<VerifiedCaller> {
     const accepted = acceptedSchemes(options.schemes);
@@ -97,7 +118,7 @@ export class Verifier {
         if (options.scopes !== undefined) checkScopes(caller.scope, options.scopes);
         return caller;
       }
-      if (!accepted.has('bearer') && !accepted.has('dpop')) {
+      if (!accepted.has('bearer') && !accepted.has('dpop') && !accepted.has('mtls')) {
         if (!accepted.has('api-key'))
           throw new InvalidSignatureError('access tokens are not accepted here: sign the request');
         throw new InvalidTokenError('access tokens are not accepted here: send an API key');
@@ -107,22 +128,21 @@ export class Verifier {
       throw error.withChallenge({ scheme: 'Bearer', dpopAlgorithms: this.#options.dpop.algorithms });
     }
     const proof = readHeader(request.headers, 'dpop');
-    const claims = await this.verify(credential.header, {
+    const claims = await this.#verifyToken(credential.header, undefined, {
       dpop: proof === undefined ? undefined : { proof, method: request.method, url: request.url },
+      // A getter's work (the middleware's socket or header) is done only for a certificate-bound token.
+      clientCertificate: () => request.clientCertificate,
+      mtls: accepted.has('mtls'),
     });
-    const scheme = claims.cnf === undefined ? 'bearer' : 'dpop';
+    const scheme = tokenScheme(claims);
     try {
-      if (!accepted.has(scheme))
-        throw new InvalidTokenError(
-          scheme === 'bearer'
-            ? 'a bearer token is not accepted here: use a DPoP-bound token'
-            : 'a DPoP-bound token is not accepted here',
-        );
+      if (!accepted.has(scheme)) throw new InvalidTokenError(notAccepted(scheme, accepted));
       if (options.scopes !== undefined) checkScopes(claims.scope, options.scopes);
     } catch (error) {
-      const challenge = scheme === 'dpop' || !accepted.has('bearer') ? 'DPoP' : 'Bearer';
+      // A DPoP challenge when DPoP is what the client must do next; a certificate-bound token goes as Bearer.
+      const dpop = scheme === 'dpop' || (!accepted.has('bearer') && !accepted.has('mtls'));
       throw (error as ResourceServerError).withChallenge({
-        scheme: challenge,
+        scheme: dpop ? 'DPoP' : 'Bearer',
         dpopAlgorithms: this.#options.dpop.algorithms,
       });
     }
@@ -132,11 +152,24 @@ export class Verifier {
   /**
    * Resolves to the token's claims, or rejects with a {@link ResourceServerError} carrying `status`,
    * `code` and `wwwAuthenticate`. `tokenOrHeader` is the `Authorization` header value (`Bearer …`
-   * or `DPoP …`) or the bare token.
+   * or `DPoP …`) or the bare token. A bound token is accepted only with what proves its binding:
+   * `dpop` for a DPoP-bound one, `clientCertificate` for a certificate-bound one.
    */
-  async verify(tokenOrHeader: string | null | undefined, options: VerifyOptions = {}): Promise<AccessTokenClaims> {
+  verify(tokenOrHeader: string | null | undefined, options: VerifyOptions = {}): Promise<AccessTokenClaims> {
+    return this.#verifyToken(tokenOrHeader, options.scopes, {
+      dpop: options.dpop,
+      clientCertificate: () => options.clientCertificate,
+      mtls: true,
+    });
+  }
+
+  async #verifyToken(
+    tokenOrHeader: string | null | undefined,
+    scopes: readonly string[] | undefined,
+    proofs: Proofs,
+  ): Promise<AccessTokenClaims> {
     let scheme: Scheme | undefined;
-    let bound = false;
+    let dpopBound = false;
     try {
       const credentials = parseCredentials(tokenOrHeader);
       scheme = credentials.scheme;
@@ -147,19 +180,20 @@ export class Verifier {
       } catch (error) {
         throw tokenError(error);
       }
-      const claims = checkClaims(payload, Date.now() / 1000, this.#options.clockTolerance);
+      const now = Date.now() / 1000;
+      const claims = checkClaims(payload, now, this.#options.clockTolerance);
       if (claims.cnf !== undefined) {
-        bound = true;
-        await this.#verifyBinding(claims, credentials.token, scheme, options.dpop);
+        dpopBound = claims.cnf?.jkt !== undefined;
+        await this.#verifyBinding(claims.cnf, credentials.token, scheme, proofs, now);
       } else if (scheme === 'DPoP') {
         throw new InvalidTokenError('the token is not DPoP-bound: send it with the Bearer scheme');
       }
-      if (options.scopes !== undefined) checkScopes(claims.scope, options.scopes);
+      if (scopes !== undefined) checkScopes(claims.scope, scopes);
       return claims;
     } catch (error) {
       if (!(error instanceof ResourceServerError)) throw error;
       // DPoP challenges whenever DPoP is what the client must do next (RFC 9449 §7.1).
-      const dpop = bound || scheme === 'DPoP' || error instanceof InvalidDPoPProofError;
+      const dpop = dpopBound || scheme === 'DPoP' || error instanceof InvalidDPoPProofError;
       throw error.withChallenge({ scheme: dpop ? 'DPoP' : 'Bearer', dpopAlgorithms: this.#options.dpop.algorithms });
     }
   }
@@ -179,22 +213,61 @@ export class Verifier {
     return this.#keys.status();
   }
 
+  /**
+   * The one place a bound token's confirmation (`cnf`, RFC 7800) is checked, for `verify` and
+   * `verifyRequest` alike. Every method the token names must hold; one this library cannot check
+   * refuses the token rather than being skipped, so a bound token is never accepted as a bearer token.
+   */
   async #verifyBinding(
-    claims: AccessTokenClaims,
+    cnf: unknown,
     token: string,
     scheme: Scheme | undefined,
-    request: DPoPRequest | undefined,
+    proofs: Proofs,
+    nowSeconds: number,
   ): Promise<void> {
-    const jkt = claims.cnf?.jkt;
-    // Another confirmation method (mTLS x5t#S256, …) cannot be checked here: never fall back to bearer.
-    if (typeof jkt !== 'string' || jkt === '')
+    if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf))
+      throw new InvalidTokenError("the token's cnf claim is malformed");
+    const methods = Object.keys(cnf);
+    if (methods.length === 0 || methods.some((method) => !CONFIRMATION_METHODS.has(method)))
       throw new InvalidTokenError('the token is bound by a confirmation method this API cannot check');
-    // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token is refused, proof or not.
-    if (scheme === 'Bearer')
-      throw new InvalidTokenError('the token is DPoP-bound: send it with the DPoP scheme and a DPoP proof');
-    if (request === undefined) throw new InvalidTokenError('the token is DPoP-bound and the request has no DPoP proof');
-    await verifyDPoPProof(request, token, jkt, this.#options.dpop);
+    const { jkt, 'x5t#S256': x5t } = cnf as Record<string, unknown>;
+    if ((jkt !== undefined && !nonEmptyString(jkt)) || (x5t !== undefined && !nonEmptyString(x5t)))
+      throw new InvalidTokenError("the token's cnf claim is malformed");
+
+    // RFC 8705 §3: first, since it costs nothing a replay could exploit (the DPoP proof's jti is spent below).
+    if (x5t !== undefined) {
+      if (!proofs.mtls) throw new InvalidTokenError('a certificate-bound token is not accepted here');
+      if (jkt === undefined && scheme === 'DPoP')
+        throw new InvalidTokenError('the token is not DPoP-bound: send it with the Bearer scheme');
+      const certificate = proofs.clientCertificate();
+      if (certificate === undefined || certificate === null)
+        throw new InvalidTokenError('the token is certificate-bound and the request has no client certificate');
+      verifyCertificateBinding(certificate, x5t, nowSeconds, this.#options.clockTolerance);
+    }
+    if (jkt !== undefined) {
+      // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token is refused, proof or not.
+      if (scheme === 'Bearer')
+        throw new InvalidTokenError('the token is DPoP-bound: send it with the DPoP scheme and a DPoP proof');
+      if (proofs.dpop === undefined)
+        throw new InvalidTokenError('the token is DPoP-bound and the request has no DPoP proof');
+      await verifyDPoPProof(proofs.dpop, token, jkt, this.#options.dpop);
+    }
   }
+}
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+/** Why a verified token is refused by an API that does not list its scheme, and what to use instead. */
+function notAccepted(scheme: AccessTokenCaller['scheme'], accepted: ReadonlySet<RequestScheme>): string {
+  if (scheme === 'dpop') return 'a DPoP-bound token is not accepted here';
+  if (scheme === 'mtls') return 'a certificate-bound token is not accepted here';
+  const bound = [
+    ...(accepted.has('dpop') ? ['a DPoP-bound token'] : []),
+    ...(accepted.has('mtls') ? ['a certificate-bound token (RFC 8705)'] : []),
+  ];
+  return `a bearer token is not accepted here: use ${bound.join(' or ')}`;
 }
 
 /** Creates the verifier for one API: `createVerifier({ issuer, audience })`. */

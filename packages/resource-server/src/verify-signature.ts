@@ -140,8 +140,11 @@ function timeParameter(parameters: Map<string, unknown>, name: string, body: boo
   return value;
 }
 
-/** The covered components, checked: strings, lower-case, no duplicate, parameters that apply to a request. */
-function coveredComponents(items: Item[], body: boolean): Item[] {
+/**
+ * The covered components, checked (strings, lower-case, no duplicate, parameters that apply to a
+ * request), and their identifiers in order.
+ */
+function coveredComponents(items: Item[], body: boolean): { components: Item[]; ids: string[] } {
   if (items.length > MAX_COMPONENTS) refuse(`a signature may cover at most ${MAX_COMPONENTS} components`, body);
   const seen = new Set<string>();
   for (const item of items) {
@@ -159,7 +162,7 @@ function coveredComponents(items: Item[], body: boolean): Item[] {
     if (seen.has(id)) refuse(`the component ${id} is covered twice`, body);
     seen.add(id);
   }
-  return items;
+  return { components: items, ids: [...seen] };
 }
 
 /**
@@ -198,14 +201,14 @@ export async function verifySignedRequest(
   const signed = signatures.get(label)!;
 
   if (!Array.isArray(input[0])) refuse('the Signature-Input member must be a list of components', body);
-  const components = coveredComponents(input[0], body);
+  const { components, ids: componentIds } = coveredComponents(input[0], body);
   const parameters = input[1];
   if (!(signed[0] instanceof ArrayBuffer)) refuse('the Signature member must be a byte sequence (:base64:)', body);
   const signature = new Uint8Array(signed[0] as ArrayBuffer);
   if (signature.length === 0 || signature.length > MAX_SIGNATURE_BYTES)
     refuse('the signature has an impossible length', body);
 
-  const ids = new Set(components.map(componentId));
+  const ids = new Set(componentIds);
   for (const required of ['"@method"', '"@target-uri"', ...(body ? ['"content-digest"'] : [])])
     if (!ids.has(required)) refuse(`the signature must cover ${required.slice(1, -1)}`, body);
 
@@ -244,6 +247,7 @@ export async function verifySignedRequest(
       { method: request.method, url, headers: headerRecord(request.headers) },
       components,
       parameters,
+      componentIds,
     );
   } catch (error) {
     if (error instanceof ComponentError)

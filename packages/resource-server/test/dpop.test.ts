@@ -248,16 +248,24 @@ describe('other tokens and the DPoP scheme', () => {
     ).resolves.toBeTruthy();
   });
 
-  it('a token bound by a confirmation method this library cannot check is refused', async () => {
-    const token = await issuer.token({ cnf: { 'x5t#S256': 'abc' } });
-    await expectRefused(
-      verifier.verify(`DPoP ${token}`, {
-        dpop: { proof: await holder.proof('GET', URL_, token), method: 'GET', url: URL_ },
-      }),
-      'invalid_token',
-      /confirmation method/,
-    );
-    await expect(verifier.verify(`Bearer ${token}`)).rejects.toMatchObject({ status: 401, code: 'invalid_token' });
+  it('a token bound by a confirmation method this library cannot check is refused, even beside a valid jkt', async () => {
+    // RFC 7800 jwk/kid, an empty cnf, and a DPoP binding with another method next to it: every
+    // method a token names must hold, so the one the library cannot check refuses it.
+    const methods = [{ jwk: holder.publicJwk }, { kid: 'k1' }, {}, { jkt: holder.jkt, jwk: holder.publicJwk }];
+    for (const cnf of methods) {
+      const token = await issuer.token({ cnf });
+      await expectRefused(
+        verifier.verify(`DPoP ${token}`, {
+          dpop: { proof: await holder.proof('GET', URL_, token), method: 'GET', url: URL_ },
+        }),
+        'invalid_token',
+        /confirmation method/,
+      );
+      await expect(verifier.verify(`Bearer ${token}`), JSON.stringify(cnf)).rejects.toMatchObject({
+        status: 401,
+        code: 'invalid_token',
+      });
+    }
   });
 
   it('restricts proof algorithms to dpop.algorithms and advertises them', async () => {

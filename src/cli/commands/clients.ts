@@ -11,6 +11,16 @@ const RATE_LIMIT: OptionSpec = { flag: 'rate-limit', field: 'rate_limit', kind: 
 const COLUMNS = ['client_id', 'name', 'grant_types', 'scopes', 'public', 'disabled'];
 const KEY_COLUMNS = ['keyid', 'alg', 'thumbprint', 'created_at'];
 const PUBLIC_KEY: OptionSpec = { flag: 'public-key', field: 'public_key', kind: 'file', value: 'FILE' };
+const AUTH_METHOD: OptionSpec = {
+  flag: 'auth-method',
+  field: 'auth_method',
+  kind: 'text',
+  value: 'client_secret_basic|private_key_jwt|tls_client_auth|self_signed_tls_client_auth',
+};
+const TLS_SUBJECT: readonly OptionSpec[] = [
+  { flag: 'tls-subject', field: 'tls_subject', kind: 'text', value: '"CN=…,O=…"' },
+  { flag: 'tls-san-dns', field: 'tls_san_dns', kind: 'text', value: 'NAME' },
+];
 const group = 'clients';
 
 function withSecretNotice(client: Row): string {
@@ -44,8 +54,10 @@ const COMMANDS: readonly Command[] = [
       },
       ...LISTS,
       { flag: 'public', field: 'public', kind: 'switch' },
-      { flag: 'auth-method', field: 'auth_method', kind: 'text', value: 'client_secret_basic|private_key_jwt' },
+      AUTH_METHOD,
       PUBLIC_KEY,
+      ...TLS_SUBJECT,
+      { flag: 'certificate-bound', field: 'certificate_bound', kind: 'switch' },
       { flag: 'first-party', field: 'first_party', kind: 'switch' },
       RATE_LIMIT,
     ],
@@ -81,8 +93,12 @@ const COMMANDS: readonly Command[] = [
       { flag: 'first-party', off: 'no-first-party', field: 'first_party', kind: 'switch' },
       { flag: 'disable', off: 'enable', field: 'disabled', kind: 'switch' },
       RATE_LIMIT,
+      AUTH_METHOD,
+      PUBLIC_KEY,
+      ...TLS_SUBJECT,
+      { flag: 'certificate-bound', off: 'no-certificate-bound', field: 'certificate_bound', kind: 'switch' },
     ],
-    show: (client: Row) => `Updated client ${client.name}\n${record(client)}`,
+    show: (client: Row) => `Updated client ${client.name}\n${withSecretNotice(client)}`,
   },
   {
     group,
