@@ -40,7 +40,9 @@ export function parseClientCertHeader(value: string): X509Certificate | undefine
   const canonical = der.toString('base64');
   if (canonical !== text && canonical.replace(/=+$/, '') !== text) return undefined;
   try {
-    return new X509Certificate(der);
+    const certificate = new X509Certificate(der);
+    // OpenSSL reads the first certificate and ignores what follows: the bytes must be exactly one.
+    return certificate.raw.equals(der) ? certificate : undefined;
   } catch {
     return undefined;
   }
@@ -141,13 +143,29 @@ export function subjectMatches(certificate: X509Certificate, registered: string)
   return sorted(expected) === sorted(actual);
 }
 
-/** RFC 8705 §2.1.2 `tls_client_auth_san_dns`: one of the certificate's dNSName entries, exactly (no wildcards). */
+/**
+ * RFC 8705 §2.1.2 `tls_client_auth_san_dns`: one of the certificate's dNSName entries, exactly (no
+ * wildcards), case-insensitively. OpenSSL's own host check compares each entry whole, rather than
+ * a parse of `subjectAltName`'s text, where an entry may itself hold a comma (Node quotes such an
+ * entry and escapes the comma; a text split is only as safe as that escaping).
+ */
 export function sanDnsMatches(certificate: X509Certificate, registered: string): boolean {
-  const names = (certificate.subjectAltName ?? '')
-    .split(/,\s*/)
-    .filter((entry) => entry.startsWith('DNS:'))
-    .map((entry) => entry.slice(4).toLowerCase());
-  return names.includes(registered.toLowerCase());
+  return (
+    certificate.checkHost(registered, { subject: 'never', wildcards: false, partialWildcards: false }) !== undefined
+  );
+}
+
+/** id-kp-clientAuth and anyExtendedKeyUsage (RFC 5280 §4.2.1.12). */
+const CLIENT_AUTH_USAGES = ['1.3.6.1.5.5.7.3.2', '2.5.29.37.0'];
+
+/**
+ * Whether the certificate may be used to authenticate a TLS client: a certificate whose extended
+ * key usage names purposes must name client authentication (a server certificate from the same
+ * CA, with the same subject, is not a client's); one without the extension is not restricted.
+ */
+export function usableForClientAuth(certificate: X509Certificate): boolean {
+  const usages = certificate.keyUsage as string[] | undefined;
+  return usages === undefined || usages.some((usage) => CLIENT_AUTH_USAGES.includes(usage));
 }
 
 /** A DNS name as `--tls-san-dns` takes it: letters, digits, hyphens and dots, no wildcard. */

@@ -36,6 +36,8 @@ export interface CertificateOptions {
   keyType?: 'ec' | 'rsa';
   /** Whether it may sign other certificates (a CA). */
   ca?: boolean;
+  /** extendedKeyUsage of a non-CA certificate; default `clientAuth,serverAuth`. */
+  extendedKeyUsage?: string;
 }
 
 export class CertificateFactory {
@@ -123,7 +125,11 @@ export class CertificateFactory {
 
   /** An openssl config holding only the `[ext]` section the certificate carries. */
   private extensions(name: string, options: CertificateOptions): string {
-    const alt = [...(options.dns ?? []).map((d) => `DNS:${d}`), ...(options.ips ?? []).map((ip) => `IP:${ip}`)];
+    // A section of its own: one entry a line, so a name may hold a comma (a crafted SAN, for tests).
+    const alt = [
+      ...(options.dns ?? []).map((name, index) => `DNS.${index + 1} = ${name}`),
+      ...(options.ips ?? []).map((ip, index) => `IP.${index + 1} = ${ip}`),
+    ];
     const lines = [
       '[req]',
       'distinguished_name = dn',
@@ -131,8 +137,8 @@ export class CertificateFactory {
       '[ext]',
       options.ca ? 'basicConstraints = critical,CA:TRUE' : 'basicConstraints = CA:FALSE',
       options.ca ? 'keyUsage = critical,keyCertSign,cRLSign' : 'keyUsage = digitalSignature,keyEncipherment',
-      ...(options.ca ? [] : ['extendedKeyUsage = clientAuth,serverAuth']),
-      ...(alt.length > 0 ? [`subjectAltName = ${alt.join(',')}`] : []),
+      ...(options.ca ? [] : [`extendedKeyUsage = ${options.extendedKeyUsage ?? 'clientAuth,serverAuth'}`]),
+      ...(alt.length > 0 ? ['subjectAltName = @alt', '[alt]', ...alt] : []),
     ];
     return this.file(`${name}.cnf`, `${lines.join('\n')}\n`);
   }

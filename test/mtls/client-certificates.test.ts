@@ -6,8 +6,10 @@ import {
   parseDistinguishedName,
   sanDnsMatches,
   subjectMatches,
+  usableForClientAuth,
   withinValidity,
 } from '../../src/lib/client-certificates.js';
+import { certificateProvesClient } from '../../src/clients/certificate-authentication.js';
 import { CertificateFactory, clientCertHeader } from '../helpers/certificates.js';
 
 /** The certificate rules on their own, against certificates openssl made. */
@@ -49,6 +51,30 @@ describe('SAN DNS (tls_client_auth_san_dns)', () => {
   });
 });
 
+describe('SAN DNS entries are compared whole', () => {
+  it('a dNSName holding a comma and another name does not match that name', () => {
+    const crafted = certificates.issue(ca, { subject: '/CN=mallory', dns: ['x, DNS:ledger.internal, y'] });
+    // The entry is there (Node quotes it and escapes its commas in subjectAltName's text); the
+    // comparison must not find a name inside it.
+    expect(sanDnsMatches(crafted.x509, 'ledger.internal')).toBe(false);
+    expect(sanDnsMatches(crafted.x509, 'x')).toBe(false);
+  });
+});
+
+describe('a tls_client_auth certificate is one meant for clients', () => {
+  const client = { authMethod: 'tls_client_auth' as const, tlsSubjectDn: 'CN=svc', tlsSanDns: null, jwks: [] };
+  it.each([
+    ['clientAuth', true],
+    ['clientAuth,serverAuth', true],
+    ['serverAuth', false],
+    ['emailProtection', false],
+  ])('extendedKeyUsage %s: %s', (usage, accepted) => {
+    const certificate = certificates.issue(ca, { subject: '/CN=svc', extendedKeyUsage: usage });
+    expect(usableForClientAuth(certificate.x509)).toBe(accepted);
+    expect(certificateProvesClient(client, certificate.x509, [ca.x509])).toBe(accepted);
+  });
+});
+
 describe('chain and validity', () => {
   it('is issued by its CA and no other; an expired certificate is outside its validity', () => {
     const other = certificates.selfSigned({ subject: '/CN=Unit CA', ca: true });
@@ -81,6 +107,8 @@ describe('the RFC 9440 header', () => {
     ['a base64 character missing', () => clientCertHeader(leaf).replace(/^:(.{10})./, ':$1')],
     ['two values', () => `${clientCertHeader(leaf)}, ${clientCertHeader(leaf)}`],
     ['not a certificate', () => `:${Buffer.from('hello world').toString('base64')}:`],
+    // OpenSSL would read the certificate and ignore what follows it.
+    ['a certificate with bytes after it', () => `:${Buffer.concat([leaf.der, Buffer.from([0])]).toString('base64')}:`],
   ])('refuses %s', (_what, value) => {
     expect(parseClientCertHeader(value())).toBeUndefined();
   });

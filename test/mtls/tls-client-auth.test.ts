@@ -1,3 +1,5 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateFactory, type TestCertificate } from '../helpers/certificates.js';
 import { createApi, type ApiFixture } from '../helpers/fixtures.js';
@@ -366,6 +368,43 @@ describe('switching a client between methods (clients update --auth-method)', ()
     });
     expect(switched.status, JSON.stringify(switched.body)).toBe(200);
     expect((await clientCredentials(clientId, cert)).status).toBe(200);
+  });
+
+  it('from a secret to private_key_jwt with its key in the same update: the secret ends, assertions work', async () => {
+    const client = await createClient(server, { scopes: [api.scopes[0]] });
+    const clientId = String(client.client_id);
+    const basic = {
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${String(client.client_secret)}`).toString('base64')}`,
+      },
+    };
+    const form = { grant_type: 'client_credentials', scope: api.scopes[0]! };
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const switched = await server.admin('patch', `/clients/${clientId}`, {
+      auth_method: 'private_key_jwt',
+      public_key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    });
+    expect(switched.status, JSON.stringify(switched.body)).toBe(200);
+    expect(switched.body.token_endpoint_auth_method).toBe('private_key_jwt');
+    expect(switched.body).not.toHaveProperty('client_secret');
+    expectInvalidClient(await post('/token', form, undefined, basic));
+
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(`${server.issuer}/token`)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(privateKey);
+    const signed = await post('/token', {
+      ...form,
+      client_id: clientId,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
+    expect(signed.status, JSON.stringify(signed.body)).toBe(200);
   });
 
   it('refuses a subject without tls_client_auth, tls_client_auth without a subject, and a public client switching', async () => {
