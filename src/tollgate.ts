@@ -147,8 +147,13 @@ export async function createTollgate(config: Config, logger: Logger): Promise<To
     const directory = new ClientDirectory(db);
     const clientKeys = new ClientKeyService(db, directory, keks, new SealedRecords(keks, logger));
     // During a key-encryption-key rotation, as the ring and the server secrets are.
-    const resealed = await clientKeys.resealSecrets();
+    const { resealed, unopened } = await clientKeys.resealSecrets();
     if (resealed) logger.info({ resealed }, 'client HMAC secrets sealed under the new key-encryption key');
+    if (unopened)
+      logger.warn(
+        { unopened },
+        'client HMAC secrets that do not open were left as they are: their keys stay unusable, and the rotation is not complete (remove those keys before dropping KEY_ENCRYPTION_KEY_PREVIOUS)',
+      );
     const paths = issuerPaths(issuerPath(config.issuer));
     // oidc-provider renders these pages itself, through its configuration hooks.
     const pages = { ...providerPages(paths.assets), ...devicePages(paths.assets, catalog) };

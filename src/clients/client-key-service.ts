@@ -141,10 +141,11 @@ export class ClientKeyService {
 
   /**
    * During a KEY_ENCRYPTION_KEY rotation (KEY_ENCRYPTION_KEY_PREVIOUS set), seals every HMAC
-   * secret under the new key, so the previous one can be dropped; the number re-sealed. A secret
-   * that does not open is left as it is (logged): one altered row must not stop Tollgate starting.
+   * secret under the new key, so the previous one can be dropped; the numbers re-sealed and left.
+   * A secret that does not open is left as it is (logged): one altered row must not stop Tollgate
+   * starting — but while any is left, the rotation is not complete, and the caller says so.
    */
-  async resealSecrets(): Promise<number> {
+  async resealSecrets(): Promise<{ resealed: number; unopened: number }> {
     const kek = this.#kek();
     const stale = (await clientKeyStore.sealedSecrets(this.db)).filter(
       ({ secretSealed }) => sealedBy(secretSealed) !== kekId(kek),
@@ -156,7 +157,7 @@ export class ClientKeyService {
       await clientKeyStore.reseal(this.db, keyid, seal(kek, secret, sealingContext(keyid)));
       resealed += 1;
     }
-    return resealed;
+    return { resealed, unopened: stale.length - resealed };
   }
 
   #kek(): Buffer {

@@ -46,6 +46,8 @@ it('verifies the same HMAC signatures after a key-encryption key rotation, and r
     });
     expect((await ask(after, path, seen)).body).toEqual({ active: false });
     expect(after.logs.join('')).toMatch(new RegExp(`"client_key":"${altered}".*does not open`));
+    // …and the start says the rotation is not complete while such a secret is left.
+    expect(after.logs.join('')).toMatch(/"unopened":1,.*the rotation is not complete/);
   } finally {
     await after.close();
     await database?.drop();
