@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedPostgres, onPostgres, unique } from '../helpers/database.js';
+import { unique } from '../helpers/database.js';
 import { createApi, createServiceClient } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { redisBackedServers, TEST_REDIS_URL } from '../helpers/redis-servers.js';
 import { expectTooManyRequests, randomIp, tokenRequest } from '../helpers/rate-limits.js';
 import { startStalledRedis, type StalledRedis } from './stalled-redis.js';
 import { createPartner, issueKey, untilActive, verify } from '../api-keys/api-key-helpers.js';
@@ -13,37 +14,13 @@ import { createPartner, issueKey, untilActive, verify } from '../api-keys/api-ke
  * On PostgreSQL two instances share the limit; on the embedded database (one instance per
  * database) one instance shows where the counters are.
  */
-const TEST_REDIS_URL = process.env.TEST_REDIS_URL || undefined;
-
 describe.skipIf(!TEST_REDIS_URL)('rate limits on Redis (REDIS_URL)', () => {
-  const prefix = `${unique('tollgate-test-')}:`;
+  const rig = redisBackedServers({ TRUST_PROXY: 'true', CLIENT_AUTH_FAILURE_LIMIT: '2/h' });
+  const { prefix } = rig;
   let redis: Redis;
   let servers: TestServer[];
-  let drop: (() => Promise<void>) | undefined;
-
-  beforeAll(async () => {
-    redis = new Redis(TEST_REDIS_URL!);
-    const env: Record<string, string> = {
-      TRUST_PROXY: 'true',
-      REDIS_URL: TEST_REDIS_URL!,
-      REDIS_KEY_PREFIX: prefix,
-      CLIENT_AUTH_FAILURE_LIMIT: '2/h',
-    };
-    if (onPostgres) {
-      const database = (await isolatedPostgres())!;
-      drop = database.drop;
-      env.DATABASE_URL = database.url;
-      servers = await Promise.all([startServer({ env }), startServer({ env })]);
-    } else {
-      servers = [await startServer({ env })];
-    }
-  });
-  afterAll(async () => {
-    await Promise.all((servers ?? []).map((server) => server.close()));
-    await drop?.();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+  beforeAll(() => {
+    ({ redis, servers } = rig);
   });
 
   it('holds a client limit across instances, with its counter in Redis and none in the database', async () => {

@@ -1,7 +1,8 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedPostgres, onPostgres, unique } from '../helpers/database.js';
+import { onPostgres } from '../helpers/database.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { redisBackedServers, TEST_REDIS_URL } from '../helpers/redis-servers.js';
 import { ask, hmacQuestion, newNonce, now, signaturePaths, signingPartner, untilKnown } from './signature-helpers.js';
 
 /**
@@ -52,32 +53,13 @@ describe.skipIf(!onPostgres)('signature nonces across two instances on PostgreSQ
   });
 });
 
-const TEST_REDIS_URL = process.env.TEST_REDIS_URL || undefined;
-
 describe.skipIf(!TEST_REDIS_URL)('signature nonces on Redis (REDIS_URL)', () => {
-  const prefix = `${unique('tollgate-test-')}:`;
+  const rig = redisBackedServers();
+  const { prefix } = rig;
   let redis: Redis;
   let servers: TestServer[];
-  let drop: (() => Promise<void>) | undefined;
-
-  beforeAll(async () => {
-    redis = new Redis(TEST_REDIS_URL!);
-    const env: Record<string, string> = { REDIS_URL: TEST_REDIS_URL!, REDIS_KEY_PREFIX: prefix };
-    if (onPostgres) {
-      const database = (await isolatedPostgres())!;
-      drop = database.drop;
-      env.DATABASE_URL = database.url;
-      servers = await Promise.all([startServer({ env }), startServer({ env })]);
-    } else {
-      servers = [await startServer({ env })];
-    }
-  });
-  afterAll(async () => {
-    await Promise.all((servers ?? []).map((server) => server.close()));
-    await drop?.();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+  beforeAll(() => {
+    ({ redis, servers } = rig);
   });
 
   it('records each nonce once, under the prefix, expiring after the window and margin; none in the database', async () => {
